@@ -1,0 +1,6 @@
+"""``python -m pulumi_migrations_provider``: the pulumi-migrations CLI."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

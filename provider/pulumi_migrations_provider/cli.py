@@ -1,0 +1,607 @@
+"""The ``pulumi-migrations`` command line: Atlas's ``migrate`` commands over the engine.
+
+Commands: ``hash``, ``validate``, ``status``, ``apply``, ``new``, ``manifests``. Each one only
+translates flags into engine calls and results into output::
+
+    pulumi-migrations apply --dir file://migrations --url sqlite://app.db
+    pulumi-migrations status --url "$DATABASE_URL" --format json
+
+Exit codes: 0 success (also "No migration files to execute"), 1 a ``MigrateError`` (printed as
+one ``error: <message>`` line on stderr), 2 a usage error. Every byte the CLI prints passes a
+scrubber that masks the password of any URL it was given (flags, ``DATABASE_URL``).
+
+Start-up is kept cheap: Rich, the engine (SQLAlchemy) and the Kubernetes renderer are imported
+inside the commands that need them, never at module level.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Iterator, List, Optional, TextIO
+from urllib.parse import unquote
+
+import typer
+
+from . import __version__
+from .errors import MigrateError
+from .target import Target, scrub
+
+if TYPE_CHECKING:
+    from .migdir import MigrationDir
+
+# --- output: everything goes through the scrubber ------------------------------------------
+
+_SECRETS: set[str] = set()
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+
+def _remember_secret(password: str | None) -> None:
+    """Add ``password`` (and its decoded form) to what every printed line is scrubbed of."""
+    if password:
+        _SECRETS.add(password)
+        if unquote(password) != password:
+            _SECRETS.add(unquote(password))
+
+
+def _remember_urls_in(text: str | None) -> None:
+    """Find URL-looking words in ``text`` and remember their passwords, even unparsable ones."""
+    for url in _URL_IN_TEXT.findall(text or ""):
+        rest = url.split("://", 1)[1]
+        at = rest.rfind("@")
+        user, sep, password = rest[:max(at, 0)].partition(":")
+        if at != -1 and sep and not any(c in user for c in "/?#"):
+            _remember_secret(password)
+
+
+def _scrub_all(text: str) -> str:
+    """Mask every remembered password (longest first, so substrings do not leave pieces)."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = scrub(text, secret)
+    return text
+
+
+class _Scrubbed:
+    """A text stream that masks remembered passwords in everything written to it."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(_scrub_all(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, flush, ...
+        return getattr(self._stream, name)
+
+
+def _stdout() -> TextIO:
+    return _Scrubbed(sys.stdout)  # type: ignore[return-value]
+
+
+def _console(*, stderr: bool = False, width: int | None = None) -> Any:
+    """A Rich console on scrubbed stdout/stderr that never interprets markup or emoji codes."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    if width is None and not stream.isatty():
+        width = 10_000  # logs and pipes: never wrap or truncate
+    return Console(file=_Scrubbed(stream), markup=False, emoji=False, highlight=False,
+                   soft_wrap=True, width=width)
+
+
+def _print_error(message: str) -> None:
+    """Print exactly one line ``error: <message>`` on stderr."""
+    from rich.text import Text
+
+    line = " ".join(message.split())
+    _console(stderr=True).print(Text.assemble(("error", "bold red"), ": ", line))
+
+
+@contextmanager
+def _edge() -> Iterator[None]:
+    """Turn a ``MigrateError`` into ``error: <message>`` on stderr and exit code 1."""
+    try:
+        yield
+    except MigrateError as err:
+        _print_error(str(err))
+        raise typer.Exit(1) from None
+
+
+class _UsageConflict(typer.BadParameter):
+    """A usage error (exit 2) whose message is shown as is (mutually exclusive flags)."""
+
+    def format_message(self) -> str:
+        return self.message
+
+
+# --- argument helpers -----------------------------------------------------------------------
+
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0,
+             "m": 60.0, "h": 3600.0}
+_GO_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+
+
+def parse_duration(text: str) -> float:
+    """Parse a Go duration (``10s``, ``500ms``, ``1m30s``) or plain seconds (``2.5``) to seconds.
+
+    Raises ValueError for anything else (negative values included).
+    """
+    s = text.strip()
+    try:
+        value = float(s)
+    except ValueError:
+        pos, value = 0, 0.0
+        while pos < len(s):
+            m = _GO_PART.match(s, pos)
+            if m is None:
+                raise ValueError(f"{text!r} is not a duration like 10s, 500ms, 1m30s or 2.5")
+            value += float(m.group(1)) * _GO_UNITS[m.group(2)]
+            pos = m.end()
+        if not s:
+            raise ValueError("empty duration") from None
+    if value < 0 or value != value:
+        raise ValueError(f"{text!r} is not a duration like 10s, 500ms, 1m30s or 2.5")
+    return value
+
+
+def _duration_option(value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="'--lock-timeout'") from None
+
+
+def go_duration(ns: int) -> str:
+    """Render nanoseconds as Go's ``time.Duration.String`` does (``1.5ms``, ``2m3.04s``)."""
+    if ns == 0:
+        return "0s"
+    sign, u = ("-" if ns < 0 else ""), abs(ns)
+
+    def frac(value: int, unit: int) -> str:
+        whole, rest = divmod(value, unit)
+        digits = str(rest).rjust(len(str(unit)) - 1, "0").rstrip("0")
+        return f"{whole}.{digits}" if digits else str(whole)
+
+    if u < 1_000:
+        return f"{sign}{u}ns"
+    if u < 1_000_000:
+        return f"{sign}{frac(u, 1_000)}\u00b5s"
+    if u < 1_000_000_000:
+        return f"{sign}{frac(u, 1_000_000)}ms"
+    minutes, secs = divmod(u, 60_000_000_000)
+    out = frac(secs, 1_000_000_000) + "s"
+    if minutes:
+        hours, minutes = divmod(minutes, 60)
+        out = f"{minutes}m{out}" if not hours else f"{hours}h{minutes}m{out}"
+    return sign + out
+
+
+def _target(url: str) -> Target:
+    """Parse ``url`` and remember its password for the scrubber. Raises ConfigError."""
+    _remember_urls_in(url)
+    target = Target.parse(url)
+    _remember_secret(target.password)
+    return target
+
+
+def _load(directory: str, *, unique_versions: bool = True) -> "MigrationDir":
+    from .migdir import MigrationDir
+
+    return MigrationDir.load(directory, unique_versions=unique_versions)
+
+
+def _dump_json(data: Any) -> None:
+    _stdout().write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+class ExecOrder(str, Enum):
+    linear = "linear"
+    linear_skip = "linear-skip"
+    non_linear = "non-linear"
+
+
+class TxMode(str, Enum):
+    file = "file"
+    all = "all"
+    none = "none"
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+_LEX_DIALECT = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql"}
+
+
+class Dialect(str, Enum):
+    sqlite = "sqlite"
+    postgres = "postgres"
+    mysql = "mysql"
+
+
+# --- the app --------------------------------------------------------------------------------
+
+app = typer.Typer(
+    name="pulumi-migrations",
+    help="Atlas-format versioned SQL migrations: hash, validate, status, apply, new, manifests.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+DirOpt = Annotated[str, typer.Option(
+    "--dir", help="Migration directory: a path or file:// URL.", show_default=True)]
+UrlOpt = Annotated[str, typer.Option(
+    "--url", "-u", envvar="DATABASE_URL", show_default=False,
+    help="Database URL (sqlite://, postgres://, mysql://, maria://); password percent-encoded.")]
+RevSchemaOpt = Annotated[Optional[str], typer.Option(
+    "--revisions-schema", help="Schema (database) of the atlas_schema_revisions table.")]
+ExecOrderOpt = Annotated[ExecOrder, typer.Option(
+    "--exec-order", help="How to treat files added before the last applied version.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"pulumi-migrations {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version_callback, is_eager=True,
+        help="Print the version and exit.")] = False,
+) -> None:
+    """Atlas-format versioned SQL migrations."""
+    _remember_urls_in(os.environ.get("DATABASE_URL"))
+
+
+@app.command("hash")
+def hash_command(directory: DirOpt = "file://migrations") -> None:
+    """Rewrite atlas.sum from the directory's files (like 'atlas migrate hash')."""
+    with _edge():
+        d = _load(directory, unique_versions=False)
+        d.write_sum()
+    _stdout().write(f"atlas.sum updated: {len(d.files)} files\n")
+
+
+@app.command("validate")
+def validate_command(
+    directory: DirOpt = "file://migrations",
+    dialect: Annotated[Dialect, typer.Option(
+        "--dialect", help="Statement-splitting rules to check the files with.")] = Dialect.sqlite,
+) -> None:
+    """Check atlas.sum, file directives, and that every file splits into statements."""
+    from . import lex
+
+    with _edge():
+        d = _load(directory)
+        d.validate()
+        options = lex.OPTIONS_BY_DIALECT[_LEX_DIALECT[dialect.value]]
+        for f in d.files:
+            _ = f.txmode  # raises DirectiveError for a bad atlas:txmode header
+            lex.split_statements(f.text(), options, file=f.name)
+    _stdout().write(f"ok: {len(d.files)} files\n")
+
+
+@app.command("status")
+def status_command(
+    url: UrlOpt,
+    directory: DirOpt = "file://migrations",
+    revisions_schema: RevSchemaOpt = None,
+    exec_order: ExecOrderOpt = ExecOrder.linear,
+    output: FormatOpt = OutputFormat.text,
+) -> None:
+    """Show which files are applied and which are pending (writes nothing)."""
+    with _edge():
+        target = _target(url)
+        d = _load(directory)
+        from . import engine
+        from .reports import Options
+
+        options = Options(revisions_schema=revisions_schema, exec_order=exec_order.value)
+        report = engine.status(target, d, options)
+    if output is OutputFormat.json:
+        _dump_json(report.to_dict())
+        return
+    _print_status(report, d)
+
+
+def _print_status(report: Any, d: "MigrationDir") -> None:
+    """Atlas's ``migrate status`` text, followed by a table of the pending files."""
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console()
+    ok = report.status == "OK"
+    partial = report.partial
+    console.print(Text.assemble("Migration Status: ", (report.status, "green" if ok else "yellow")))
+    current = report.current_version or "No migration applied yet"
+    nxt = "Already at latest version" if ok else (report.next_version or "UNKNOWN")
+    if partial:
+        current += f" ({report.applied_statements} statements applied)"
+        nxt += f" ({report.total_statements - report.applied_statements} statements left)"
+    pending = f"{len(report.pending)}"
+    if report.out_of_order:
+        pending += f" ({len(report.out_of_order)} out of order)"
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(style="cyan")
+    rows = [("Current Version:", current), ("Next Version:", nxt),
+            ("Executed Files:", f"{report.executed}" + (" (last one partially)" if partial else "")),
+            ("Pending Files:", pending)]
+    for label, value in rows:
+        grid.add_row(Text("  --", style="yellow"), label, value)
+    console.print(grid)
+    if partial:
+        sql = " ".join((report.error_statement or "").split("\n"))
+        console.print()
+        console.print("Last migration attempt had errors:")
+        console.print(Text.assemble(("  --", "yellow"), " SQL:   ", sql))
+        console.print(Text.assemble(("  --", "yellow"), " ", ("ERROR:", "red"), " ",
+                                    (report.error or "").replace("\n", " ")))
+    if report.pending:
+        by_name = {f.name: f for f in d.files}
+        table = Table(title=None, box=None, show_edge=False, pad_edge=False, padding=(0, 2))
+        table.add_column("  Version", style="cyan", no_wrap=True)
+        table.add_column("Description", no_wrap=True)
+        table.add_column("File", no_wrap=True)
+        for name in report.pending:
+            f = by_name.get(name)
+            mark = " (out of order)" if name in report.out_of_order else ""
+            table.add_row("  " + (f.version if f else "?"), (f.description if f else "") + mark, name)
+        console.print()
+        console.print(table)
+
+
+@app.command("apply")
+def apply_command(
+    url: UrlOpt,
+    amount: Annotated[Optional[int], typer.Argument(
+        min=1, metavar="AMOUNT", show_default=False,
+        help="Apply at most this many pending files.")] = None,
+    directory: DirOpt = "file://migrations",
+    revisions_schema: RevSchemaOpt = None,
+    baseline: Annotated[Optional[str], typer.Option(
+        "--baseline", help="On a non-empty database, treat this version as already applied.")] = None,
+    allow_dirty: Annotated[bool, typer.Option(
+        "--allow-dirty", help="Allow the first run on a database that already holds tables.")] = False,
+    exec_order: ExecOrderOpt = ExecOrder.linear,
+    tx_mode: Annotated[TxMode, typer.Option(
+        "--tx-mode", help="One transaction per file, for all files, or none.")] = TxMode.file,
+    to_version: Annotated[Optional[str], typer.Option(
+        "--to-version", help="Apply pending files up to and including this version.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the statements that would run; write nothing.")] = False,
+    lock_timeout: Annotated[str, typer.Option(
+        "--lock-timeout", help="How long to wait for the migration lock (10s, 500ms, 1m, 2.5).")
+    ] = "10s",
+    allow_changed: Annotated[bool, typer.Option(
+        "--allow-changed", help="Proceed although an applied file changed since it ran.")] = False,
+    output: FormatOpt = OutputFormat.text,
+) -> None:
+    """Apply pending migration files (like 'atlas migrate apply')."""
+    if baseline and allow_dirty:
+        raise _UsageConflict("--baseline and --allow-dirty are mutually exclusive; pass only one")
+    if to_version is not None and amount is not None:
+        raise _UsageConflict("--to-version and an AMOUNT are mutually exclusive; pass only one")
+    timeout = _duration_option(lock_timeout)
+    printer: _ApplyPrinter | None = None
+    with _edge():
+        target = _target(url)
+        d = _load(directory)
+        from . import engine
+        from .reports import Options
+
+        options = Options(revisions_schema=revisions_schema, baseline=baseline,
+                          allow_dirty=allow_dirty, exec_order=exec_order.value,
+                          tx_mode=tx_mode.value, to_version=to_version, amount=amount,
+                          lock_timeout=timeout, allow_changed=allow_changed)
+        if output is OutputFormat.json:
+            report = engine.apply(target, d, options, dry_run=dry_run)
+        else:
+            printer = _ApplyPrinter(live=sys.stdout.isatty())
+            try:
+                report = engine.apply(target, d, options, dry_run=dry_run, logger=printer)
+            finally:
+                printer.close()
+    if output is OutputFormat.json:
+        _dump_json(report.to_dict())
+    elif printer is not None and not printer.started:
+        _stdout().write("No migration files to execute\n")
+
+
+class _ApplyPrinter:
+    """Engine events to Atlas's apply log; on a terminal, a Rich progress bar instead of statements."""
+
+    def __init__(self, *, live: bool):
+        self.live = live
+        self.started = False
+        self._out = _stdout()
+        self._progress: Any = None
+        self._files_task: Any = None
+        self._stmt_task: Any = None
+        self._files = self._stmts = 0
+        self._file_stmts = 0
+
+    def _line(self, text: str, style: str | None = None) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text, style=style)
+        else:
+            self._out.write(text + "\n")
+
+    def __call__(self, event: Any) -> None:
+        handler = getattr(self, "_on_" + type(event).__name__, None)
+        if handler is not None:
+            handler(event)
+
+    def _on_ExecutionStarted(self, e: Any) -> None:
+        if not e.files:
+            return
+        self.started = True
+        src = f" from {e.current}" if e.current else ""
+        self._out.write(f"Migrating to version {e.target}{src} ({len(e.files)} migrations in total):\n")
+        if self.live:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn)
+
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), console=_console(), transient=True)
+            self._progress.start()
+            self._files_task = self._progress.add_task("  files", total=len(e.files))
+
+    def _on_FileStarted(self, e: Any) -> None:
+        self._files += 1
+        self._file_stmts = 0
+        self._line("")
+        self._line(f"  -- migrating version {e.version}")
+        if self._progress is not None:
+            if self._stmt_task is not None:
+                self._progress.remove_task(self._stmt_task)
+            self._stmt_task = self._progress.add_task(
+                f"  {e.file}", total=max(e.statements, 1), completed=e.resume_from)
+
+    def _on_StatementRun(self, e: Any) -> None:
+        self._stmts += 1
+        self._file_stmts += 1
+        if self._progress is None:
+            self._line(f"    -> {e.text}")
+        else:
+            self._progress.update(self._stmt_task, completed=e.index - 1)
+
+    def _on_FileDone(self, e: Any) -> None:
+        if self._progress is not None:
+            self._progress.update(self._stmt_task, completed=max(e.statements, 1))
+            self._progress.advance(self._files_task)
+            self._line(f"  -- ok ({go_duration(e.duration_ns)})  {e.file}: "
+                       f"{self._file_stmts} statements")
+        else:
+            self._line(f"  -- ok ({go_duration(e.duration_ns)})")
+
+    def _on_ExecutionFailed(self, e: Any) -> None:
+        self.close()
+        if not self.started:
+            return
+        text = getattr(e.error, "db_error", None) or str(e.error)
+        self._line(f"    {' '.join(text.split())}")
+        self._footer(None, failed=True)
+
+    def _on_ExecutionDone(self, e: Any) -> None:
+        self.close()
+        if self.started:
+            self._footer(e.duration_ns, failed=False)
+
+    def _footer(self, duration_ns: int | None, *, failed: bool) -> None:
+        self._line("")
+        self._line("  -------------------------")
+        if duration_ns is not None:
+            self._line(f"  -- {go_duration(duration_ns)}")
+        if failed:
+            self._line(f"  -- {max(self._files - 1, 0)} migrations ok (1 with errors)")
+            self._line(f"  -- {max(self._stmts - 1, 0)} sql statements ok (1 with errors)")
+        else:
+            self._line(f"  -- {self._files} migrations")
+            self._line(f"  -- {self._stmts} sql statements")
+
+    def close(self) -> None:
+        """Stop the progress bar (idempotent)."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+@app.command("new")
+def new_command(
+    name: Annotated[str, typer.Argument(help="Name part of the file: <version>_<name>.sql.")] = "",
+    directory: DirOpt = "file://migrations",
+) -> None:
+    """Create an empty migration file named after the current UTC time and re-hash atlas.sum."""
+    with _edge():
+        path = _dir_path(directory)
+        if not path.exists():
+            path.mkdir(parents=True)
+        d = _load(directory)
+        f = d.new_file(name)
+    _stdout().write(f"{(d.path or path) / f.name}\n")
+
+
+def _dir_path(directory: str) -> Path:
+    """The filesystem path of a ``--dir`` value (a path or ``file://`` URL), for creating it."""
+    if directory.startswith("file://"):
+        return Path(unquote(directory[len("file://"):].split("?", 1)[0]))
+    return Path(directory)
+
+
+@app.command("manifests")
+def manifests_command(
+    name: Annotated[str, typer.Option("--name", help="Name of the AtlasMigration and ConfigMap.")],
+    directory: DirOpt = "file://migrations",
+    namespace: Annotated[Optional[str], typer.Option("--namespace", "-n")] = None,
+    url: Annotated[Optional[str], typer.Option(
+        "--url", help="Database URL written into a Secret (prefer --url-secret).")] = None,
+    url_secret: Annotated[Optional[str], typer.Option(
+        "--url-secret", help="Existing Secret holding the database URL.")] = None,
+    url_secret_key: Annotated[str, typer.Option(
+        "--url-secret-key", help="Key of the URL in that Secret.")] = "url",
+    inline: Annotated[bool, typer.Option(
+        "--inline", help="Embed the files in the AtlasMigration instead of a ConfigMap.")] = False,
+    label: Annotated[Optional[List[str]], typer.Option(
+        "--label", "-l", help="Label k=v for every object (repeatable).")] = None,
+    baseline: Annotated[Optional[str], typer.Option("--baseline")] = None,
+    exec_order: Annotated[Optional[ExecOrder], typer.Option("--exec-order")] = None,
+    revisions_schema: RevSchemaOpt = None,
+    backoff_limit: Annotated[Optional[int], typer.Option("--backoff-limit", min=0)] = None,
+) -> None:
+    """Print Kubernetes manifests for the Atlas operator (pipe into 'kubectl apply -f -')."""
+    if (url is None) == (url_secret is None):
+        raise _UsageConflict("pass exactly one of --url and --url-secret")
+    labels: dict[str, str] = {}
+    for item in label or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{item!r} is not k=v", param_hint="'--label'")
+        labels[key] = value
+    with _edge():
+        if url is not None:
+            Target.parse(url)  # reject a malformed URL before it lands in YAML
+        d = _load(directory)
+        d.validate()
+        from . import k8s
+
+        objects = k8s.render_manifests(
+            d, name=name, namespace=namespace, url=url, url_secret=url_secret,
+            url_secret_key=url_secret_key, inline=inline, labels=labels or None,
+            baseline=baseline, exec_order=exec_order.value if exec_order else None,
+            revisions_schema=revisions_schema, backoff_limit=backoff_limit)
+        text = k8s.dump_yaml(objects)
+    # The YAML is the product (it may carry the --url the user asked to embed): not scrubbed.
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app with stderr scrubbed of any password in argv."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    _SECRETS.clear()
+    for arg in args:
+        _remember_urls_in(arg)
+    _remember_urls_in(os.environ.get("DATABASE_URL"))
+    real_stderr = sys.stderr
+    sys.stderr = _Scrubbed(real_stderr)  # type: ignore[assignment]
+    try:
+        app(args=args, prog_name="pulumi-migrations")
+    finally:
+        sys.stderr = real_stderr

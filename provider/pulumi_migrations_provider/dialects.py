@@ -1,0 +1,543 @@
+"""Dialect facts and connections: SQLite (stdlib), PostgreSQL (psycopg 3), MySQL/MariaDB (PyMySQL).
+
+Each dialect declares its facts once (transactional DDL, statement-splitting options, the
+revisions-table DDL, how to lock, what "clean" means) and the rest of the engine looks them up
+here; nothing else inspects URLs or driver modules.
+
+Connections are raw DB-API connections in autocommit mode; the executor sends BEGIN/COMMIT
+itself so the same code runs every dialect. Drivers are imported lazily: a no-op ``status``
+on SQLite never imports psycopg or PyMySQL (start-up time is measured in tests/bench).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import tempfile
+import time
+import zlib
+from typing import Any, Sequence
+
+from . import lex
+from .errors import ConfigError, ConnectError, LockError
+from .target import Target
+
+TABLE = "atlas_schema_revisions"
+LOCK_NAME = "atlas_migrate_execute"
+PG_LOCK_KEY = 2686470616  # 32-bit FNV-1 of "atlas_migrate_execute", as Atlas computes it
+
+
+def fnv1_32(data: bytes) -> int:
+    """32-bit FNV-1 (not 1a): Atlas's PostgreSQL advisory-lock key function."""
+    h = 0x811C9DC5
+    for b in data:
+        h = (h * 0x01000193) & 0xFFFFFFFF
+        h ^= b
+    return h
+
+
+class Connection:
+    """One DB-API connection in autocommit mode, with the dialect that opened it."""
+
+    def __init__(self, dialect: "Dialect", target: Target, raw: Any):
+        self.dialect = dialect
+        self.target = target
+        self.raw = raw
+        self.in_tx = False
+        self._unlock: Any = None
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        cur = self.raw.cursor()
+        if params is None:
+            cur.execute(sql)
+        else:
+            cur.execute(self.dialect.placeholders(sql), params)
+        return cur
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        cur = self.execute(sql, params)
+        rows = cur.fetchall()
+        cur.close()
+        return [tuple(r) for r in rows]
+
+    def begin(self) -> None:
+        self.execute(self.dialect.begin_sql)
+        self.in_tx = True
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+        self.in_tx = False
+
+    def rollback(self) -> None:
+        self.in_tx = False
+        try:
+            self.execute("ROLLBACK")
+        except Exception:  # the connection may be gone; the server rolls back for us
+            pass
+
+    def close(self) -> None:
+        try:
+            if self._unlock is not None:
+                self._unlock()
+        finally:
+            self._unlock = None
+            try:
+                self.raw.close()
+            except Exception:
+                pass
+
+    def lock(self, timeout: float) -> None:
+        """Take the migration lock (excludes Atlas too); released by ``close``."""
+        self._unlock = self.dialect.lock(self, timeout)
+
+
+class Dialect:
+    """Facts and SQL for one database family. Subclasses override the differing bits."""
+
+    name = ""
+    transactional_ddl = True
+    scan_options = lex.SQLITE
+    begin_sql = "BEGIN"
+    quote_char = '"'
+
+    def placeholders(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def quote(self, ident: str) -> str:
+        q = self.quote_char
+        return q + ident.replace(q, q + q) + q
+
+    def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
+        """Open a connection; None means "nothing there yet" (a SQLite file that does not exist,
+        opened read-only). Raises ConnectError with the password scrubbed."""
+        raise NotImplementedError
+
+    def server_version(self, conn: Connection) -> tuple[str, str]:
+        """(version string, flavor)."""
+        raise NotImplementedError
+
+    def revisions_schema(self, target: Target, override: str | None) -> str:
+        """Where the revisions table lives, following Atlas's rules."""
+        if override:
+            return override
+        return target.bound_schema or TABLE
+
+    def table_name(self, schema: str) -> str:
+        return f"{self.quote(schema)}.{self.quote(TABLE)}"
+
+    def table_exists(self, conn: Connection, schema: str) -> bool:
+        raise NotImplementedError
+
+    def create_schema_sql(self, schema: str) -> str | None:
+        raise NotImplementedError
+
+    def create_table_sql(self, schema: str) -> str:
+        raise NotImplementedError
+
+    def upsert_sql(self, schema: str) -> str:
+        raise NotImplementedError
+
+    def dirty_reason(self, conn: Connection, target: Target, schema: str) -> str | None:
+        """Why the database is not clean for a first run (Atlas's CheckClean), or None."""
+        raise NotImplementedError
+
+    def lock(self, conn: Connection, timeout: float) -> Any:
+        raise NotImplementedError
+
+    def json_param(self, value: str | None) -> Any:
+        return value
+
+    def executed_at(self) -> Any:
+        raise NotImplementedError
+
+
+_UPSERT_COLUMNS = ("version", "description", "type", "applied", "total", "executed_at",
+                   "execution_time", "error", "error_stmt", "hash", "partial_hashes",
+                   "operator_version")
+# ent's UpdateNewValues: every column except the immutable ones is refreshed on conflict.
+_UPDATED_COLUMNS = tuple(c for c in _UPSERT_COLUMNS if c not in ("version", "description", "executed_at"))
+
+
+def _insert_head(table: str, quote: Any) -> str:
+    cols = ", ".join(quote(c) for c in _UPSERT_COLUMNS)
+    marks = ", ".join("?" for _ in _UPSERT_COLUMNS)
+    return f"INSERT INTO {table} ({cols}) VALUES ({marks})"
+
+
+class SQLiteDialect(Dialect):
+    name = "sqlite"
+    transactional_ddl = True
+    scan_options = lex.SQLITE
+    begin_sql = "BEGIN IMMEDIATE"
+    quote_char = "`"
+
+    def placeholders(self, sql: str) -> str:
+        return sql
+
+    def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
+        path = target.sqlite_path()
+        try:
+            if path == ":memory:":
+                raw = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            elif readonly:
+                if not os.path.exists(path):
+                    return None
+                raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                                      timeout=timeout, check_same_thread=False)
+            else:
+                raw = sqlite3.connect(path, isolation_level=None, timeout=max(timeout, 1.0),
+                                      check_same_thread=False)
+            raw.execute("PRAGMA foreign_keys")  # touch the file: fails early when it is not a database
+        except sqlite3.Error as err:
+            raise ConnectError(f"opening {target.redacted()}: {err}; check the path and permissions") from None
+        return Connection(self, target, raw)
+
+    def server_version(self, conn: Connection) -> tuple[str, str]:
+        return sqlite3.sqlite_version, "sqlite"
+
+    def revisions_schema(self, target: Target, override: str | None) -> str:
+        if override and override != "main":
+            raise ConfigError(
+                f"cannot store revisions-table in a separate schema ({override!r}) with SQLite driver; "
+                "drop --revisions-schema")
+        return "main"
+
+    def table_name(self, schema: str) -> str:
+        return self.quote(TABLE)
+
+    def table_exists(self, conn: Connection, schema: str) -> bool:
+        return bool(conn.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)))
+
+    def create_schema_sql(self, schema: str) -> str | None:
+        return None
+
+    def create_table_sql(self, schema: str) -> str:
+        return (
+            "CREATE TABLE `atlas_schema_revisions` (`version` text NOT NULL, `description` text NOT NULL, "
+            "`type` integer NOT NULL DEFAULT (2), `applied` integer NOT NULL DEFAULT (0), "
+            "`total` integer NOT NULL DEFAULT (0), `executed_at` datetime NOT NULL, "
+            "`execution_time` integer NOT NULL, `error` text NULL, `error_stmt` text NULL, "
+            "`hash` text NOT NULL, `partial_hashes` json NULL, `operator_version` text NOT NULL, "
+            "PRIMARY KEY (`version`))"
+        )
+
+    def upsert_sql(self, schema: str) -> str:
+        updates = ", ".join(f"{self.quote(c)} = excluded.{self.quote(c)}" for c in _UPDATED_COLUMNS)
+        return (_insert_head(self.table_name(schema), self.quote)
+                + f" ON CONFLICT ({self.quote('version')}) DO UPDATE SET {updates}")
+
+    def dirty_reason(self, conn: Connection, target: Target, schema: str) -> str | None:
+        tables = [r[0] for r in conn.query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        tables = [t for t in tables if t != TABLE]
+        if not tables:
+            return None
+        return f"found table {tables[0]!r}" if len(tables) == 1 else f"found {len(tables)} tables"
+
+    def lock(self, conn: Connection, timeout: float) -> Any:
+        return _sqlite_lock(conn.target, timeout)
+
+    def executed_at(self) -> Any:
+        # mattn/go-sqlite3 stores time.Time as "2006-01-02 15:04:05.999999999-07:00".
+        ns = time.time_ns()
+        lt = time.localtime(ns // 1_000_000_000)
+        frac = f"{ns % 1_000_000_000:09d}".rstrip("0")
+        off = lt.tm_gmtoff or 0
+        sign = "+" if off >= 0 else "-"
+        off = abs(off)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", lt)
+        return f"{stamp}{'.' + frac if frac else ''}{sign}{off // 3600:02d}:{off % 3600 // 60:02d}"
+
+
+def _sqlite_lock(target: Target, timeout: float) -> Any:
+    """Atlas's lock file plus an OS lock of our own.
+
+    Atlas writes ``<tmp>/atlas_migrate_execute[_<adler32>].lock`` holding an expiry in Unix
+    nanoseconds and does not wait. Its check-then-create is racy, so between our own processes
+    we first take an ``flock`` on a per-database file (released by the OS even on SIGKILL),
+    then honour and write Atlas's file so Atlas sees the lock too.
+    """
+    import fcntl
+
+    tmp = tempfile.gettempdir()
+    path = target.sqlite_path()
+    ours = os.path.join(tmp, "pulumi_migrations_%08x.lock" % zlib.adler32(path.encode()))
+    fd = os.open(ours, os.O_CREAT | os.O_RDWR, 0o600)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise LockError(
+                    f"acquiring the migration lock on {target.redacted()}: another run holds it "
+                    f"(waited {timeout:g}s); wait for it to finish or raise --lock-timeout") from None
+            time.sleep(0.02 + random.random() * 0.03)
+    name = LOCK_NAME
+    if target.is_memory:  # Atlas's DSN starts with "file:" only in memory mode
+        name = f"{name}_{zlib.adler32((target.database or 'file').encode()):x}"
+    atlas_file = os.path.join(tmp, name + ".lock")
+    while True:
+        try:
+            with open(atlas_file, "rb") as fh:
+                expires = int(fh.read().strip() or b"0")
+        except FileNotFoundError:
+            expires = 0
+        except ValueError:
+            expires = 0
+        if expires <= time.time_ns():
+            break
+        if time.monotonic() >= deadline:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise LockError(
+                f"acquiring the migration lock on {target.redacted()}: Atlas's lock file {atlas_file} "
+                f"is held; wait for the other run to finish or raise --lock-timeout")
+        time.sleep(0.05)
+    with open(atlas_file, "wb") as fh:
+        fh.write(str(time.time_ns() + int(timeout * 1e9)).encode())
+
+    def unlock() -> None:
+        try:
+            os.remove(atlas_file)
+        except FileNotFoundError:
+            pass
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    return unlock
+
+
+_PG_PASSTHROUGH = {"sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "application_name",
+                   "target_session_attrs", "options", "connect_timeout", "gssencmode",
+                   "channel_binding", "keepalives", "keepalives_idle"}
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    transactional_ddl = True
+    scan_options = lex.POSTGRES
+
+    def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
+        import psycopg
+
+        params = target.param_map
+        kwargs: dict[str, Any] = {
+            "host": target.host or "localhost", "port": target.port or 5432,
+            "dbname": target.database or "postgres",
+            "connect_timeout": int(params.get("connect_timeout") or max(2, round(timeout))),
+            "autocommit": True,
+        }
+        if target.user is not None:
+            kwargs["user"] = target.user
+        if target.password is not None:
+            kwargs["password"] = target.password
+        for key, value in params.items():
+            if key in _PG_PASSTHROUGH and key != "connect_timeout":
+                kwargs[key] = value
+        if params.get("search_path"):
+            kwargs["options"] = (kwargs.get("options", "") + f" -c search_path={params['search_path']}").strip()
+        try:
+            raw = psycopg.connect(**kwargs)
+        except psycopg.Error as err:
+            raise ConnectError(
+                f"connecting to {target.redacted()}: {_first_line(target.scrub(str(err)))}; "
+                "check the host, port, credentials and database name") from None
+        return Connection(self, target, raw)
+
+    def server_version(self, conn: Connection) -> tuple[str, str]:
+        return conn.query("SHOW server_version")[0][0], "postgresql"
+
+    def table_exists(self, conn: Connection, schema: str) -> bool:
+        return bool(conn.query(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            (schema, TABLE)))
+
+    def create_schema_sql(self, schema: str) -> str | None:
+        return f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}"
+
+    def create_table_sql(self, schema: str) -> str:
+        return (
+            f'CREATE TABLE IF NOT EXISTS {self.table_name(schema)} ("version" character varying NOT NULL, '
+            '"description" character varying NOT NULL, "type" bigint NOT NULL DEFAULT 2, '
+            '"applied" bigint NOT NULL DEFAULT 0, "total" bigint NOT NULL DEFAULT 0, '
+            '"executed_at" timestamptz NOT NULL, "execution_time" bigint NOT NULL, "error" text NULL, '
+            '"error_stmt" text NULL, "hash" character varying NOT NULL, "partial_hashes" jsonb NULL, '
+            '"operator_version" character varying NOT NULL, PRIMARY KEY ("version"))'
+        )
+
+    def upsert_sql(self, schema: str) -> str:
+        updates = ", ".join(f"{self.quote(c)} = excluded.{self.quote(c)}" for c in _UPDATED_COLUMNS)
+        head = _insert_head(self.table_name(schema), self.quote).replace(
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?", "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?")
+        return head + f' ON CONFLICT ("version") DO UPDATE SET {updates}'
+
+    def dirty_reason(self, conn: Connection, target: Target, schema: str) -> str | None:
+        rows = conn.query(
+            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 1, 2")
+        bound = target.bound_schema
+        for nsp, rel in rows:
+            if bound is not None and nsp != bound:
+                continue
+            if nsp == schema and rel == TABLE:
+                continue
+            return f"found table {rel!r} in schema {nsp!r}"
+        if bound is None:
+            schemas = [r[0] for r in conn.query(
+                "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT IN "
+                "('pg_catalog', 'information_schema', 'public') AND nspname NOT LIKE 'pg_%' ORDER BY 1")]
+            others = [s for s in schemas if s != schema]
+            if others:
+                return f"found schema {others[0]!r}"
+        return None
+
+    def lock(self, conn: Connection, timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        base = 0.025
+        while True:
+            if conn.query("SELECT pg_try_advisory_lock(?)", (PG_LOCK_KEY,))[0][0]:
+                break
+            if time.monotonic() >= deadline:
+                raise LockError(
+                    f"acquiring the migration lock on {conn.target.redacted()}: another run holds it "
+                    f"(waited {timeout:g}s); wait for it to finish or raise --lock-timeout")
+            time.sleep(min(base + random.random() * base, max(0.0, deadline - time.monotonic())))
+            base = min(base * 2, 1.0)
+
+        def unlock() -> None:
+            try:
+                conn.query("SELECT pg_advisory_unlock(?)", (PG_LOCK_KEY,))
+            except Exception:
+                pass  # closing the session releases it anyway
+        return unlock
+
+    def executed_at(self) -> Any:
+        from datetime import datetime, timezone
+        return datetime.now(timezone.utc)
+
+
+class MySQLDialect(Dialect):
+    name = "mysql"
+    transactional_ddl = False
+    scan_options = lex.MYSQL
+    quote_char = "`"
+
+    def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
+        import pymysql
+
+        params = target.param_map
+        kwargs: dict[str, Any] = {
+            "host": target.host or "localhost", "port": target.port or 3306,
+            "user": target.user or "root", "password": target.password or "",
+            "connect_timeout": timeout, "autocommit": True,
+            "charset": params.get("charset", "utf8mb4"),
+        }
+        if target.database:
+            kwargs["database"] = target.database
+        try:
+            raw = pymysql.connect(**kwargs)
+        except pymysql.MySQLError as err:
+            raise ConnectError(
+                f"connecting to {target.redacted()}: {_first_line(target.scrub(_mysql_message(err)))}; "
+                "check the host, port, credentials and database name") from None
+        return Connection(self, target, raw)
+
+    def server_version(self, conn: Connection) -> tuple[str, str]:
+        version = conn.query("SELECT VERSION()")[0][0]
+        return version, "mariadb" if "mariadb" in version.lower() else "mysql"
+
+    def table_exists(self, conn: Connection, schema: str) -> bool:
+        return bool(conn.query(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            (schema, TABLE)))
+
+    def create_schema_sql(self, schema: str) -> str | None:
+        return f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)}"
+
+    def create_table_sql(self, schema: str) -> str:
+        return (
+            f"CREATE TABLE IF NOT EXISTS {self.table_name(schema)} (`version` varchar(255) NOT NULL, "
+            "`description` varchar(255) NOT NULL, `type` bigint unsigned NOT NULL DEFAULT 2, "
+            "`applied` bigint NOT NULL DEFAULT 0, `total` bigint NOT NULL DEFAULT 0, "
+            "`executed_at` timestamp NOT NULL, `execution_time` bigint NOT NULL, `error` longtext NULL, "
+            "`error_stmt` longtext NULL, `hash` varchar(255) NOT NULL, `partial_hashes` json NULL, "
+            "`operator_version` varchar(255) NOT NULL, PRIMARY KEY (`version`)) "
+            "CHARSET utf8mb4 COLLATE utf8mb4_bin"
+        )
+
+    def upsert_sql(self, schema: str) -> str:
+        updates = ", ".join(f"{self.quote(c)} = VALUES({self.quote(c)})" for c in _UPDATED_COLUMNS)
+        return _insert_head(self.table_name(schema), self.quote) + f" ON DUPLICATE KEY UPDATE {updates}"
+
+    def dirty_reason(self, conn: Connection, target: Target, schema: str) -> str | None:
+        system = ("mysql", "information_schema", "performance_schema", "sys")
+        bound = target.bound_schema
+        if bound is not None:
+            rows = conn.query(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", (bound,))
+            tables = [r[0] for r in rows if not (bound == schema and r[0] == TABLE)]
+            return f"found table {tables[0]!r}" if tables else None
+        schemas = [r[0] for r in conn.query("SELECT schema_name FROM information_schema.schemata ORDER BY 1")
+                   if r[0] not in system]
+        for s in schemas:
+            if s != schema:
+                return f"found schema {s!r}"
+            rows = conn.query(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", (s,))
+            if [r for r in rows if r[0] != TABLE]:
+                return f"found tables in schema {s!r}"
+        return None
+
+    def lock(self, conn: Connection, timeout: float) -> Any:
+        got = conn.query("SELECT GET_LOCK(?, ?)", (LOCK_NAME, int(timeout)))[0][0]
+        if got != 1:
+            raise LockError(
+                f"acquiring the migration lock on {conn.target.redacted()}: another run holds it "
+                f"(waited {int(timeout)}s); wait for it to finish or raise --lock-timeout")
+
+        def unlock() -> None:
+            try:
+                conn.query("SELECT RELEASE_LOCK(?)", (LOCK_NAME,))
+            except Exception:
+                pass
+        return unlock
+
+    def executed_at(self) -> Any:
+        from datetime import datetime
+        return datetime.now().replace(microsecond=0)
+
+
+def _mysql_message(err: Exception) -> str:
+    args = getattr(err, "args", ())
+    if len(args) >= 2:
+        return f"{args[1]} (code {args[0]})"
+    return str(err)
+
+
+def _first_line(text: str) -> str:
+    return " ".join(text.strip().splitlines()[:1]) or text.strip()
+
+
+DIALECTS: dict[str, Dialect] = {
+    "sqlite": SQLiteDialect(), "postgresql": PostgresDialect(), "mysql": MySQLDialect(),
+}
+
+
+def for_target(target: Target) -> Dialect:
+    """The dialect for a target (MariaDB is ``mysql``)."""
+    return DIALECTS[target.dialect]
+
+
+def driver_message(err: BaseException, target: Target) -> str:
+    """A one-line, password-free rendering of a driver error."""
+    if target.dialect == "mysql":
+        text = _mysql_message(err)
+    else:
+        text = str(err)
+    return _first_line(target.scrub(text))

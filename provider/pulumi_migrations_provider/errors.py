@@ -1,0 +1,168 @@
+"""Every error the engine raises, in one hierarchy.
+
+Each error a user can cause is a ``MigrateError`` subclass that carries its details as fields
+and renders a one-line message: what we were doing, what went wrong, what to do next. The edges
+(the CLI, the Pulumi provider) print ``str(err)``; nothing below them catches broadly.
+
+A message never contains a database password: URLs are rendered through
+``Target.redacted()`` and driver messages pass through ``scrub()`` before they get here.
+"""
+
+from __future__ import annotations
+
+
+class MigrateError(Exception):
+    """Base of every error a user can cause (bad input, bad database state, failed statement)."""
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+class ConfigError(MigrateError):
+    """Bad URL, unknown dialect, conflicting options, directory not found."""
+
+
+# --- the migration directory ----------------------------------------------------------------
+
+
+class DirError(MigrateError):
+    """The migration directory cannot be used as it is."""
+
+
+class FileNameError(DirError):
+    """A ``*.sql`` entry that cannot be a migration file (a directory, unreadable)."""
+
+
+class DuplicateVersionError(DirError):
+    """Two migration files share one version (the revisions table is keyed by version)."""
+
+    def __init__(self, version: str, files: list[str]):
+        self.version = version
+        self.files = files
+        super().__init__(
+            f"reading the migration directory: files {', '.join(files)} share version {version!r}; "
+            "rename one of them so every version is unique"
+        )
+
+
+class FileEncodingError(DirError):
+    """A migration file is not valid UTF-8."""
+
+
+class DirectiveError(DirError):
+    """A file directive has a bad value (``atlas:txmode all``, two txmode lines, ...)."""
+
+
+class ChecksumMissingError(DirError):
+    """The directory has migration files but no ``atlas.sum``."""
+
+
+class ChecksumFormatError(DirError):
+    """``atlas.sum`` cannot be parsed (a line without ``h1:``, a blank line)."""
+
+
+class ChecksumError(DirError):
+    """``atlas.sum`` does not match the directory.
+
+    ``reason`` is one of ``added``, ``edited``, ``removed`` (Atlas's walk), or ``mismatch`` when
+    the file's total line disagrees with its own entries. ``line`` is 1-based in ``atlas.sum``.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 reason: str = "mismatch"):
+        self.file = file
+        self.line = line
+        self.reason = reason
+        super().__init__(message)
+
+
+# --- statement splitting --------------------------------------------------------------------
+
+
+class ParseError(MigrateError):
+    """A migration file could not be split into statements."""
+
+    def __init__(self, reason: str, *, file: str | None = None, line: int = 0, col: int = 0):
+        self.reason = reason
+        self.file = file
+        self.line = line
+        self.col = col
+        where = f"{file}:{line}:{col}" if file else f"{line}:{col}"
+        super().__init__(
+            f"splitting statements: {where}: {reason}; fix the file and run 'pulumi-migrations hash'"
+        )
+
+
+# --- history / ordering ---------------------------------------------------------------------
+
+
+class HistoryError(MigrateError):
+    """The revisions table and the directory disagree in a way we refuse to guess about."""
+
+
+class NotCleanError(HistoryError):
+    """First run on a database that already holds tables, without a baseline."""
+
+
+class MissingMigrationError(HistoryError):
+    """A partially applied revision has no file in the directory."""
+
+
+class HistoryChangedError(HistoryError):
+    """A statement that already ran in a partially applied file was edited."""
+
+
+class NonLinearError(HistoryError):
+    """Files were added out of order (before the last applied version)."""
+
+    def __init__(self, message: str, out_of_order: list[str]):
+        self.out_of_order = out_of_order
+        super().__init__(message)
+
+
+class AppliedFileChangedError(HistoryError):
+    """A fully applied file's content differs from what was recorded when it ran."""
+
+    def __init__(self, message: str, files: list[str]):
+        self.files = files
+        super().__init__(message)
+
+
+class VersionError(HistoryError):
+    """A requested version does not exist, or lies below what is applied."""
+
+
+# --- execution ------------------------------------------------------------------------------
+
+
+class StatementError(MigrateError):
+    """The database rejected a statement; the revision row keeps the progress and the error."""
+
+    def __init__(self, *, file: str, version: str, statement: str, index: int, line: int,
+                 col: int, db_error: str):
+        self.file = file
+        self.version = version
+        self.statement = statement
+        self.index = index  # 1-based position of the statement in its file
+        self.line = line
+        self.col = col
+        self.db_error = db_error
+        stmt = " ".join(statement.split())
+        if len(stmt) > 120:
+            stmt = stmt[:117] + "..."
+        super().__init__(
+            f"applying {file} (version {version}): statement {index} at {file}:{line}:{col} failed: "
+            f"{db_error} [{stmt}]; fix the statement and apply again, it resumes from there"
+        )
+
+
+class ConnectError(MigrateError):
+    """The database could not be reached or refused our credentials."""
+
+
+class LockError(MigrateError):
+    """Another migration run holds the lock."""
+
+
+class RevisionStoreError(MigrateError):
+    """Reading or writing the revisions table failed."""

@@ -1,0 +1,191 @@
+"""Running planned files: transactions per tx mode, progress rows, failure recording.
+
+Where the database has transactional DDL (PostgreSQL, SQLite) and a file runs inside a
+transaction, the revision row is written once, inside that transaction: the file and its
+row commit or roll back together. Where a failure cannot be rolled back (MySQL/MariaDB DDL,
+``txmode none``), the row is written before the first statement and after every statement,
+so a rerun resumes at the failed statement. After any failure the row is re-read from the
+committed state and the error is recorded on it, so ``status`` shows what went wrong.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from . import lex
+from .dialects import Connection, driver_message
+from .errors import DirError, HistoryChangedError, MigrateError, StatementError
+from .events import (ExecutionDone, ExecutionFailed, ExecutionStarted, FileDone, FileStarted,
+                     Logger, StatementRun)
+from .migdir import MigrationFile
+from .revisions import TYPE_EXECUTE, Revision, RevisionStore
+from .sumfile import HashFile
+
+
+@dataclass
+class Prepared:
+    """A file split and hashed, ready to run."""
+    file: MigrationFile
+    statements: list[lex.Statement]
+    hashes: list[str]          # chained, with "h1:"
+    sum_hash: str              # atlas.sum hash, without "h1:"
+
+
+def prepare(file: MigrationFile, hash_file: HashFile, options: lex.ScanOptions) -> Prepared:
+    """Split and hash one file. Raises ParseError, or DirError for a file left out of atlas.sum."""
+    sum_hash = hash_file.hash_of(file.name)
+    if sum_hash is None:
+        raise DirError(
+            f"applying {file.name}: it has no atlas.sum entry (its first line says 'atlas:sum ignore'); "
+            "remove the directive and run 'pulumi-migrations hash'")
+    stmts = lex.split_statements(file.text(), options, file=file.name)
+    return Prepared(file, stmts, lex.statement_hashes([s.text for s in stmts]), sum_hash)
+
+
+def check_history(p: Prepared, rev: Revision | None) -> None:
+    """Statements that already ran in a partially applied file may not change."""
+    if rev is None or rev.applied <= 0:
+        return
+    stored = rev.partial_hashes or []
+    for i in range(rev.applied):
+        if i >= len(p.hashes) or i >= len(stored) or stored[i].removeprefix("h1:") != p.hashes[i].removeprefix("h1:"):
+            raise HistoryChangedError(
+                f"resuming {p.file.name}: statement {i + 1} already ran but was changed since; "
+                f"restore statements 1-{rev.applied} as they were and edit only later ones")
+
+
+@dataclass
+class RunResult:
+    applied: list[str] = field(default_factory=list)
+    statements: int = 0
+
+
+class Executor:
+    """Runs prepared files against one connection under the chosen tx mode.
+
+    ``store`` is None on a dry run: nothing is executed or written, events are still emitted.
+    """
+
+    def __init__(self, conn: Connection | None, store: RevisionStore | None, *, tx_mode: str,
+                 logger: Logger, dry_run: bool):
+        self.conn = conn
+        self.store = store
+        self.tx_mode = tx_mode
+        self.log = logger
+        self.dry_run = dry_run
+
+    def run(self, files: list[Prepared], existing: dict[str, Revision], *,
+            current: str | None) -> RunResult:
+        result = RunResult()
+        started = time.monotonic_ns()
+        self.log(ExecutionStarted(current, files[-1].file.version if files else None,
+                                  tuple(p.file.name for p in files), self.dry_run))
+        in_all_tx = self.tx_mode == "all" and not self.dry_run
+        if in_all_tx:
+            assert self.conn is not None
+            self.conn.begin()
+        try:
+            for index, p in enumerate(files, 1):
+                self._run_file(p, existing.get(p.file.version), index, len(files),
+                               first_in_tx=not in_all_tx or index == 1, result=result)
+                result.applied.append(p.file.name)
+            if in_all_tx:
+                assert self.conn is not None
+                self.conn.commit()
+        except MigrateError as err:
+            if in_all_tx:
+                assert self.conn is not None
+                if self.conn.in_tx:
+                    self.conn.rollback()
+                result.applied.clear()
+            self.log(ExecutionFailed(getattr(err, "file", None), err))
+            raise
+        self.log(ExecutionDone(tuple(result.applied), result.statements, time.monotonic_ns() - started))
+        return result
+
+    def _mode_for(self, p: Prepared) -> str:
+        return p.file.txmode or self.tx_mode if self.tx_mode != "all" else "all"
+
+    def _run_file(self, p: Prepared, rev: Revision | None, index: int, count: int, *,
+                  first_in_tx: bool, result: RunResult) -> None:
+        check_history(p, rev)
+        texts = [s.text for s in p.statements]
+        start_ns = time.monotonic_ns()
+        resume = rev.applied if rev is not None else 0
+        self.log(FileStarted(p.file.name, p.file.version, index, count, len(texts), resume))
+        if self.dry_run:
+            for i in range(resume, len(texts)):
+                s = p.statements[i]
+                self.log(StatementRun(p.file.name, i + 1, s.text, s.line, s.col))
+            result.statements += len(texts) - resume
+            self.log(FileDone(p.file.name, p.file.version, len(texts) - resume, time.monotonic_ns() - start_ns))
+            return
+        conn, store = self.conn, self.store
+        assert conn is not None and store is not None
+        mode = self._mode_for(p)
+        progress = mode == "none" or not conn.dialect.transactional_ddl
+        # Better than Atlas: total and hash follow the file as it is now (a fixed file may
+        # have another statement count), so a resumed row never ends up with applied > total.
+        row = (rev.copy() if rev is not None else
+               Revision(p.file.version, p.file.description, TYPE_EXECUTE))
+        row.type = TYPE_EXECUTE
+        row.total = len(texts)
+        row.hash = p.sum_hash
+        row.partial_hashes = p.hashes[:resume] if resume else None
+        if row.executed_at is None:
+            row.executed_at = conn.dialect.executed_at()
+        if mode == "file":
+            conn.begin()
+        try:
+            if progress:
+                store.write(row)
+            for i in range(resume, len(texts)):
+                s = p.statements[i]
+                self.log(StatementRun(p.file.name, i + 1, s.text, s.line, s.col))
+                try:
+                    conn.execute(s.text).close()
+                except Exception as err:  # the driver's error: recorded, then raised as ours
+                    raise self._failed(p, i, err, mode, first_in_tx, start_ns) from None
+                row.applied = i + 1
+                row.error = row.error_stmt = ""
+                result.statements += 1
+                if progress:
+                    row.partial_hashes = p.hashes[:i + 1]
+                    store.write(row)
+            row.applied = len(texts)
+            row.partial_hashes = None
+            row.error = row.error_stmt = ""
+            row.execution_time = time.monotonic_ns() - start_ns
+            store.write(row)
+            if mode == "file":
+                conn.commit()
+        except BaseException:
+            if conn.in_tx and mode == "file":
+                conn.rollback()
+            raise
+        self.log(FileDone(p.file.name, p.file.version, len(texts) - resume, time.monotonic_ns() - start_ns))
+
+    def _failed(self, p: Prepared, i: int, err: BaseException, mode: str, first_in_tx: bool,
+                start_ns: int) -> StatementError:
+        conn, store = self.conn, self.store
+        assert conn is not None and store is not None
+        message = driver_message(err, conn.target)
+        s = p.statements[i]
+        if conn.in_tx:
+            conn.rollback()
+        if first_in_tx:
+            # Record the error on what survived the rollback, so status and the next run see it.
+            committed = next((r for r in store.read_all() if r.version == p.file.version), None)
+            row = committed or Revision(p.file.version, p.file.description, TYPE_EXECUTE,
+                                        executed_at=conn.dialect.executed_at())
+            row.total = len(p.statements)
+            row.hash = p.sum_hash
+            row.error = message
+            row.error_stmt = s.text
+            row.execution_time = time.monotonic_ns() - start_ns
+            if row.applied == 0:
+                row.partial_hashes = None
+            store.write(row)
+        return StatementError(file=p.file.name, version=p.file.version, statement=s.text,
+                              index=i + 1, line=s.line, col=s.col, db_error=message)

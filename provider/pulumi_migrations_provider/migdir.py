@@ -1,0 +1,391 @@
+"""The migration directory: Atlas-format ``*.sql`` files plus ``atlas.sum``.
+
+``MigrationDir`` lists the top-level ``*.sql`` files of a directory exactly as Atlas's
+``LocalDir.Files`` does (case-sensitive glob, hidden files included, no recursion, sorted
+byte-wise by name) and keeps each file's raw bytes. ``MigrationFile`` derives the version and
+description from the name and reads the header directives (``atlas:txmode``,
+``atlas:checkpoint``, ``atlas:sum ignore``) with Atlas's rules.
+
+Example::
+
+    d = MigrationDir.load("file://migrations")
+    d.validate()                       # raises ChecksumError & co. when atlas.sum is stale
+    for f in d.files:
+        print(f.version, f.description, f.txmode)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from . import errors
+from .sumfile import HASH_FILE_NAME, HashFile
+from .sumfile import validate as _validate
+
+__all__ = ["MigrationFile", "MigrationDir", "VERSION_FORMAT", "encode_name"]
+
+#: ``strftime`` layout of generated versions (Go layout ``20060102150405``, UTC).
+VERSION_FORMAT = "%Y%m%d%H%M%S"
+
+# Atlas's reDirective (sql/migrate/dir.go): a printable-ASCII prefix, ``atlas:<name>`` and the
+# optional space-separated arguments. Bytes pattern, so ``\w`` is ASCII-only as in Go.
+_RE_DIRECTIVE = re.compile(rb"^([ -~]*)atlas:(\w+)(?: +([ -~]*))*")
+_TXMODES = ("none", "file")
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def encode_name(name: str) -> bytes:
+    """Return the bytes of a file name as the OS stores them (UTF-8, undecodable bytes kept)."""
+    return name.encode("utf-8", "surrogateescape")
+
+
+def _directive(line: bytes) -> tuple[str, str] | None:
+    """Match one line against Atlas's directive regex; return (name, args) or None."""
+    if b"atlas:" not in line:
+        return None
+    m = _RE_DIRECTIVE.match(line)
+    if m is None:
+        return None
+    return m.group(2).decode("ascii"), (m.group(3) or b"").decode("ascii")
+
+
+def _go_quote(s: str) -> str:
+    """Render a printable-ASCII string the way Go's %q does."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    """One migration file: its base name and raw bytes.
+
+    ``version`` is the name without one trailing ``.sql``, up to the first ``_``;
+    ``description`` is what follows the first ``_`` (one trailing ``.sql`` stripped), or ``""``
+    when the name has no ``_``. Both are computed from ``name`` (Atlas ``LocalFile``).
+    """
+
+    name: str
+    data: bytes = field(repr=False)
+    version: str = field(init=False)
+    description: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        stem = self.name[:-4] if self.name.endswith(".sql") else self.name
+        object.__setattr__(self, "version", stem.split("_", 1)[0])
+        _, sep, rest = self.name.partition("_")
+        desc = rest[:-4] if rest.endswith(".sql") else rest
+        object.__setattr__(self, "description", desc if sep else "")
+
+    def text(self) -> str:
+        """Return the content decoded as UTF-8.
+
+        Raises ``errors.FileEncodingError`` (with ``file``, ``offset``, ``line``) when the bytes
+        are not valid UTF-8.
+        """
+        try:
+            return self.data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            line = self.data.count(b"\n", 0, err.start) + 1
+            col = err.start - (self.data.rfind(b"\n", 0, err.start) + 1) + 1
+            exc = errors.FileEncodingError(
+                f"reading {self.name}: invalid UTF-8 byte at offset {err.start} "
+                f"({self.name}:{line}:{col}); save the file as UTF-8"
+            )
+            exc.file, exc.offset, exc.line, exc.col = self.name, err.start, line, col  # type: ignore[attr-defined]
+            raise exc from err
+
+    @cached_property
+    def _header(self) -> tuple[tuple[str, str], ...]:
+        """The (name, args) directives of the file header; empty when there is no header.
+
+        Atlas ``LocalFile.comments``: the file must start with lines beginning with ``--`` or
+        ``#``; the header must be followed by a line holding only spaces/tabs, or by nothing.
+        A header-only file without a final newline does not count.
+        """
+        content = self.data
+        lines: list[bytes] = []
+        while content.startswith((b"#", b"--")):
+            idx = content.find(b"\n")
+            if idx == -1:
+                return ()  # comments-only file without final newline: not a header
+            lines.append(content[:idx].strip())
+            content = content[idx + 1:]
+        if content and not content.lstrip(b" \t").startswith(b"\n"):
+            return ()
+        found = (_directive(line) for line in lines)
+        return tuple(d for d in found if d is not None)
+
+    def directives(self, name: str) -> list[str]:
+        """Return the arguments of every header directive ``atlas:<name>``, in file order.
+
+        A directive without arguments yields ``""``. Returns ``[]`` when the file has no
+        header (Atlas requires a blank line after it; CRLF headers are not honoured).
+        """
+        return [args for d, args in self._header if d == name]
+
+    @property
+    def txmode(self) -> str | None:
+        """Return the file's ``atlas:txmode`` (``"none"`` or ``"file"``), or None if unset.
+
+        Raises ``errors.DirectiveError`` for ``all``, an unknown value, or two txmode lines.
+        """
+        ds = self.directives("txmode")
+        if not ds:
+            return None
+        if len(ds) > 1:
+            values = "[" + " ".join(_go_quote(d) for d in ds) + "]"
+            problem = f"multiple txmode values found in file {_go_quote(self.name)}: {values}"
+        elif ds[0] == "all":
+            problem = (f'txmode "all" is not allowed in file directive {_go_quote(self.name)}. '
+                       'Use "file" instead')
+        elif ds[0] in _TXMODES:
+            return ds[0]
+        else:
+            problem = f"unknown txmode {_go_quote(ds[0])} found in file directive {_go_quote(self.name)}"
+        exc = errors.DirectiveError(
+            f"reading directives of {self.name}: {problem}; keep one '-- atlas:txmode none|file' line"
+        )
+        exc.file = self.name  # type: ignore[attr-defined]
+        raise exc
+
+    @property
+    def is_checkpoint(self) -> bool:
+        """True when the header carries ``atlas:checkpoint`` (with or without a tag)."""
+        return bool(self.directives("checkpoint"))
+
+    @cached_property
+    def sum_ignored(self) -> bool:
+        """True when the FIRST line contains ``atlas:sum ignore`` (any printable prefix).
+
+        Such a file is still a migration, but its content is left out of ``atlas.sum``.
+        """
+        end = self.data.find(b"\n")
+        first = self.data if end == -1 else self.data[:end]
+        return _directive(first) == ("sum", "ignore")
+
+
+class MigrationDir:
+    """A migration directory: its ``*.sql`` files (sorted byte-wise by name) and ``atlas.sum``.
+
+    ``path`` is None for an in-memory directory (``from_files``). ``files`` must not be
+    mutated by callers; use ``new_file``. Every version is unique (we are stricter than Atlas:
+    two files with one version would share one revision row); ``unique_versions=False`` lifts
+    that check for read-only work such as hashing an Atlas directory like ``testdata/migrate``.
+    """
+
+    def __init__(self, path: Path | None, files: Iterable[MigrationFile], sum_data: bytes | None,
+                 *, unique_versions: bool = True):
+        self.path = path
+        self.files: list[MigrationFile] = sorted(files, key=lambda f: encode_name(f.name))
+        self.sum_data = sum_data
+        self._hash: tuple[tuple[MigrationFile, ...], HashFile] | None = None
+        if unique_versions:
+            _check_versions(self.files)
+
+    def __repr__(self) -> str:
+        return f"MigrationDir(path={self.path!r}, files={len(self.files)})"
+
+    @property
+    def where(self) -> str:
+        """Human-readable location for messages: the path, or ``<in-memory directory>``."""
+        return str(self.path) if self.path is not None else "<in-memory directory>"
+
+    # --- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path, *, unique_versions: bool = True) -> MigrationDir:
+        """Read a directory from disk (a plain path, ``file://rel/path`` or ``file:///abs``).
+
+        Raises ``errors.ConfigError`` (bad URL, missing directory, not a directory),
+        ``errors.FileNameError`` (a ``*.sql`` entry that is a directory or unreadable),
+        ``errors.DuplicateVersionError`` (unless ``unique_versions=False``).
+        """
+        root = _dir_path(path)
+        try:
+            entries = [e for e in os.scandir(root) if e.name.endswith(".sql")]
+        except FileNotFoundError as err:
+            raise errors.ConfigError(
+                f"opening migration directory {root}: it does not exist; create it or fix the path"
+            ) from err
+        except NotADirectoryError as err:
+            raise errors.ConfigError(
+                f"opening migration directory {root}: it is not a directory; pass the directory "
+                "that holds the .sql files"
+            ) from err
+        except OSError as err:
+            raise errors.ConfigError(f"opening migration directory {root}: {err.strerror}") from err
+        files = []
+        for entry in entries:
+            try:
+                data = Path(entry.path).read_bytes()
+            except IsADirectoryError as err:
+                raise errors.FileNameError(
+                    f"reading migration directory {root}: {entry.name!r} is a directory, not a "
+                    "migration file; rename it so it does not end in .sql"
+                ) from err
+            except OSError as err:
+                raise errors.FileNameError(
+                    f"reading migration directory {root}: cannot read {entry.name!r}: "
+                    f"{err.strerror}; fix its permissions or remove it"
+                ) from err
+            files.append(MigrationFile(entry.name, data))
+        try:
+            sum_data: bytes | None = (root / HASH_FILE_NAME).read_bytes()
+        except FileNotFoundError:
+            sum_data = None
+        except OSError as err:
+            raise errors.FileNameError(
+                f"reading migration directory {root}: cannot read {HASH_FILE_NAME}: "
+                f"{err.strerror}; remove it and run 'pulumi-migrations hash'"
+            ) from err
+        return cls(root, files, sum_data, unique_versions=unique_versions)
+
+    @classmethod
+    def from_files(cls, files: Mapping[str, bytes], sum_data: bytes | None = None,
+                   path: Path | None = None, *, unique_versions: bool = True) -> MigrationDir:
+        """Build a directory in memory from ``{name: bytes}`` (non-``.sql`` names are ignored).
+
+        ``atlas.sum`` may be passed either as ``sum_data`` or as a ``files`` entry. Same rules
+        as ``load``: names with ``/`` are refused (``errors.FileNameError``), duplicate versions
+        raise ``errors.DuplicateVersionError``.
+        """
+        if sum_data is None and HASH_FILE_NAME in files:
+            sum_data = bytes(files[HASH_FILE_NAME])
+        out = []
+        for name, data in files.items():
+            if not name.endswith(".sql"):
+                continue
+            if "/" in name or "\\" in name or name in (".", ".."):
+                raise errors.FileNameError(
+                    f"reading migration files: {name!r} is not a plain file name; "
+                    "migration directories have no subdirectories"
+                )
+            out.append(MigrationFile(name, bytes(data)))
+        return cls(Path(path) if path is not None else None, out, sum_data,
+                   unique_versions=unique_versions)
+
+    # --- queries --------------------------------------------------------------------------
+
+    def file(self, version: str) -> MigrationFile | None:
+        """Return the file with this version, or None."""
+        for f in self.files:
+            if f.version == version:
+                return f
+        return None
+
+    @property
+    def latest_version(self) -> str | None:
+        """Version of the last file in directory order, or None for an empty directory."""
+        return self.files[-1].version if self.files else None
+
+    def hash_file(self) -> HashFile:
+        """Return the computed sum of the current files (cached until the files change)."""
+        key = tuple(self.files)
+        if self._hash is not None and len(self._hash[0]) == len(key) and all(
+                a is b for a, b in zip(self._hash[0], key)):
+            return self._hash[1]
+        hf = HashFile.compute(self.files)
+        self._hash = (key, hf)
+        return hf
+
+    def validate(self) -> HashFile:
+        """Check ``atlas.sum`` against the files (``sumfile.validate``); return the computed sum."""
+        return _validate(self)
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def write_sum(self) -> bytes:
+        """Rewrite ``atlas.sum`` from scratch (like ``atlas migrate hash``); return its bytes.
+
+        For an in-memory directory only ``sum_data`` is updated.
+        """
+        data = self.hash_file().to_bytes()
+        if self.path is not None:
+            (self.path / HASH_FILE_NAME).write_bytes(data)
+        self.sum_data = data
+        return data
+
+    def new_file(self, name: str, content: bytes | str = b"", *,
+                 now: datetime | None = None) -> MigrationFile:
+        """Create ``<version>_<name>.sql`` (or ``<version>.sql``) and re-hash (``migrate new``).
+
+        The version is ``now`` (default: the current time) in UTC as ``%Y%m%d%H%M%S``; a naive
+        ``now`` is taken as UTC. The directory is validated first, as Atlas does, so a stale
+        ``atlas.sum`` is not silently blessed. Returns the new file.
+        Raises ``errors.DuplicateVersionError`` when the version exists,
+        ``errors.FileNameError`` for a name with a path separator, and validation errors.
+        """
+        if "/" in name or "\\" in name or "\n" in name:
+            raise errors.FileNameError(
+                f"creating a migration file: {name!r} cannot be part of a file name; "
+                "use letters, digits and underscores"
+            )
+        self.validate()
+        moment = now or datetime.now(timezone.utc)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc)
+        version = moment.strftime(VERSION_FORMAT)
+        existing = [f.name for f in self.files if f.version == version]
+        fname = f"{version}_{name}.sql" if name else f"{version}.sql"
+        if existing:
+            raise errors.DuplicateVersionError(version, existing + [fname])
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        new = MigrationFile(fname, data)
+        if self.path is not None:
+            (self.path / fname).write_bytes(data)
+        self.files = sorted([*self.files, new], key=lambda f: encode_name(f.name))
+        self.write_sum()
+        return new
+
+
+def _check_versions(files: list[MigrationFile]) -> None:
+    """Raise DuplicateVersionError for the first version shared by two files."""
+    seen: dict[str, list[str]] = {}
+    for f in files:
+        seen.setdefault(f.version, []).append(f.name)
+    for version, names in seen.items():
+        if len(names) > 1:
+            raise errors.DuplicateVersionError(version, names)
+
+
+def _dir_path(path: str | Path) -> Path:
+    """Turn a plain path or Atlas ``file://`` URL into a Path (``file://a/b`` is relative)."""
+    if isinstance(path, Path):
+        return path
+    if not _URL_SCHEME.match(path):
+        return Path(path)
+    parts = urlsplit(path)
+    if parts.scheme.lower() != "file":
+        raise errors.ConfigError(
+            f"opening migration directory {path!r}: unsupported scheme {parts.scheme!r}; "
+            "use a path or a file:// URL"
+        )
+    fmt = [v for k, v in _query(parts.query) if k == "format"]
+    if fmt and fmt[-1] not in ("", "atlas"):
+        raise errors.ConfigError(
+            f"opening migration directory {path!r}: format {fmt[-1]!r} is not supported; "
+            "only Atlas-format directories (format=atlas) are"
+        )
+    raw = unquote(parts.netloc + parts.path)
+    if not raw:
+        raise errors.ConfigError(
+            f"opening migration directory {path!r}: the URL names no directory; "
+            "use file://relative/path or file:///absolute/path"
+        )
+    return Path(raw)
+
+
+def _query(q: str) -> list[tuple[str, str]]:
+    """Split a URL query into (key, value) pairs (percent-decoded)."""
+    out = []
+    for part in q.split("&"):
+        if part:
+            k, _, v = part.partition("=")
+            out.append((unquote(k), unquote(v)))
+    return out

@@ -1,0 +1,160 @@
+"""The revisions table ``atlas_schema_revisions``, read and written exactly as Atlas does.
+
+Rows are keyed by version. Writes are upserts that never change ``description`` or
+``executed_at`` after the first insert (ent's ``UpdateNewValues``). The special row
+``.atlas_cloud_identifier`` is never read as a revision.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .dialects import Connection, Dialect, TABLE
+from .errors import RevisionStoreError
+
+TYPE_BASELINE = 1
+TYPE_EXECUTE = 2
+TYPE_RESOLVED = 4
+CLOUD_ROW = ".atlas_cloud_identifier"
+
+
+@dataclass
+class Revision:
+    """One row of the revisions table (Atlas's ``migrate.Revision``).
+
+    ``hash`` is the file's atlas.sum hash without ``h1:``; ``partial_hashes`` carry ``h1:``.
+    ``applied`` < ``total`` means the file stopped midway; ``error``/``error_stmt`` say why.
+    ``execution_time`` is in nanoseconds.
+    """
+    version: str
+    description: str
+    type: int = TYPE_EXECUTE
+    applied: int = 0
+    total: int = 0
+    executed_at: Any = None
+    execution_time: int = 0
+    error: str = ""
+    error_stmt: str = ""
+    hash: str = ""
+    partial_hashes: list[str] | None = None
+    operator_version: str = ""
+
+    @property
+    def partial(self) -> bool:
+        return self.applied != self.total
+
+    def copy(self, **changes: Any) -> "Revision":
+        return replace(self, **changes)
+
+
+def parse_partial_hashes(value: Any) -> list[str] | None:
+    """Accept every encoding Atlas has written: SQL NULL, JSON null, ``[]``, a full array
+    (as text, bytes, or an already-decoded list from a jsonb column)."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = bytes(value).decode("utf-8")
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return None
+        value = json.loads(value)
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValueError(f"partial_hashes is not a JSON array: {value!r}")
+    return [str(v) for v in value]
+
+
+class RevisionStore:
+    """Reads and writes the revisions table through one connection.
+
+    ``schema`` is where the table lives (see ``Dialect.revisions_schema``). Nothing here
+    creates anything unless ``ensure()`` is called.
+    """
+
+    def __init__(self, conn: Connection, schema: str, operator_version: str):
+        self.conn = conn
+        self.dialect: Dialect = conn.dialect
+        self.schema = schema
+        self.operator_version = operator_version
+        self._upsert = self.dialect.upsert_sql(schema)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{TABLE}"
+
+    def exists(self) -> bool:
+        try:
+            return self.dialect.table_exists(self.conn, self.schema)
+        except Exception as err:
+            raise RevisionStoreError(self._msg("looking for", err)) from None
+
+    def ensure(self) -> None:
+        """Create the schema (non-SQLite) and the table when missing."""
+        try:
+            if self.dialect.table_exists(self.conn, self.schema):
+                return
+            ddl = self.dialect.create_schema_sql(self.schema)
+            if ddl:
+                self.conn.execute(ddl)
+            self.conn.execute(self.dialect.create_table_sql(self.schema))
+        except Exception as err:
+            raise RevisionStoreError(self._msg("creating", err)) from None
+
+    def read_all(self) -> list[Revision]:
+        """Every revision except the cloud identifier, sorted by version byte-wise."""
+        cols = ", ".join(self.dialect.quote(c) for c in (
+            "version", "description", "type", "applied", "total", "executed_at", "execution_time",
+            "error", "error_stmt", "hash", "partial_hashes", "operator_version"))
+        try:
+            rows = self.conn.query(
+                f"SELECT {cols} FROM {self.dialect.table_name(self.schema)} WHERE "
+                f"{self.dialect.quote('version')} <> ?", (CLOUD_ROW,))
+        except Exception as err:
+            raise RevisionStoreError(self._msg("reading", err)) from None
+        revs = []
+        for r in rows:
+            try:
+                ph = parse_partial_hashes(r[10])
+            except ValueError as err:
+                raise RevisionStoreError(
+                    f"reading {self.qualified_name}: version {r[0]}: {err}; fix the row by hand") from None
+            revs.append(Revision(
+                version=r[0], description=r[1], type=int(r[2]), applied=int(r[3]), total=int(r[4]),
+                executed_at=r[5], execution_time=int(r[6]), error=r[7] or "", error_stmt=r[8] or "",
+                hash=r[9] or "", partial_hashes=ph, operator_version=r[11] or ""))
+        revs.sort(key=lambda rev: rev.version.encode())
+        return revs
+
+    def write(self, rev: Revision) -> None:
+        """Upsert ``rev``; ``executed_at`` defaults to now for a first insert."""
+        if rev.version == CLOUD_ROW:
+            raise RevisionStoreError(f"writing {self.qualified_name}: {CLOUD_ROW} is not a revision")
+        ph = None if rev.partial_hashes is None else json.dumps(rev.partial_hashes, separators=(",", ":"))
+        params = (
+            rev.version, rev.description, rev.type, rev.applied, rev.total,
+            rev.executed_at if rev.executed_at is not None else self.dialect.executed_at(),
+            int(rev.execution_time), rev.error or "", rev.error_stmt or "", rev.hash,
+            self.dialect.json_param(ph if ph is not None else "null"), self.operator_version,
+        )
+        try:
+            self.conn.execute(self._upsert, params).close()
+        except Exception as err:
+            raise RevisionStoreError(self._msg("writing", err)) from None
+
+    def _msg(self, doing: str, err: BaseException) -> str:
+        from .dialects import driver_message
+        return (f"{doing} the revisions table {self.qualified_name}: "
+                f"{driver_message(err, self.conn.target)}; check the database user's privileges")
+
+
+@dataclass
+class MemoryRevisions:
+    """An in-memory twin of the store's read side, for planning tests."""
+    rows: list[Revision] = field(default_factory=list)
+
+    def read_all(self) -> list[Revision]:
+        return sorted(self.rows, key=lambda r: r.version.encode())

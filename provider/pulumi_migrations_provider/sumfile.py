@@ -1,0 +1,179 @@
+"""``atlas.sum``: compute, parse and write it exactly as Atlas does, and validate a directory.
+
+The per-file hashes are chained through ONE running SHA-256 over ``name1 content1 name2
+content2 ...`` (a file whose first line says ``atlas:sum ignore`` feeds only its name and gets
+no line); the total on line 1 is a fresh SHA-256 over each entry's name and base64 hash text.
+See ``sql/migrate/dir.go`` (``NewHashFile``, ``HashFile.Sum``, ``MarshalText``,
+``UnmarshalText``, ``Validate``) and atlas-formats §2.
+
+Example::
+
+    hf = HashFile.compute(directory.files)
+    assert hf.to_bytes() == directory.sum_data
+"""
+
+from __future__ import annotations
+
+import hashlib
+from base64 import b64encode
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from . import errors
+
+if TYPE_CHECKING:
+    from .migdir import MigrationDir, MigrationFile
+
+__all__ = ["HASH_FILE_NAME", "HashFile", "validate"]
+
+#: Name of the integrity file in a migration directory.
+HASH_FILE_NAME = "atlas.sum"
+
+_HINT = "run 'pulumi-migrations hash' to re-hash the directory if the change is intended"
+
+
+def _enc(name: str) -> bytes:
+    return name.encode("utf-8", "surrogateescape")
+
+
+def _b64(digest: bytes) -> str:
+    return b64encode(digest).decode("ascii")
+
+
+@dataclass(frozen=True)
+class HashFile:
+    """The content of an ``atlas.sum``.
+
+    ``total`` is the base64 total (44 chars, no ``h1:``); ``entries`` are ``(file name, base64
+    hash without h1:)`` in directory order. Files opted out with ``atlas:sum ignore`` have no
+    entry.
+    """
+
+    total: str
+    entries: tuple[tuple[str, str], ...]
+
+    @staticmethod
+    def sum_of(entries: Iterable[tuple[str, str]]) -> str:
+        """Return the total of these entries: SHA-256 over each name then hash text, base64."""
+        h = hashlib.sha256()
+        for name, digest in entries:
+            h.update(_enc(name))
+            h.update(digest.encode("utf-8", "surrogateescape"))
+        return _b64(h.digest())
+
+    @classmethod
+    def compute(cls, files: Iterable[MigrationFile]) -> HashFile:
+        """Hash migration files (already in directory order) with Atlas's chained SHA-256."""
+        h = hashlib.sha256()
+        entries = []
+        for f in files:
+            h.update(_enc(f.name))
+            if f.sum_ignored:
+                continue
+            h.update(f.data)
+            entries.append((f.name, _b64(h.digest())))
+        return cls(cls.sum_of(entries), tuple(entries))
+
+    @classmethod
+    def parse(cls, data: bytes, *, source: str = HASH_FILE_NAME) -> HashFile:
+        """Parse ``atlas.sum`` bytes with Atlas's rules; return the HashFile.
+
+        Lines split on LF with one trailing CR dropped; line 1 is the total (``h1:`` prefix
+        optional); every other line is split at its first ``h1:`` (name trimmed, hash kept
+        verbatim). ``source`` names the file in messages.
+        Raises ``errors.ChecksumFormatError`` (``line`` set) for a line without ``h1:`` (any
+        blank line too) and ``errors.ChecksumError(reason="mismatch", line=1)`` when the total
+        does not match the listed entries.
+        """
+        lines = data.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()  # the final newline ends the last line; it is not an empty line
+        lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+        first = lines[0].decode("utf-8", "surrogateescape") if lines else ""
+        total = first[3:] if first.startswith("h1:") else first
+        entries = []
+        for no, raw in enumerate(lines[1:], start=2):
+            text = raw.decode("utf-8", "surrogateescape")
+            name, sep, digest = text.partition("h1:")
+            if not sep:
+                what = "is blank" if not text.strip() else "has no 'h1:' hash"
+                exc = errors.ChecksumFormatError(
+                    f"reading {source}: line {no} {what} (checksum file format invalid); "
+                    "run 'pulumi-migrations hash' to re-create it"
+                )
+                exc.line = no  # type: ignore[attr-defined]
+                raise exc
+            entries.append((name.strip(), digest))
+        hf = cls(total, tuple(entries))
+        if hf.sum_of(hf.entries) != total:
+            raise errors.ChecksumError(
+                f"reading {source}: L1: the total does not match the entries listed below it "
+                "(checksum mismatch); run 'pulumi-migrations hash' to re-hash the directory",
+                line=1, reason="mismatch",
+            )
+        return hf
+
+    def to_bytes(self) -> bytes:
+        """Render as Atlas writes it: ``h1:<total>\\n`` then ``<name> h1:<hash>\\n`` per entry."""
+        out = [f"h1:{self.total}\n"]
+        out.extend(f"{name} h1:{digest}\n" for name, digest in self.entries)
+        return "".join(out).encode("utf-8", "surrogateescape")
+
+    def hash_of(self, name: str) -> str | None:
+        """Return the hash (no ``h1:``) recorded for a file name, or None if it has no entry."""
+        for n, digest in self.entries:
+            if n == name:
+                return digest
+        return None
+
+
+def validate(directory: MigrationDir) -> HashFile:
+    """Check a directory against its ``atlas.sum`` (Atlas ``Validate``); return the computed sum.
+
+    No ``atlas.sum`` is fine only for a directory without files. Otherwise the stored file is
+    parsed (its own consistency first) and only the totals are compared; on a difference the
+    first differing line is located with Atlas's walk.
+    Raises ``errors.ChecksumMissingError``, ``errors.ChecksumFormatError``, and
+    ``errors.ChecksumError`` with ``file``, ``line`` (1-based in atlas.sum) and ``reason``
+    (``added``/``edited``/``removed``, or ``mismatch`` for a self-inconsistent file).
+    """
+    computed = directory.hash_file()
+    where = directory.where
+    if directory.sum_data is None:
+        if directory.files:
+            raise errors.ChecksumMissingError(
+                f"validating {where}: {HASH_FILE_NAME} not found; "
+                "run 'pulumi-migrations hash' to create it"
+            )
+        return computed
+    stored = HashFile.parse(directory.sum_data, source=f"{HASH_FILE_NAME} in {where}")
+    if stored.total == computed.total:
+        return computed
+    line, file, reason = _locate(stored.entries, computed.entries)
+    where_line = f"L{line}: {file} was {reason}" if file is not None else f"L{line}: {reason}"
+    raise errors.ChecksumError(
+        f"validating {HASH_FILE_NAME} in {where}: {where_line}; {_HINT}",
+        file=file, line=line, reason=reason,
+    )
+
+
+def _locate(stored: tuple[tuple[str, str], ...],
+            computed: tuple[tuple[str, str], ...]) -> tuple[int, str | None, str]:
+    """Atlas's ChecksumError walk: (line, file, reason) of the first differing entry."""
+    names = [n for n, _ in computed]
+    for i, entry in enumerate(stored):
+        if i < len(computed) and entry == computed[i]:
+            continue
+        name = entry[0]
+        if name not in names:
+            return i + 2, name, "removed"
+        j = names.index(name)
+        if j == i:
+            return i + 2, name, "edited"
+        if i < len(computed):
+            return i + 2, computed[i][0], "added"
+        return i + 2, name, "removed"  # listed twice in the sum; the dir has fewer files
+    if len(stored) < len(computed):
+        return len(stored) + 2, computed[len(stored)][0], "added"
+    return 1, None, "mismatch"

@@ -1,0 +1,226 @@
+"""Database targets: Atlas and SQLAlchemy URLs, or structured parts, parsed into one value.
+
+A ``Target`` knows its dialect, where it connects and which schema the URL is bound to; it
+never prints its password (``redacted()``, ``repr``) and scrubs it from driver messages.
+
+Accepted URL forms::
+
+    sqlite://file.db                    relative file (Atlas form: everything after // is the path)
+    sqlite:///abs/path.db               absolute file
+    sqlite://file?mode=memory           in-memory database
+    sqlite+pysqlite:///rel.db           SQLAlchemy form (three slashes relative, four absolute)
+    postgres://u:p@h:5432/db?sslmode=disable&search_path=app
+    postgresql://..., postgresql+psycopg://...
+    mysql://u:p@h:3306/db, maria://..., mariadb://..., mysql+pymysql://..., mariadb+pymysql://...
+
+Passwords with reserved characters must be percent-encoded inside a URL; the structured
+form (``Target.from_parts``) takes them as they are.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from .errors import ConfigError
+
+_SCHEMES = {
+    "sqlite": "sqlite", "sqlite3": "sqlite", "sqlite+pysqlite": "sqlite",
+    "postgres": "postgresql", "postgresql": "postgresql", "postgresql+psycopg": "postgresql",
+    "postgresql+psycopg2": "postgresql", "postgres+psycopg": "postgresql",
+    "mysql": "mysql", "maria": "mysql", "mariadb": "mysql", "mysql+pymysql": "mysql",
+    "mariadb+pymysql": "mysql",
+}
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
+_DRIVER_NAMES = {
+    "sqlite": "sqlite", "sqlite3": "sqlite", "postgres": "postgresql", "postgresql": "postgresql",
+    "pg": "postgresql", "mysql": "mysql", "mariadb": "mysql", "maria": "mysql",
+}
+_MASK = "****"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where migrations go. Build with ``Target.parse(url)`` or ``Target.from_parts(...)``."""
+
+    dialect: str                         # "sqlite" | "postgresql" | "mysql" (MariaDB included)
+    scheme: str = ""                     # the scheme as given, for round-tripping ("maria", "postgres")
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    database: str | None = None          # PG/MySQL database; SQLite file path (None = memory)
+    params: tuple[tuple[str, str], ...] = ()
+
+    # --- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def parse(cls, url: str) -> "Target":
+        """Parse an Atlas or SQLAlchemy URL. Raises ConfigError (password-free) when malformed."""
+        if not isinstance(url, str) or "://" not in url:
+            raise ConfigError(
+                "reading the database URL: expected a URL like sqlite://app.db, "
+                "postgres://user:pass@host:5432/db or mysql://user:pass@host:3306/db"
+            )
+        scheme, rest = url.split("://", 1)
+        lowered = scheme.lower()
+        dialect = _SCHEMES.get(lowered)
+        if dialect is None:
+            raise ConfigError(
+                f"reading the database URL: unsupported scheme {scheme!r}; use sqlite://, "
+                "postgres:// or mysql:// (maria:// and mariadb:// work too)"
+            )
+        if dialect == "sqlite":
+            return cls._parse_sqlite(lowered, rest)
+        try:
+            parts = urlsplit(f"x://{rest}")
+            port = parts.port
+        except ValueError as err:
+            raise ConfigError(
+                f"reading the database URL {_redact_text(url)}: {err}; percent-encode reserved "
+                "characters (@ : / ? # %) in the user name and password"
+            ) from None
+        if not parts.hostname and not rest.startswith("/"):
+            raise ConfigError(f"reading the database URL {_redact_text(url)}: no host given")
+        database = unquote(parts.path.lstrip("/")) or None
+        params = tuple(parse_qsl(parts.query, keep_blank_values=True))
+        if dialect == "mysql" and database is None:
+            database = dict(params).get("database") or None
+        return cls(
+            dialect=dialect, scheme=lowered, host=parts.hostname, port=port,
+            user=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password is not None else None,
+            database=database, params=params,
+        )
+
+    @classmethod
+    def _parse_sqlite(cls, scheme: str, rest: str) -> "Target":
+        path, _, query = rest.partition("?")
+        params = tuple(parse_qsl(query, keep_blank_values=True))
+        if scheme == "sqlite+pysqlite":
+            # SQLAlchemy: sqlite:///rel.db is relative, sqlite:////abs.db absolute.
+            path = path[1:] if path.startswith("/") else path
+        if path.startswith("file:"):
+            path = path[len("file:"):]
+        path = unquote(path)
+        memory = dict(params).get("mode") == "memory" or path in ("", ":memory:")
+        return cls(dialect="sqlite", scheme=scheme, database=None if memory else path,
+                   params=params)
+
+    @classmethod
+    def from_parts(cls, driver: str, *, host: str | None = None, port: int | None = None,
+                   user: str | None = None, password: str | None = None,
+                   database: str | None = None,
+                   params: Mapping[str, Any] | None = None) -> "Target":
+        """Build a target from structured parts; the password is taken verbatim (no encoding)."""
+        dialect = _DRIVER_NAMES.get((driver or "").lower())
+        if dialect is None:
+            raise ConfigError(
+                f"reading the database target: unknown driver {driver!r}; use sqlite, postgres, "
+                "mysql or mariadb"
+            )
+        if dialect != "sqlite" and not host:
+            raise ConfigError(f"reading the database target: driver {driver!r} needs a host")
+        return cls(
+            dialect=dialect, scheme=(driver or "").lower(), host=host,
+            port=int(port) if port is not None else None, user=user, password=password,
+            database=database,
+            params=tuple((str(k), str(v)) for k, v in sorted((params or {}).items())),
+        )
+
+    # --- views ----------------------------------------------------------------------------
+
+    @property
+    def param_map(self) -> dict[str, str]:
+        return dict(self.params)
+
+    @property
+    def is_memory(self) -> bool:
+        return self.dialect == "sqlite" and self.database is None
+
+    @property
+    def bound_schema(self) -> str | None:
+        """The schema the URL is bound to, as Atlas decides it (SQLite: always ``main``)."""
+        if self.dialect == "sqlite":
+            return "main"
+        if self.dialect == "mysql":
+            return self.database
+        search_path = self.param_map.get("search_path")
+        if search_path:
+            return search_path.split(",")[0].strip().strip('"') or None
+        return None
+
+    def url(self, *, redact: bool = False) -> str:
+        """Render as an Atlas URL; the password percent-encoded, or masked when ``redact``."""
+        scheme = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql"}[self.dialect]
+        if self.scheme in ("maria", "mariadb", "postgresql"):
+            scheme = self.scheme
+        query = urlencode(self.params, safe=",/:") if self.params else ""
+        if self.dialect == "sqlite":
+            path = self.database if self.database is not None else "file"
+            if self.is_memory and "mode" not in self.param_map:
+                query = "mode=memory" + ("&" + query if query else "")
+            return f"sqlite://{path}" + (f"?{query}" if query else "")
+        auth = ""
+        if self.user is not None:
+            auth = quote(self.user, safe="")
+            if self.password is not None:
+                auth += ":" + (_MASK if redact else quote(self.password, safe=""))
+            auth += "@"
+        host = self.host or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = auth + host + (f":{self.port}" if self.port else "")
+        path = "/" + quote(self.database, safe="") if self.database else "/"
+        return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+
+    def redacted(self) -> str:
+        """The URL with the password replaced by ``****``: safe for messages and logs."""
+        return self.url(redact=True)
+
+    def with_database(self, database: str | None) -> "Target":
+        return replace(self, database=database)
+
+    def sqlite_path(self) -> str:
+        """Absolute path of the SQLite file (``:memory:`` for in-memory)."""
+        if self.database is None:
+            return ":memory:"
+        return os.path.abspath(self.database)
+
+    def scrub(self, text: str) -> str:
+        """Remove every form of the password from ``text`` (driver messages echo DSNs)."""
+        return scrub(text, self.password)
+
+    def __str__(self) -> str:  # never the password
+        return self.redacted()
+
+
+def scrub(text: str, password: str | None) -> str:
+    """Replace ``password`` and its encodings in ``text`` by ``****``."""
+    if not password:
+        return text
+    for form in {password, quote(password, safe=""), quote(password), quote(password, safe="@:")}:
+        if form:
+            text = text.replace(form, _MASK)
+    return text
+
+
+def _redact_text(url: str) -> str:
+    """Best-effort masking of the password in a URL we could not parse."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return _MASK
+    netloc_end = len(rest)
+    at = rest.rfind("@", 0, netloc_end)
+    if at == -1:
+        return f"{scheme}://{rest.split('?')[0]}"
+    creds, tail = rest[:at], rest[at + 1:]
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:{_MASK}@{tail}"
+
+
+def as_target(value: "Target | str") -> Target:
+    """Accept a Target or a URL string."""
+    return value if isinstance(value, Target) else Target.parse(value)

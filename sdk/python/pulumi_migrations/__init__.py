@@ -1,0 +1,1 @@
+"""Pulumi resources for Atlas-format versioned SQL migrations."""
