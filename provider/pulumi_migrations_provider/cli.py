@@ -145,16 +145,9 @@ def parse_duration(text: str) -> float:
             pos = m.end()
         if not s:
             raise ValueError("empty duration") from None
-    if value < 0 or value != value:
+    if not 0 <= value < float("inf"):
         raise ValueError(f"{text!r} is not a duration like 10s, 500ms, 1m30s or 2.5")
     return value
-
-
-def _duration_option(value: str) -> float:
-    try:
-        return parse_duration(value)
-    except ValueError as err:
-        raise typer.BadParameter(str(err), param_hint="'--lock-timeout'") from None
 
 
 def go_duration(ns: int) -> str:
@@ -197,33 +190,15 @@ def _load(directory: str, *, unique_versions: bool = True) -> "MigrationDir":
 
 
 def _dump_json(data: Any) -> None:
-    _stdout().write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    _stdout().write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-class ExecOrder(str, Enum):
-    linear = "linear"
-    linear_skip = "linear-skip"
-    non_linear = "non-linear"
-
-
-class TxMode(str, Enum):
-    file = "file"
-    all = "all"
-    none = "none"
-
-
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
-
-
+ExecOrder = Enum("ExecOrder", {"linear": "linear", "linear_skip": "linear-skip",
+                               "non_linear": "non-linear"}, type=str)
+TxMode = Enum("TxMode", {"file": "file", "all": "all", "none": "none"}, type=str)
+OutputFormat = Enum("OutputFormat", {"text": "text", "json": "json"}, type=str)
+Dialect = Enum("Dialect", {"sqlite": "sqlite", "postgres": "postgres", "mysql": "mysql"}, type=str)
 _LEX_DIALECT = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql"}
-
-
-class Dialect(str, Enum):
-    sqlite = "sqlite"
-    postgres = "postgres"
-    mysql = "mysql"
 
 
 # --- the app --------------------------------------------------------------------------------
@@ -333,16 +308,11 @@ def _print_status(report: Any, d: "MigrationDir") -> None:
     pending = f"{len(report.pending)}"
     if report.out_of_order:
         pending += f" ({len(report.out_of_order)} out of order)"
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True)
-    grid.add_column(style="cyan")
     rows = [("Current Version:", current), ("Next Version:", nxt),
             ("Executed Files:", f"{report.executed}" + (" (last one partially)" if partial else "")),
             ("Pending Files:", pending)]
     for label, value in rows:
-        grid.add_row(Text("  --", style="yellow"), label, value)
-    console.print(grid)
+        console.print(Text.assemble(("  --", "yellow"), f" {label:<16} ", (value, "cyan")))
     if partial:
         sql = " ".join((report.error_statement or "").split("\n"))
         console.print()
@@ -395,7 +365,10 @@ def apply_command(
         raise _UsageConflict("--baseline and --allow-dirty are mutually exclusive; pass only one")
     if to_version is not None and amount is not None:
         raise _UsageConflict("--to-version and an AMOUNT are mutually exclusive; pass only one")
-    timeout = _duration_option(lock_timeout)
+    try:
+        timeout = parse_duration(lock_timeout)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="'--lock-timeout'") from None
     printer: _ApplyPrinter | None = None
     with _edge():
         target = _target(url)
@@ -464,9 +437,10 @@ class _ApplyPrinter:
     def _on_FileStarted(self, e: Any) -> None:
         self._files += 1
         self._file_stmts = 0
-        self._line("")
-        self._line(f"  -- migrating version {e.version}")
-        if self._progress is not None:
+        if self._progress is None:
+            self._line("")
+            self._line(f"  -- migrating version {e.version}")
+        else:
             if self._stmt_task is not None:
                 self._progress.remove_task(self._stmt_task)
             self._stmt_task = self._progress.add_task(
@@ -484,8 +458,8 @@ class _ApplyPrinter:
         if self._progress is not None:
             self._progress.update(self._stmt_task, completed=max(e.statements, 1))
             self._progress.advance(self._files_task)
-            self._line(f"  -- ok ({go_duration(e.duration_ns)})  {e.file}: "
-                       f"{self._file_stmts} statements")
+            self._line(f"  -- migrating version {e.version}: ok ({go_duration(e.duration_ns)}, "
+                       f"{self._file_stmts} statements)", style="green")
         else:
             self._line(f"  -- ok ({go_duration(e.duration_ns)})")
 
@@ -572,6 +546,7 @@ def manifests_command(
         if not sep or not key:
             raise typer.BadParameter(f"{item!r} is not k=v", param_hint="'--label'")
         labels[key] = value
+    _remember_urls_in(url)  # error lines are scrubbed; the YAML below is not
     with _edge():
         if url is not None:
             Target.parse(url)  # reject a malformed URL before it lands in YAML

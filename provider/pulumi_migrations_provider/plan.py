@@ -70,7 +70,7 @@ def compute(files: Sequence[MigrationFile], revisions: Sequence[Revision], *,
             if found is not None and found.is_checkpoint:
                 plan.partial = last
                 rest = [f for f in files if f.version > found.version and not f.is_checkpoint]
-                return _limit(plan, [found] + rest, to_version, amount)
+                return _limit(plan, [found] + rest, to_version, amount, revisions)
         if migrations:
             if partially:
                 idx = _last_index(migrations, lambda f: f.version == last.version)
@@ -104,19 +104,29 @@ def compute(files: Sequence[MigrationFile], revisions: Sequence[Revision], *,
                             f"(last applied version is {last.version}); rename it to a later version, "
                             "or pass --exec-order non-linear to run it, or linear-skip to skip it",
                             names)
-    return _limit(plan, pending, to_version, amount)
+    return _limit(plan, pending, to_version, amount, revisions)
 
 
 def _limit(plan: Plan, pending: list[MigrationFile], to_version: str | None,
-           amount: int | None) -> Plan:
+           amount: int | None, revisions: Sequence[Revision]) -> Plan:
     plan.all_pending = len(pending)
     if to_version is not None:
         idx = _last_index(pending, lambda f: f.version == to_version)
         if idx == -1:
-            raise VersionError(
-                f"applying up to version {to_version}: no pending migration has that version; "
-                "check `status` for the applied and pending versions")
-        pending = pending[:idx + 1]
+            current = revisions[-1].version if revisions else None
+            if current is not None and to_version == current and not revisions[-1].partial:
+                pending = []
+            elif current is not None and to_version < current:
+                raise VersionError(
+                    f"applying up to version {to_version}: the database is already at version "
+                    f"{current}, which is later; down migrations are not supported yet, so declare "
+                    f"version {current} or later (or add a new migration that reverts the change)")
+            else:
+                raise VersionError(
+                    f"applying up to version {to_version!r}: no pending migration has that version; "
+                    "check `status` for the applied and pending versions")
+        else:
+            pending = pending[:idx + 1]
     if amount is not None:
         pending = pending[:amount]
     plan.pending = pending

@@ -1,0 +1,107 @@
+"""Helpers shared by the dynamic providers: unknown values, input coercion, logging, directories.
+
+Nothing here holds state: the providers are pickled into Pulumi state by reference and one
+instance serves up to four threads of the provider server at once.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from typing import Any, Mapping
+
+from pulumi.output import Unknown
+
+from ..errors import ChecksumError, ConfigError, MigrateError
+from ..migdir import MigrationDir
+from ..sumfile import HashFile
+
+#: Prefix of every line the providers print (the engine shows them under the stack).
+LOG_PREFIX = "pulumi-migrations"
+
+
+def is_unknown(value: Any) -> bool:
+    """True for a value Pulumi does not know yet (``pulumi.output.Unknown``, preview only)."""
+    return isinstance(value, Unknown)
+
+
+def log(message: str) -> None:
+    """Print one line to stderr, flushed (the engine forwards it; there is no per-resource log)."""
+    print(f"{LOG_PREFIX}: {message}", file=sys.stderr, flush=True)
+
+
+def new_id(kind: str) -> str:
+    """Return a fresh resource id such as ``migration-3f2a…``."""
+    return f"{kind}-{uuid.uuid4().hex[:16]}"
+
+
+def as_version(value: Any) -> str | None:
+    """Return a declared version as text; numbers arrive as floats on the wire (``2.0`` → ``"2"``)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def as_bool(value: Any, default: bool = False) -> bool:
+    """Return a boolean input, ``default`` when unset."""
+    return default if value is None else bool(value)
+
+
+def as_float(value: Any, default: float) -> float:
+    """Return a numeric input as float, ``default`` when unset. Raises ConfigError otherwise."""
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"reading inputs: {value!r} is not a number of seconds") from None
+
+
+def load_directory(path: Any) -> tuple[MigrationDir, HashFile]:
+    """Load and validate the migration directory at ``path``; return it with its computed sum.
+
+    Raises ConfigError when ``path`` is not a string or missing, and the directory's
+    DirError subclasses (ChecksumError with ``file`` and ``line``) when ``atlas.sum`` is stale.
+    """
+    if not isinstance(path, str) or not path:
+        raise ConfigError("reading inputs: the migration directory path must be a non-empty string")
+    directory = MigrationDir.load(path)
+    return directory, directory.validate()
+
+
+def dir_failure_reason(err: MigrateError) -> str:
+    """Turn a directory error into a check failure reason naming file and atlas.sum line."""
+    reason = str(err)
+    if isinstance(err, ChecksumError):
+        where = []
+        if err.file and err.file not in reason:
+            where.append(f"file {err.file}")
+        if err.line and f"L{err.line}" not in reason and f"line {err.line}" not in reason:
+            where.append(f"atlas.sum line {err.line}")
+        if where:
+            reason += f" ({', '.join(where)})"
+    if "pulumi-migrations hash" not in reason and isinstance(err, ChecksumError):
+        reason += "; run 'pulumi-migrations hash' to re-hash the directory"
+    return reason
+
+
+def describe_directory(directory: MigrationDir, sums: HashFile) -> dict[str, Any]:
+    """Return the outputs describing a directory: files, latest version and the atlas.sum total."""
+    files = [
+        {"name": f.name, "version": f.version, "description": f.description,
+         "hash": sums.hash_of(f.name) or ""}
+        for f in directory.files
+    ]
+    return {"files": files, "latest_version": directory.latest_version, "sum": sums.total}
+
+
+def pick(props: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Copy the keys of ``props`` that are present and not None."""
+    return {k: props[k] for k in keys if props.get(k) is not None}
+
+
+def changed_keys(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
+    """Return the keys whose values differ; an unknown new value always counts as a change."""
+    return [k for k in keys if is_unknown(news.get(k)) or olds.get(k) != news.get(k)]

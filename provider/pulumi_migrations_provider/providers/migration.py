@@ -1,0 +1,331 @@
+"""``MigrationProvider``: apply a migration directory to a database, as a Pulumi resource.
+
+Inputs (snake_case, as users read them in diffs): ``url`` (secret), ``dir`` (absolute path;
+not part of the diff), ``version`` (default: the latest file), ``baseline``, ``allow_dirty``,
+``exec_order``, ``tx_mode``, ``lock_timeout``, ``revisions_schema``.
+
+``check`` adds, read-only, what a preview needs to show: ``sum`` (the ``atlas.sum`` total),
+``target_version``, ``pending`` (file names ``up`` would apply, from the revisions table) and
+``plan`` (one line saying what ``up`` will do, or why pending is unknown). ``diff`` ignores
+``pending``/``plan``/``dir``/``__provider`` as values, so they never flap.
+
+Outputs add ``applied_version``, ``applied`` (files applied by the last run), ``status``
+(``OK``, ``PENDING`` or ``FAILED``), ``error``/``error_statement`` (from the revisions table,
+after a refresh) and ``revisions_table``. ``delete`` never drops anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.output import Unknown
+
+from .. import engine, events
+from ..errors import (
+    AppliedFileChangedError,
+    ConfigError,
+    ConnectError,
+    DirError,
+    HistoryError,
+    MigrateError,
+    VersionError,
+)
+from ..migdir import MigrationDir
+from ..reports import Options, StatusReport
+from ..target import Target
+from ._common import (
+    as_bool,
+    as_float,
+    as_version,
+    changed_keys,
+    dir_failure_reason,
+    is_unknown,
+    load_directory,
+    log,
+    new_id,
+    pick,
+)
+
+OPTION_KEYS = ("version", "baseline", "allow_dirty", "exec_order", "tx_mode", "lock_timeout",
+               "revisions_schema")
+INPUT_KEYS = ("url", "dir") + OPTION_KEYS
+CHECKED_KEYS = INPUT_KEYS + ("sum", "target_version")
+
+PLAN_URL_UNKNOWN = "pending unknown until the database exists"
+
+_OPTION_PROPERTY = {"exec order": "exec_order", "tx mode": "tx_mode", "baseline": "baseline",
+                    "lock timeout": "lock_timeout"}
+
+
+class MigrationProvider(ResourceProvider):
+    """Diffs the declared version against the revisions table and applies what is pending.
+
+    Constructible with no arguments; holds no connections or state, so one instance is safe
+    under the provider server's worker threads and many resources migrate in parallel.
+    """
+
+    serialize_as_secret_always = False
+
+    # --- preview ----------------------------------------------------------------------------
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Normalize inputs and compute ``pending``/``plan`` read-only (tolerates unknown URLs
+        and unreachable databases). History problems, a version below the applied one and an
+        applied file whose content changed are check failures."""
+        inputs = _normalized(news)
+        failures: list[CheckFailure] = []
+        try:
+            options = _options(inputs)
+        except ConfigError as err:
+            failures.append(CheckFailure(_option_property(str(err)), str(err)))
+            options = Options()
+        path = inputs.get("dir")
+        directory: MigrationDir | None = None
+        if is_unknown(path):
+            inputs["sum"] = inputs["target_version"] = Unknown()
+        else:
+            try:
+                directory, sums = load_directory(path)
+            except MigrateError as err:
+                failures.append(CheckFailure("dir", dir_failure_reason(err)))
+            else:
+                inputs["sum"] = sums.total
+                failures.extend(_declared_version_failures(inputs, directory))
+        url = inputs.get("url")
+        if failures:
+            return CheckResult(inputs, failures)
+        if is_unknown(url) or directory is None:
+            inputs["pending"] = Unknown()
+            inputs["plan"] = PLAN_URL_UNKNOWN if is_unknown(url) else "pending unknown until the directory is known"
+            return CheckResult(inputs, [])
+        if not isinstance(url, str) or not url:
+            return CheckResult(inputs, [CheckFailure("url", "give a database URL (database= or url=)")])
+        try:
+            status = engine.status(Target.parse(url), directory, options)
+        except ConfigError as err:
+            return CheckResult(inputs, [CheckFailure("url", str(err))])
+        except ConnectError as err:
+            inputs["plan"] = f"pending unknown: the database is unreachable at preview ({err})"
+            return CheckResult(inputs, [])
+        except HistoryError as err:
+            return CheckResult(inputs, [CheckFailure(_history_property(err), str(err))])
+        except DirError as err:
+            return CheckResult(inputs, [CheckFailure("dir", dir_failure_reason(err))])
+        except MigrateError as err:
+            inputs["plan"] = f"pending unknown: {err}"
+            return CheckResult(inputs, [])
+        down = _down_failure(inputs.get("target_version"), status.current_version, directory)
+        if down:
+            return CheckResult(inputs, [down])
+        inputs["pending"] = list(status.pending)
+        inputs["plan"] = _plan(status)
+        return CheckResult(inputs, [])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """An update when something is pending, the URL or an option changed; when pending is
+        unknown (unreachable database), when the directory or declared version moved."""
+        changed = changed_keys(olds, news, ("url",) + OPTION_KEYS)
+        pending = news.get("pending")
+        if isinstance(pending, list):
+            if pending:
+                changed.append("pending")
+        else:
+            changed += changed_keys(olds, news, ("sum",))
+            target = news.get("target_version")
+            if is_unknown(target) or target != olds.get("applied_version"):
+                changed.append("target_version")
+        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+
+    # --- up ---------------------------------------------------------------------------------
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Apply pending files. A failure raises (file, statement, database error); the
+        revisions table keeps the progress and the next ``up`` resumes."""
+        return CreateResult(new_id("migration"), self._apply(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Apply pending files; returns the full new state."""
+        return UpdateResult(self._apply(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Re-read the revisions table (picks up migrations applied out of band)."""
+        outs = dict(props)
+        try:
+            directory, _ = load_directory(props.get("dir"))
+            status = engine.status(Target.parse(props["url"]), directory, _options(props))
+        except (ConnectError, ConfigError, DirError) as err:
+            log(f"refresh kept the recorded migration state: {err}")
+            return ReadResult(id_, outs)
+        except MigrateError as err:
+            outs.update(status="FAILED", error=str(err))
+            return ReadResult(id_, outs)
+        outs.update(_status_outputs(status))
+        return ReadResult(id_, outs)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """Leave the schema in place (down migrations are not supported) and say so."""
+        url = props.get("url")
+        where = Target.parse(url).redacted() if isinstance(url, str) else "the database"
+        log(f"{where}: migration removed from the stack; the schema and the revisions table "
+            "are left in place (destroy never rolls back migrations)")
+
+    @staticmethod
+    def _apply(props: dict[str, Any]) -> dict[str, Any]:
+        options = _options(props)
+        directory, sums = load_directory(props.get("dir"))
+        if props.get("sum") and props["sum"] != sums.total:
+            raise ConfigError(
+                f"applying {directory.where}: the directory changed after it was checked; "
+                "run the update again")
+        target = Target.parse(props["url"])
+        report = engine.apply(target, directory, options, logger=_Progress(target.redacted()))
+        outs = pick(props, CHECKED_KEYS)
+        outs["applied"] = list(report.applied)
+        try:
+            outs.update(_status_outputs(engine.status(target, directory, options)))
+        except MigrateError as err:  # applied fine; describing it afterwards is best effort
+            log(f"{target.redacted()}: applied, but reading the status afterwards failed: {err}")
+            outs.update(applied_version=report.current_version, pending=list(report.pending),
+                        status="PENDING" if report.pending else "OK")
+        return outs
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _normalized(news: dict[str, Any]) -> dict[str, Any]:
+    """The user inputs with defaults filled in, so state and diffs are explicit and stable."""
+    inputs = pick(news, INPUT_KEYS)
+    for key in ("version", "baseline"):
+        if key in inputs and not is_unknown(inputs[key]):
+            inputs[key] = as_version(inputs[key])
+            if inputs[key] is None:
+                del inputs[key]
+    defaults: dict[str, Any] = {"allow_dirty": False, "exec_order": "linear", "tx_mode": "file",
+                                "lock_timeout": 10.0}
+    for key, default in defaults.items():
+        inputs.setdefault(key, default)
+    if not is_unknown(inputs["allow_dirty"]):
+        inputs["allow_dirty"] = as_bool(inputs["allow_dirty"])
+    if not is_unknown(inputs["lock_timeout"]):
+        try:
+            inputs["lock_timeout"] = as_float(inputs["lock_timeout"], 10.0)
+        except ConfigError:
+            pass  # reported by _options
+    return inputs
+
+
+def _options(props: dict[str, Any]) -> Options:
+    """Build engine options from (normalized) inputs. Raises ConfigError for bad values."""
+    known = {k: v for k, v in props.items() if not is_unknown(v)}
+    return Options(
+        revisions_schema=known.get("revisions_schema") or None,
+        baseline=as_version(known.get("baseline")),
+        allow_dirty=as_bool(known.get("allow_dirty")),
+        exec_order=str(known.get("exec_order") or "linear"),
+        tx_mode=str(known.get("tx_mode") or "file"),
+        to_version=as_version(known.get("version")),
+        lock_timeout=as_float(known.get("lock_timeout"), 10.0),
+    )
+
+
+def _option_property(message: str) -> str:
+    for words, prop in _OPTION_PROPERTY.items():
+        if words in message:
+            return prop
+    return "version"
+
+
+def _history_property(err: HistoryError) -> str:
+    if isinstance(err, VersionError):
+        return "version"
+    if isinstance(err, AppliedFileChangedError):
+        return "dir"
+    return "url"
+
+
+def _declared_version_failures(inputs: dict[str, Any], directory: MigrationDir) -> list[CheckFailure]:
+    """Set ``target_version``; fail when the declared version has no file."""
+    version = inputs.get("version")
+    if is_unknown(version):
+        inputs["target_version"] = Unknown()
+        return []
+    if version is not None and directory.file(version) is None:
+        versions = ", ".join(f.version for f in directory.files[-3:]) or "none"
+        return [CheckFailure("version", f"checking the declared version: no file in {directory.where} "
+                                        f"has version {version!r} (latest versions: {versions}); "
+                                        "declare a version of the directory or omit it")]
+    target = version or directory.latest_version
+    if target is not None:
+        inputs["target_version"] = target
+    return []
+
+
+def _down_failure(target: Any, current: str | None, directory: MigrationDir) -> CheckFailure | None:
+    """A declared version below the applied one is an error, never a silent no-op."""
+    if not isinstance(target, str) or current is None or target == current:
+        return None
+    order = [f.version for f in directory.files]
+    if target in order and current in order and order.index(target) < order.index(current):
+        return CheckFailure(
+            "version",
+            f"checking the declared version: {target} is below the applied version {current}; "
+            "down migrations are not supported yet: declare version "
+            f"{current} or later (or remove the version to follow the directory)")
+    return None
+
+
+def _plan(status: StatusReport) -> str:
+    """One line saying what ``up`` would do."""
+    if not status.pending:
+        if status.current_version is None:
+            return "nothing to apply (the directory has no migration files)"
+        return f"up to date at version {status.current_version}"
+    files = ", ".join(status.pending)
+    line = (f"up applies {len(status.pending)} file(s), version {status.current_version or 'none'} "
+            f"-> {status.target_version}: {files}")
+    if status.partial:
+        line += (f" (resumes after statement {status.applied_statements} of "
+                 f"{status.total_statements}; last error: {status.error})")
+    return line
+
+
+def _status_outputs(status: StatusReport) -> dict[str, Any]:
+    """Outputs that describe the revisions table as ``status`` read it."""
+    return {
+        "applied_version": status.current_version,
+        "pending": list(status.pending),
+        "status": "FAILED" if status.error else status.status,
+        "error": status.error,
+        "error_statement": status.error_statement,
+        "revisions_table": status.revisions_table,
+        "plan": _plan(status),
+    }
+
+
+class _Progress:
+    """Engine logger printing one line per file (stderr, flushed); never the password."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __call__(self, event: events.Event) -> None:
+        if isinstance(event, events.ExecutionStarted) and event.files:
+            log(f"{self.where}: migrating from version {event.current or 'none'} to "
+                f"{event.target}: {len(event.files)} file(s)")
+        elif isinstance(event, events.FileStarted):
+            resume = f", resuming after statement {event.resume_from}" if event.resume_from else ""
+            log(f"{self.where}: applying {event.file} ({event.index}/{event.count}{resume})")
+        elif isinstance(event, events.ExecutionFailed):
+            log(f"{self.where}: failed at {event.file}: {event.error}")
+        elif isinstance(event, events.ExecutionDone):
+            log(f"{self.where}: applied {len(event.applied)} file(s), {event.statements} statement(s)")

@@ -1,0 +1,206 @@
+"""``AtlasMigrationManifests``: hand a migration directory to the Atlas Kubernetes operator.
+
+The component renders the directory with the engine (``pulumi_migrations_provider.k8s``) and
+creates, with pulumi-kubernetes, a ``ConfigMap`` (the files plus ``atlas.sum``, content-addressed
+name), a ``Secret`` holding the database URL (marked secret), and an ``AtlasMigration`` custom
+resource pointing at both. The directory is read and validated while the program runs, so a
+stale ``atlas.sum`` or an oversized directory fails ``pulumi preview``; the URL may be an
+unknown ``Output`` and is only rendered inside ``Output.apply``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+from pulumi_migrations_provider import errors
+from pulumi_migrations_provider import k8s as engine
+from pulumi_migrations_provider.migdir import MigrationDir
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pulumi_kubernetes
+
+__all__ = ["AtlasMigrationManifests", "AtlasMigrationManifestsArgs"]
+
+#: Type token of the component.
+TYPE_TOKEN = "pulumi-migrations:index:AtlasMigrationManifests"
+#: pulumi-kubernetes annotations controlling the await logic (pulumi-kubernetes >= 4.18).
+WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
+TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+_PLACEHOLDER = "url-secret-placeholder"
+
+
+class AtlasMigrationManifestsArgs:
+    """The set of arguments for constructing an AtlasMigrationManifests resource.
+
+    :param directory: The migration directory: a path (or ``file://`` URL) or a ``MigrationDir``.
+           It must hold a valid ``atlas.sum``; it is read when the program runs.
+    :param url: The database URL (Atlas form, e.g. ``mysql://user:pass@host:3306/db``); stored
+           only in the emitted Secret, which is marked secret. Give this or ``url_secret``.
+    :param url_secret: Name of an existing Secret in the same namespace that holds the URL; no
+           Secret is created then.
+    :param url_secret_key: Key of the URL inside the Secret. Defaults to ``url``.
+    :param name: Base name of the Kubernetes objects (the AtlasMigration's name; the ConfigMap is
+           ``<name>-<digest>``, the Secret ``<name>-url``). Defaults to the resource name.
+    :param namespace: Namespace of all three objects (the operator requires one namespace).
+    :param labels: Labels put on every object.
+    :param inline: Put the files under ``spec.dir.local`` instead of a ConfigMap.
+    :param baseline: Version recorded as already applied on a database that has objects.
+    :param exec_order: ``linear`` (default), ``linear-skip`` or ``non-linear``.
+    :param revisions_schema: Schema holding the ``atlas_schema_revisions`` table.
+    :param backoff_limit: Retries on error before the operator gives up (0 = forever).
+    :param protected_flows: ``{"migrateDown": {"allow": bool, "autoApprove": bool}}``.
+    :param wait_for_ready: Make ``pulumi up`` wait until the operator reports ``Ready=True``
+           (the ``pulumi.com/waitFor: condition=Ready`` annotation).
+    :param ready_timeout_seconds: How long pulumi-kubernetes waits before failing the update
+           (the ``pulumi.com/timeoutSeconds`` annotation); its default applies when unset.
+    """
+
+    def __init__(self, *, directory: MigrationDir | str | os.PathLike[str],
+                 url: pulumi.Input[str] | None = None,
+                 url_secret: pulumi.Input[str] | None = None, url_secret_key: str = "url",
+                 name: str | None = None, namespace: pulumi.Input[str] | None = None,
+                 labels: Mapping[str, str] | None = None, inline: bool = False,
+                 baseline: str | None = None, exec_order: str | None = None,
+                 revisions_schema: str | None = None, backoff_limit: int | None = None,
+                 protected_flows: Mapping[str, Any] | None = None,
+                 wait_for_ready: bool = False, ready_timeout_seconds: int | None = None):
+        self.directory = directory
+        self.url = url
+        self.url_secret = url_secret
+        self.url_secret_key = url_secret_key
+        self.name = name
+        self.namespace = namespace
+        self.labels = dict(labels) if labels else None
+        self.inline = inline
+        self.baseline = baseline
+        self.exec_order = exec_order
+        self.revisions_schema = revisions_schema
+        self.backoff_limit = backoff_limit
+        self.protected_flows = protected_flows
+        self.wait_for_ready = wait_for_ready
+        self.ready_timeout_seconds = ready_timeout_seconds
+
+
+class AtlasMigrationManifests(pulumi.ComponentResource):
+    """ConfigMap + Secret + AtlasMigration for the Atlas operator, from one migration directory.
+
+    ## Example Usage
+
+    ```python
+    import pulumi
+    from pulumi_migrations import AtlasMigrationManifests
+
+    db_url = pulumi.Config().require_secret("dbUrl")
+    handoff = AtlasMigrationManifests("app-db", directory="migrations", url=db_url,
+                                      namespace="prod", wait_for_ready=True)
+    pulumi.export("configMap", handoff.config_map_name)
+    ```
+
+    Children: ``<resource>-dir`` (``kubernetes:core/v1:ConfigMap``, absent with ``inline``),
+    ``<resource>-url`` (``kubernetes:core/v1:Secret``, absent with ``url_secret``) and
+    ``<resource>-migration`` (``kubernetes:db.atlasgo.io/v1alpha1:AtlasMigration``), which
+    depends on the other two. A changed directory gives the ConfigMap a new name, so Pulumi
+    creates the new ConfigMap, updates the AtlasMigration, then deletes the old ConfigMap.
+
+    Raises (while the program runs) ``ConfigError``/``DirError`` from the engine for a bad
+    directory or option; a bad URL fails when its value becomes known.
+    """
+
+    config_map_name: pulumi.Output[str | None]
+    """Name of the ConfigMap holding the directory (None with ``inline``)."""
+    secret_name: pulumi.Output[str]
+    """Name of the Secret holding the URL (ours, or ``url_secret``)."""
+    migration_name: pulumi.Output[str]
+    """Name of the AtlasMigration object."""
+
+    def __init__(self, resource_name: str, args: AtlasMigrationManifestsArgs | None = None,
+                 opts: pulumi.ResourceOptions | None = None, *,
+                 provider: pulumi.ProviderResource | None = None, **kwargs: Any):
+        if args is None:
+            args = AtlasMigrationManifestsArgs(**kwargs)
+        elif kwargs:
+            raise TypeError("pass either args or keyword arguments, not both")
+        super().__init__(TYPE_TOKEN, resource_name, None, opts)
+        import pulumi_kubernetes as k8s  # imported here: the SDK works without it otherwise
+
+        name = args.name or resource_name
+        own_secret = args.url is not None
+        named_secret = args.url_secret if isinstance(args.url_secret, str) else None
+        if args.url_secret is not None and named_secret is None:
+            named_secret = _PLACEHOLDER  # an Output: rendered with a stand-in, set below
+        annotations: dict[str, str] = {}
+        if args.wait_for_ready:
+            annotations[WAIT_FOR_ANNOTATION] = "condition=Ready"
+        if args.ready_timeout_seconds is not None:
+            annotations[TIMEOUT_ANNOTATION] = str(int(args.ready_timeout_seconds))
+
+        if own_secret == (args.url_secret is not None):
+            raise errors.ConfigError(
+                f"creating AtlasMigrationManifests {resource_name!r}: give exactly one of url "
+                "(a Secret is created for it) or url_secret (an existing Secret's name)"
+            )
+        if isinstance(args.url, str):
+            engine.normalize_url(args.url)  # a plain URL fails now, not in the middle of `up`
+        objects = engine.render_manifests(
+            args.directory, name=name, namespace=None,
+            url_secret=engine.secret_name(name) if own_secret else named_secret,
+            url_secret_key=args.url_secret_key, inline=args.inline, labels=args.labels,
+            baseline=args.baseline, exec_order=args.exec_order,
+            revisions_schema=args.revisions_schema, backoff_limit=args.backoff_limit,
+            protected_flows=args.protected_flows, annotations=annotations,
+        )
+        by_kind = {o["kind"]: o for o in objects}
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+
+        def meta(obj: dict) -> "pulumi_kubernetes.meta.v1.ObjectMetaArgs":
+            m = obj["metadata"]
+            return k8s.meta.v1.ObjectMetaArgs(
+                name=m["name"], namespace=args.namespace, labels=m.get("labels"),
+                annotations=m.get("annotations"))
+
+        self.config_map: pulumi_kubernetes.core.v1.ConfigMap | None = None
+        self.secret: pulumi_kubernetes.core.v1.Secret | None = None
+        deps: list[pulumi.Resource] = []
+        cm = by_kind.get("ConfigMap")
+        if cm is not None:
+            self.config_map = k8s.core.v1.ConfigMap(
+                f"{resource_name}-dir", metadata=meta(cm), immutable=True, data=cm["data"],
+                opts=child)
+            deps.append(self.config_map)
+        if own_secret:
+            key, sname = args.url_secret_key, engine.secret_name(name)
+            labels = by_kind[engine.KIND]["metadata"].get("labels")
+            data = pulumi.Output.secret(args.url).apply(
+                lambda u: engine.render_url_secret(name=sname, url=u, labels=labels,
+                                                   key=key)["data"])
+            self.secret = k8s.core.v1.Secret(
+                f"{resource_name}-url",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=sname, namespace=args.namespace,
+                                                    labels=labels),
+                type="Opaque", data=data,
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                    additional_secret_outputs=["data", "stringData"])))
+            deps.append(self.secret)
+        am = by_kind[engine.KIND]
+        spec: dict[str, Any] = dict(am["spec"])
+        if named_secret == _PLACEHOLDER:
+            spec["urlFrom"] = {"secretKeyRef": {"name": args.url_secret,
+                                                "key": args.url_secret_key}}
+        self.migration = k8s.apiextensions.CustomResource(
+            f"{resource_name}-migration", api_version=engine.API_VERSION, kind=engine.KIND,
+            metadata=meta(am), spec=spec,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=deps)))
+
+        self.config_map_name = pulumi.Output.from_input(cm["metadata"]["name"] if cm else None)
+        self.secret_name = pulumi.Output.from_input(
+            engine.secret_name(name) if own_secret else args.url_secret)
+        self.migration_name = pulumi.Output.from_input(name)
+        self.register_outputs({
+            "config_map_name": self.config_map_name,
+            "secret_name": self.secret_name,
+            "migration_name": self.migration_name,
+        })

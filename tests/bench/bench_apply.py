@@ -1,0 +1,423 @@
+"""Apply benchmark: pulumi-migrations vs the database's own client (the floor), dbmate and yoyo.
+
+Run from the repository root (not collected by pytest)::
+
+    .venv/bin/python tests/bench/bench_apply.py                      # sizes 200,2000, 3 runs
+    .venv/bin/python tests/bench/bench_apply.py --sizes 200 --repeat 1 --dialects sqlite
+    .venv/bin/python tests/bench/bench_apply.py --write-readme       # also update README.md
+
+Every tool runs as a subprocess (wall clock includes process start), each apply on a fresh
+database (a new SQLite file; a new PostgreSQL database on a durable server, real fsync). The
+reported time is the MEDIAN of ``--repeat`` runs (the minimum is kept in the JSON output).
+After every apply the database is checked (all ``n`` tables exist, the last has 2 rows), so a
+tool that silently did nothing cannot win. The no-op row reruns each tool on a database where
+everything of the largest size is already applied.
+
+Tools: ``floor`` (``sqlite3 FILE < floor.sql`` / ``psql -X -q -v ON_ERROR_STOP=1 -f floor.sql``,
+each file in its own BEGIN/COMMIT), ``ours`` (``pulumi-migrations apply``, or
+``python -m pulumi_migrations_provider`` when the console script is missing), ``dbmate``
+(npm package, installed into ``--tools-dir``; ``dbmate migrate``, which is ``up`` without the
+create-database step), ``yoyo`` (``yoyo apply --batch``; PostgreSQL via psycopg 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchgen import Layout, generate  # noqa: E402
+
+TOOLS = ("floor", "ours", "dbmate", "yoyo")
+DIALECTS = ("sqlite", "postgres")
+APPLY_TARGET = 1.2      # ours / floor
+NOOP_VS_DBMATE = 3.0    # ours / dbmate on the no-op
+README = Path(__file__).resolve().parent / "README.md"
+MARK_START, MARK_END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+
+
+class BenchError(RuntimeError):
+    """A tool failed, or left the database in the wrong state."""
+
+
+# --- tools -----------------------------------------------------------------------------------
+
+@dataclass
+class Toolbox:
+    """Resolved executables: ``ours`` argv prefix, dbmate and yoyo paths."""
+
+    ours: list[str]
+    dbmate: str | None
+    yoyo: str | None
+
+
+def find_tools(tools_dir: Path, wanted: set[str]) -> Toolbox:
+    """Locate (and for dbmate, npm-install into ``tools_dir``) every wanted tool."""
+    bindir = Path(sys.executable).parent
+    script = bindir / "pulumi-migrations"
+    ours = [str(script)] if script.is_file() else [sys.executable, "-m", "pulumi_migrations_provider"]
+    dbmate = None
+    if "dbmate" in wanted:
+        exe = tools_dir / "node_modules" / ".bin" / "dbmate"
+        if not exe.exists():
+            tools_dir.mkdir(parents=True, exist_ok=True)
+            if not (tools_dir / "package.json").exists():
+                subprocess.run(["npm", "init", "-y"], cwd=tools_dir, check=True,
+                               stdout=subprocess.DEVNULL)
+            subprocess.run(["npm", "install", "--no-audit", "--no-fund", "dbmate"],
+                           cwd=tools_dir, check=True)
+        dbmate = str(exe)
+    yoyo = None
+    if "yoyo" in wanted:
+        yoyo = str(bindir / "yoyo") if (bindir / "yoyo").is_file() else shutil.which("yoyo")
+        if yoyo is None:
+            raise BenchError("yoyo not found: pip install -e '.[bench]'")
+    return Toolbox(ours=ours, dbmate=dbmate, yoyo=yoyo)
+
+
+# --- databases -------------------------------------------------------------------------------
+
+class Databases:
+    """Hands out fresh databases and the URL/argv each tool needs to reach them."""
+
+    def __init__(self, work: Path, pg_server: object | None):
+        self.work = work
+        self.pg = pg_server
+        self.count = 0
+        (work / "sqlite").mkdir(parents=True, exist_ok=True)
+
+    def fresh(self, dialect: str) -> str:
+        """Return a new, empty database: a (not yet existing) SQLite path or a PG database name."""
+        self.count += 1
+        if dialect == "sqlite":
+            path = self.work / "sqlite" / f"db{self.count}.db"
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            return str(path)
+        name = f"bench_{os.getpid()}_{self.count}"
+        self.pg.create_database(name)  # type: ignore[union-attr]
+        return name
+
+    def drop(self, dialect: str, db: str) -> None:
+        """Remove a database that is no longer needed (keeps the disk and catalog small)."""
+        if dialect == "sqlite":
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            return
+        import psycopg
+        from psycopg import sql
+        with psycopg.connect(self.pg.admin_url_for("postgres").replace(  # type: ignore[union-attr]
+                "postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(db)))
+
+    def pg_password(self) -> str:
+        from tests.servers import SECRET_PASSWORD
+        return SECRET_PASSWORD
+
+    def pg_userinfo(self) -> str:
+        from tests.servers import APP_USER
+        return f"{APP_USER}:{quote(self.pg_password(), safe='')}"
+
+    def command(self, tool: str, dialect: str, db: str, layout: Layout,
+                box: Toolbox) -> tuple[list[str], dict[str, str], Path | None]:
+        """Return (argv, extra env, stdin file) that applies ``layout`` to ``db`` with ``tool``."""
+        pg = self.pg
+        if tool == "floor":
+            if dialect == "sqlite":
+                return ["sqlite3", "-bail", db], {}, layout.floor
+            from tests.servers import APP_USER
+            return (["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", pg.host,  # type: ignore
+                     "-p", str(pg.port), "-U", APP_USER, "-d", db,  # type: ignore[union-attr]
+                     "-f", str(layout.floor)], {"PGPASSWORD": self.pg_password()}, None)
+        if tool == "ours":
+            url = f"sqlite://{db}" if dialect == "sqlite" else pg.app_url(db)  # type: ignore
+            return box.ours + ["apply", "--dir", f"file://{layout.atlas}", "--url", url], {}, None
+        if tool == "dbmate":
+            url = (f"sqlite:{db}" if dialect == "sqlite"
+                   else pg.app_url(db))  # type: ignore[union-attr]
+            return ([box.dbmate or "dbmate", "--url", url, "--migrations-dir", str(layout.dbmate),
+                     "--no-dump-schema", "migrate"], {}, None)
+        if tool == "yoyo":
+            url = (f"sqlite:///{db}" if dialect == "sqlite" else
+                   f"postgresql+psycopg://{self.pg_userinfo()}@{pg.host}:{pg.port}/{db}")  # type: ignore
+            return ([box.yoyo or "yoyo", "apply", "--batch", "--no-config-file", "--database",
+                     url, str(layout.yoyo)], {}, None)
+        raise ValueError(tool)
+
+    def check(self, dialect: str, db: str, n: int) -> None:
+        """Raise BenchError unless ``db`` holds all ``n`` tables and the last one has 2 rows."""
+        last = f"t{n:05d}"
+        if dialect == "sqlite":
+            conn = sqlite3.connect(db)
+            try:
+                tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type='table' "
+                                      "AND name GLOB 't[0-9]*'").fetchone()[0]
+                rows = conn.execute(f"SELECT count(*) FROM {last}").fetchone()[0]
+            finally:
+                conn.close()
+        else:
+            import psycopg
+            pg = self.pg
+            with psycopg.connect(host=pg.host, port=pg.port, user="app",  # type: ignore
+                                 password=self.pg_password(), dbname=db) as conn:
+                tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname='public' "
+                                      "AND tablename ~ '^t[0-9]+$'").fetchone()[0]
+                rows = conn.execute(f"SELECT count(*) FROM {last}").fetchone()[0]
+        if tables != n or rows != 2:
+            raise BenchError(f"{db}: expected {n} tables and 2 rows in {last}, "
+                             f"found {tables} tables and {rows} rows")
+
+
+def run_timed(argv: list[str], env: dict[str, str], stdin: Path | None, log: Path,
+              secret: str) -> float:
+    """Run ``argv`` and return its wall-clock seconds; raise BenchError on a non-zero exit."""
+    full_env = {**os.environ, **env}
+    with open(log, "wb") as out:
+        fin = open(stdin, "rb") if stdin is not None else subprocess.DEVNULL
+        try:
+            t0 = time.perf_counter()
+            proc = subprocess.run(argv, stdin=fin, stdout=out, stderr=subprocess.STDOUT,
+                                  env=full_env)
+            elapsed = time.perf_counter() - t0
+        finally:
+            if stdin is not None:
+                fin.close()  # type: ignore[union-attr]
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace")[-1500:]
+        shown = " ".join(argv)
+        for s in (secret, quote(secret, safe="")):
+            shown, tail = shown.replace(s, "***"), tail.replace(s, "***")
+        raise BenchError(f"exit {proc.returncode}: {shown}\n{tail}")
+    return elapsed
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+@dataclass
+class Results:
+    """Timings keyed by (kind, dialect, size, tool), kind being "apply" or "noop"."""
+
+    samples: dict[tuple[str, str, int, str], list[float]] = field(default_factory=dict)
+
+    def add(self, kind: str, dialect: str, n: int, tool: str, seconds: float) -> None:
+        self.samples.setdefault((kind, dialect, n, tool), []).append(seconds)
+
+    def median(self, kind: str, dialect: str, n: int, tool: str) -> float | None:
+        xs = self.samples.get((kind, dialect, n, tool))
+        return statistics.median(xs) if xs else None
+
+
+def bench(args: argparse.Namespace) -> Results:
+    """Run every measurement and return the samples."""
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    os.chmod(work, 0o755)
+    tools = [t for t in TOOLS if t in args.tools]
+    box = find_tools(Path(args.tools_dir), set(tools))
+    layouts = {n: generate(work / "dirs", n) for n in args.sizes}
+    pg = None
+    if "postgres" in args.dialects:
+        from tests.servers import start_postgres
+        pg = start_postgres(work / "pg", durable=True)
+    dbs = Databases(work, pg)
+    secret = dbs.pg_password()
+    res = Results()
+    logs = work / "logs"
+    logs.mkdir(exist_ok=True)
+    try:
+        for n in args.sizes:
+            for rep in range(args.repeat):
+                for dialect in args.dialects:
+                    order = tools[rep % len(tools):] + tools[:rep % len(tools)]
+                    for tool in order:
+                        db = dbs.fresh(dialect)
+                        argv, env, stdin = dbs.command(tool, dialect, db, layouts[n], box)
+                        s = run_timed(argv, env, stdin, logs / f"{tool}-{dialect}-{n}.log",
+                                      secret)
+                        dbs.check(dialect, db, n)
+                        res.add("apply", dialect, n, tool, s)
+                        print(f"  apply {dialect:8} n={n:<5} {tool:6} run {rep + 1}: {s:7.3f}s",
+                              flush=True)
+                        dbs.drop(dialect, db)
+        n = max(args.sizes)
+        for dialect in args.dialects:
+            for tool in (t for t in tools if t != "floor"):
+                db = dbs.fresh(dialect)
+                argv, env, stdin = dbs.command(tool, dialect, db, layouts[n], box)
+                run_timed(argv, env, stdin, logs / f"{tool}-{dialect}-{n}.log", secret)
+                for rep in range(args.repeat):
+                    s = run_timed(argv, env, stdin, logs / f"noop-{tool}-{dialect}.log", secret)
+                    res.add("noop", dialect, n, tool, s)
+                    print(f"  no-op {dialect:8} n={n:<5} {tool:6} run {rep + 1}: {s:7.3f}s",
+                          flush=True)
+                dbs.check(dialect, db, n)
+                dbs.drop(dialect, db)
+    finally:
+        if pg is not None:
+            pg.stop()
+    return res
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return "—" if a is None or b is None or b == 0 else f"{a / b:.2f}x"
+
+
+def table(res: Results, args: argparse.Namespace) -> tuple[str, list[str]]:
+    """Return (markdown table, verdict lines) for the results."""
+    tools = [t for t in TOOLS if t in args.tools]
+    head = "| case | " + " | ".join(f"{t} s" for t in tools) + " | " + " | ".join(
+        f"{t}/floor" for t in tools if t != "floor") + " |"
+    lines = [head, "|" + " --- |" * (1 + len(tools) + len(tools) - 1)]
+    verdicts: list[str] = []
+    for dialect in args.dialects:
+        for n in args.sizes:
+            m = {t: res.median("apply", dialect, n, t) for t in tools}
+            lines.append(f"| apply {n} files, {dialect} | " + " | ".join(_fmt(m[t]) for t in tools)
+                         + " | " + " | ".join(_ratio(m[t], m.get("floor"))
+                                             for t in tools if t != "floor") + " |")
+            ours, floor, dbmate = m.get("ours"), m.get("floor"), m.get("dbmate")
+            if ours is not None and floor:
+                ok = ours / floor <= APPLY_TARGET
+                verdicts.append(f"apply {n} {dialect}: ours/floor {ours / floor:.2f}x "
+                                f"(target <= {APPLY_TARGET}x) {'MET' if ok else 'MISSED'}")
+            if ours is not None and dbmate:
+                ok = ours < dbmate
+                verdicts.append(f"apply {n} {dialect}: ours {ours:.3f}s vs dbmate {dbmate:.3f}s "
+                                f"(target: faster) {'MET' if ok else 'MISSED'}")
+    n = max(args.sizes)
+    for dialect in args.dialects:
+        m = {t: res.median("noop", dialect, n, t) for t in tools}
+        lines.append(f"| no-op {n} files, {dialect} | " + " | ".join(_fmt(m[t]) for t in tools)
+                     + " | " + " | ".join("—" for t in tools if t != "floor") + " |")
+        ours, dbmate, yoyo = m.get("ours"), m.get("dbmate"), m.get("yoyo")
+        if ours is not None and yoyo:
+            verdicts.append(f"no-op {n} {dialect}: ours {ours:.3f}s vs yoyo {yoyo:.3f}s "
+                            f"(target: faster) {'MET' if ours < yoyo else 'MISSED'}")
+        if ours is not None and dbmate:
+            ok = ours <= NOOP_VS_DBMATE * dbmate
+            verdicts.append(f"no-op {n} {dialect}: ours/dbmate {ours / dbmate:.2f}x "
+                            f"(target <= {NOOP_VS_DBMATE}x) {'MET' if ok else 'MISSED'}")
+    return "\n".join(lines), verdicts
+
+
+def machine() -> str:
+    """One line: cores, CPU model, memory, OS, Python."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (f"{os.cpu_count()} cores ({cpu}){mem}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, ext4 disk")
+
+
+def versions(box_dbmate: str | None) -> str:
+    """Versions of the compared tools, one line."""
+    out = []
+    for argv in (["sqlite3", "--version"], ["psql", "--version"],
+                 [box_dbmate or "dbmate", "--version"]):
+        try:
+            out.append(subprocess.run(argv, capture_output=True, text=True).stdout.split("\n")[0]
+                       .strip()[:40])
+        except OSError:
+            pass
+    try:
+        from importlib.metadata import version
+        out.append(f"yoyo-migrations {version('yoyo-migrations')}")
+    except Exception:  # noqa: BLE001 - informational only
+        pass
+    return "; ".join(out)
+
+
+def write_readme(md: str, verdicts: list[str], args: argparse.Namespace) -> None:
+    """Replace the results block of README.md (between the markers) with this run."""
+    cmd = ".venv/bin/python tests/bench/bench_apply.py " + " ".join(sys.argv[1:])
+    block = "\n".join([
+        MARK_START,
+        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  ",
+        f"Machine: {machine()}  ",
+        f"Tools: {versions(str(Path(args.tools_dir) / 'node_modules/.bin/dbmate'))}  ",
+        f"Command: `{cmd.strip()}`  ",
+        f"Statistic: median of {args.repeat} runs, wall clock incl. process start, "
+        "fresh database per apply; PostgreSQL 15 with fsync on (durable).",
+        "", md, "", "Targets:", "", *[f"- {v}" for v in verdicts], MARK_END])
+    text = README.read_text() if README.exists() else ""
+    if MARK_START in text and MARK_END in text:
+        pre, rest = text.split(MARK_START, 1)
+        post = rest.split(MARK_END, 1)[1]
+        text = pre + block + post
+    else:
+        text = text.rstrip() + "\n\n## Results\n\n" + block + "\n"
+    README.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run the benchmark, print the table; return the exit code."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="200,2000",
+                    type=lambda s: sorted({int(x) for x in s.split(",")}))
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dialects", default=",".join(DIALECTS),
+                    type=lambda s: [d for d in DIALECTS if d in s.split(",")])
+    ap.add_argument("--tools", default=",".join(TOOLS),
+                    type=lambda s: [t for t in TOOLS if t in s.split(",")])
+    ap.add_argument("--work", default="/tmp/bench-migrations",
+                    help="scratch directory (generated dirs, SQLite files, PG data)")
+    ap.add_argument("--tools-dir", default="/tmp/bench-tools", help="npm cache for dbmate")
+    ap.add_argument("--write-readme", action="store_true",
+                    help="write the results table into tests/bench/README.md")
+    ap.add_argument("--json", help="also write raw samples to this file")
+    args = ap.parse_args(argv)
+    try:
+        res = bench(args)
+    except BenchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    md, verdicts = table(res, args)
+    print()
+    print(md)
+    print()
+    for v in verdicts:
+        print(v)
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            [{"kind": k, "dialect": d, "n": n, "tool": t, "seconds": xs}
+             for (k, d, n, t), xs in res.samples.items()], indent=1))
+    if args.write_readme:
+        write_readme(md, verdicts, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

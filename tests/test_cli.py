@@ -1,0 +1,399 @@
+"""The pulumi-migrations CLI: commands, output formats, exit codes and password hygiene.
+
+Most tests drive the Typer app with ``CliRunner``; a few run the installed console script in a
+subprocess to check real exit codes, stderr one-liners and the stderr scrubber of ``main()``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from typer.testing import CliRunner
+
+from pulumi_migrations_provider import __version__
+from pulumi_migrations_provider.cli import app, go_duration, parse_duration
+from pulumi_migrations_provider.migdir import MigrationDir
+from tests.dirtools import make_dir
+from tests.servers import SECRET_PASSWORD
+
+runner = CliRunner()
+
+FILES = {
+    "1_init.sql": "CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(50));\n",
+    "2_add_posts.sql": (
+        "CREATE TABLE posts (id INT PRIMARY KEY, title VARCHAR(50));\n"
+        "INSERT INTO posts (id, title) VALUES (1, 'a;b');\n"
+    ),
+}
+BAD_PASSWORD_URL = f"postgres://u:{quote(SECRET_PASSWORD, safe='')}@127.0.0.1:1/db?connect_timeout=2"
+
+
+def run(*args: str):
+    """Invoke the app in-process; stdout and stderr are kept apart."""
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def one_error_line(stderr: str) -> str:
+    """Assert stderr is exactly one ``error: ...`` line and return it."""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: "), stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def script() -> str:
+    """Path of the installed console script next to this interpreter."""
+    found = shutil.which("pulumi-migrations", path=str(Path(sys.executable).parent))
+    assert found, "pulumi-migrations is not installed in this environment"
+    return found
+
+
+def run_script(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([script(), *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=60, env={"PATH": "/usr/bin:/bin"})
+
+
+def assert_no_password(*texts: str) -> None:
+    for text in texts:
+        for form in (SECRET_PASSWORD, quote(SECRET_PASSWORD, safe=""), quote(SECRET_PASSWORD)):
+            assert form not in text, text
+
+
+def revisions_table_exists(sqlite_url: str) -> bool:
+    path = sqlite_url[len("sqlite://"):]
+    if not Path(path).exists():
+        return False
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return ("atlas_schema_revisions",) in rows
+
+
+# --- helpers that need no database ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("10s", 10.0), ("500ms", 0.5), ("1m", 60.0), ("1m30s", 90.0), ("1h", 3600.0),
+    ("1.5s", 1.5), ("250us", 0.00025), ("7", 7.0), ("2.5", 2.5), ("0", 0.0),
+], ids=lambda v: str(v))
+def test_parse_duration_accepts_go_durations_and_seconds(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "10x", "s", "-1s", "1 s", "ten"])
+def test_parse_duration_rejects_garbage(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(("ns", "text"), [
+    (0, "0s"), (999, "999ns"), (1_500, "1.5\u00b5s"), (1_234_567, "1.234567ms"),
+    (2_000_000_000, "2s"), (61_500_000_000, "1m1.5s"), (3_600_000_000_000, "1h0m0s"),
+])
+def test_go_duration_matches_go_formatting(ns: int, text: str) -> None:
+    assert go_duration(ns) == text
+
+
+# --- version, usage errors ------------------------------------------------------------------
+
+
+def test_version_flag() -> None:
+    result = run("--version")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"pulumi-migrations {__version__}"
+
+
+@pytest.mark.parametrize("args", [
+    ["apply", "--url", "sqlite://x.db", "--no-such-flag"],
+    ["apply", "--url", "sqlite://x.db", "--baseline", "1", "--allow-dirty"],
+    ["apply", "--url", "sqlite://x.db", "--to-version", "2", "1"],
+    ["apply", "--url", "sqlite://x.db", "0"],
+    ["apply", "--url", "sqlite://x.db", "--lock-timeout", "ten"],
+    ["apply", "--url", "sqlite://x.db", "--exec-order", "sideways"],
+    ["apply", "--url", "sqlite://x.db", "--tx-mode", "some"],
+    ["status"],  # no --url and no DATABASE_URL
+    ["manifests", "--name", "app"],  # neither --url nor --url-secret
+    ["manifests", "--name", "app", "--url", "sqlite://x.db", "--url-secret", "s"],
+    ["manifests", "--name", "app", "--url-secret", "s", "--label", "novalue"],
+], ids=["unknown-option", "baseline-allow-dirty", "to-version-amount", "amount-0",
+        "lock-timeout", "exec-order", "tx-mode", "missing-url", "manifests-no-url",
+        "manifests-both-urls", "manifests-bad-label"])
+def test_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:
+    d = make_dir(tmp_path, FILES)
+    result = run(*args, "--dir", d)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_bad_url_is_one_error_line(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    result = run("status", "--dir", d, "--url", "oracle://scott:tiger@db/x")
+    assert result.exit_code == 1, result.output
+    line = one_error_line(result.stderr)
+    assert "unsupported scheme 'oracle'" in line
+    assert "tiger" not in result.output
+
+
+def test_url_comes_from_database_url(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    result = runner.invoke(app, ["status", "--dir", str(d)],
+                           env={"DATABASE_URL": "oracle://scott:tiger@db/x"})
+    assert result.exit_code == 1, result.output
+    assert "unsupported scheme 'oracle'" in one_error_line(result.stderr)
+
+
+# --- hash / validate / new ------------------------------------------------------------------
+
+
+def test_hash_writes_atlas_sum(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES, with_sum=False)
+    result = run("hash", "--dir", d)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "atlas.sum updated: 2 files\n"
+    loaded = MigrationDir.load(d)
+    assert (d / "atlas.sum").read_bytes() == loaded.hash_file().to_bytes()
+    loaded.validate()
+
+
+def test_hash_and_validate_accept_file_url_and_default_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_dir(tmp_path, FILES, with_sum=False)
+    monkeypatch.chdir(tmp_path)
+    assert run("hash").exit_code == 0  # default --dir file://migrations
+    result = run("validate", "--dir", f"file://{tmp_path}/migrations")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "ok: 2 files\n"
+
+
+def test_validate_reports_edited_file(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    with open(d / "1_init.sql", "a") as f:
+        f.write("-- changed\n")
+    result = run("validate", "--dir", d)
+    assert result.exit_code == 1, result.output
+    assert "L2: 1_init.sql was edited" in one_error_line(result.stderr)
+    assert result.stdout == ""
+
+
+def test_validate_reports_missing_sum(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES, with_sum=False)
+    result = run("validate", "--dir", d)
+    assert result.exit_code == 1, result.output
+    assert "atlas.sum not found" in one_error_line(result.stderr)
+
+
+@pytest.mark.parametrize(("dialect", "code"), [("sqlite", 1), ("postgres", 1), ("mysql", 0)])
+def test_validate_splits_with_the_dialect_rules(tmp_path: Path, dialect: str, code: int) -> None:
+    # '#' starts a comment only for MySQL; elsewhere the quote in it is unclosed.
+    d = make_dir(tmp_path, {"1_a.sql": "# it's a comment\nSELECT 1;\n"})
+    result = run("validate", "--dir", d, "--dialect", dialect)
+    assert result.exit_code == code, result.output
+    if code:
+        assert "1_a.sql:1:5: unclosed quote" in one_error_line(result.stderr)
+
+
+def test_new_creates_file_and_updates_sum(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    result = run("new", "add_tags", "--dir", d)
+    assert result.exit_code == 0, result.output
+    created = Path(result.stdout.strip())
+    assert created.parent == d and created.exists()
+    assert created.name.endswith("_add_tags.sql") and created.name[:14].isdigit()
+    loaded = MigrationDir.load(d)
+    assert created.name in [f.name for f in loaded.files]
+    loaded.validate()  # atlas.sum covers the new file
+
+
+def test_new_creates_missing_directory(tmp_path: Path) -> None:
+    result = run("new", "init", "--dir", f"file://{tmp_path}/fresh")
+    assert result.exit_code == 0, result.output
+    assert [f.description for f in MigrationDir.load(tmp_path / "fresh").files] == ["init"]
+
+
+def test_new_refuses_a_stale_sum(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    (d / "3_more.sql").write_text("SELECT 1;\n")
+    result = run("new", "x", "--dir", d)
+    assert result.exit_code == 1, result.output
+    assert "3_more.sql was added" in one_error_line(result.stderr)
+
+
+# --- manifests ------------------------------------------------------------------------------
+
+
+def test_manifests_prints_three_documents(tmp_path: Path) -> None:
+    pytest.importorskip("pulumi_migrations_provider.k8s")
+    yaml = pytest.importorskip("yaml")
+    d = make_dir(tmp_path, FILES)
+    result = run("manifests", "--dir", d, "--name", "app", "--namespace", "db",
+                 "--url", "postgres://app:pw@db:5432/app", "--label", "team=core")
+    assert result.exit_code == 0, result.output
+    docs = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    assert len(docs) == 3
+    assert all(doc["metadata"]["namespace"] == "db" for doc in docs)
+    assert all(doc["metadata"]["labels"]["team"] == "core" for doc in docs)
+    assert "AtlasMigration" in {doc["kind"] for doc in docs}
+
+
+# --- database-touching commands -------------------------------------------------------------
+
+
+def test_status_and_apply_text(tmp_path: Path, db_url: str) -> None:
+    d = make_dir(tmp_path, FILES)
+    result = run("status", "--dir", d, "--url", db_url)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Migration Status: PENDING" in out
+    assert "Current Version: No migration applied yet" in out
+    assert "  -- Next Version:    1" in out
+    assert "2_add_posts.sql" in out
+
+    result = run("apply", "--dir", d, "--url", db_url)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Migrating to version 2 (2 migrations in total):"
+    assert "  -- migrating version 1" in lines
+    assert "    -> INSERT INTO posts (id, title) VALUES (1, 'a;b');" in lines
+    assert sum(line.startswith("  -- ok (") for line in lines) == 2
+    assert lines[-3:] == lines[-3:-2] + ["  -- 2 migrations", "  -- 3 sql statements"]
+    assert_no_password(result.stdout, result.stderr)
+
+    again = run("apply", "--dir", d, "--url", db_url)
+    assert again.exit_code == 0, again.output
+    assert again.stdout == "No migration files to execute\n"
+
+    status = run("status", "--dir", d, "--url", db_url)
+    assert "Migration Status: OK" in status.stdout
+    assert "Already at latest version" in status.stdout
+    assert_no_password(status.stdout, status.stderr)
+
+
+def test_status_and_apply_json(tmp_path: Path, db_url: str) -> None:
+    d = make_dir(tmp_path, FILES)
+    result = run("status", "--dir", d, "--url", db_url, "--format", "json")
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.stdout)
+    assert status["status"] == "PENDING" and status["pending"] == list(FILES)
+
+    result = run("apply", "1", "--dir", d, "--url", db_url, "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["applied"] == ["1_init.sql"] and report["current_version"] == "1"
+    assert_no_password(result.stdout, result.stderr)
+
+    status = json.loads(run("status", "--dir", d, "--url", db_url, "--format", "json").stdout)
+    assert status["current_version"] == "1" and status["pending"] == ["2_add_posts.sql"]
+
+
+def test_apply_to_version(tmp_path: Path, sqlite_url: str) -> None:
+    d = make_dir(tmp_path, FILES)
+    result = run("apply", "--dir", d, "--url", sqlite_url, "--to-version", "1",
+                 "--lock-timeout", "500ms")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "Migrating to version 1 (1 migrations in total):"
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, sqlite_url: str) -> None:
+    d = make_dir(tmp_path, FILES)
+    result = run("apply", "--dir", d, "--url", sqlite_url, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "    -> CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(50));" in result.stdout
+    assert not revisions_table_exists(sqlite_url)
+
+
+def test_failed_statement_is_one_line_and_status_shows_it(tmp_path: Path, sqlite_url: str) -> None:
+    d = make_dir(tmp_path, {
+        "1_ok.sql": "CREATE TABLE a (x INT);\n",
+        "2_bad.sql": "CREATE TABLE b (x INT);\nINSERT INTO nope VALUES (1);\n",
+    })
+    result = run("apply", "--dir", d, "--url", sqlite_url, "--tx-mode", "none")
+    assert result.exit_code == 1, result.output
+    line = one_error_line(result.stderr)
+    # The message holds brackets: printed verbatim, not eaten as Rich markup.
+    assert "2_bad.sql" in line and "[INSERT INTO nope VALUES (1);]" in line
+    assert "  -- 1 migrations ok (1 with errors)" in result.stdout
+
+    status = run("status", "--dir", d, "--url", sqlite_url)
+    assert status.exit_code == 0, status.output
+    assert "Last migration attempt had errors:" in status.stdout
+    assert "(1 statements applied)" in status.stdout
+    assert "INSERT INTO nope VALUES (1);" in status.stdout
+
+
+def test_password_never_printed_in_process(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    result = run("apply", "--dir", d, "--url", BAD_PASSWORD_URL, "--lock-timeout", "1s")
+    assert result.exit_code == 1, result.output
+    one_error_line(result.stderr)
+    assert_no_password(result.stdout, result.stderr)
+
+
+# --- the installed console script -----------------------------------------------------------
+
+
+def test_script_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    ok = run_script("validate", "--dir", d)
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "ok: 2 files\n", "")
+
+    (d / "2_add_posts.sql").write_text("SELECT 2;\n")
+    bad = run_script("validate", "--dir", d)
+    assert bad.returncode == 1
+    assert "L3: 2_add_posts.sql was edited" in one_error_line(bad.stderr)
+
+    usage = run_script("apply", "--url", "sqlite://x.db", "--frobnicate", cwd=tmp_path)
+    assert usage.returncode == 2
+    assert "No such option" in usage.stderr and "Traceback" not in usage.stderr
+
+    url = run_script("status", "--dir", d, "--url", "sqlite")
+    assert url.returncode == 1
+    assert "reading the database URL" in one_error_line(url.stderr)
+
+
+def test_script_never_prints_the_password(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    raw = f"mysql://u:{SECRET_PASSWORD}@127.0.0.1:1/db"
+    # A usage error echoes the extra arguments: main() scrubs stderr.
+    usage = run_script("status", "--dir", d, "--url", BAD_PASSWORD_URL, BAD_PASSWORD_URL, raw)
+    assert usage.returncode == 2
+    assert "unexpected extra argument" in usage.stderr
+    assert_no_password(usage.stdout, usage.stderr)
+    # A connection failure is an error line naming the redacted target at most.
+    failed = run_script("apply", "--dir", d, "--url", BAD_PASSWORD_URL, "--lock-timeout", "1s")
+    assert failed.returncode == 1
+    one_error_line(failed.stderr)
+    assert_no_password(failed.stdout, failed.stderr)
+
+
+def test_script_on_a_terminal_shows_progress_not_statements(tmp_path: Path, sqlite_url: str) -> None:
+    d = make_dir(tmp_path, FILES)
+    primary, secondary = os.openpty()
+    proc = subprocess.Popen([script(), "apply", "--dir", str(d), "--url", sqlite_url],
+                            stdout=secondary, stderr=subprocess.PIPE,
+                            env={"PATH": "/usr/bin:/bin", "TERM": "xterm", "COLUMNS": "100"})
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    out = b"".join(chunks).decode("utf-8", "replace")
+    assert "Migrating to version 2 (2 migrations in total):" in out
+    assert "-- migrating version 2: ok (" in out
+    assert "-> CREATE TABLE" not in out  # statements are shown by the progress bar only
+    assert "-- 3 sql statements" in out
