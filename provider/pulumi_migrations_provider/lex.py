@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -101,6 +102,9 @@ _DOLLAR = re.compile(r"\$(?:[A-Za-z\u00c8-\u00ff_][0-9A-Za-z_\u00c8-\u00ff]*)?\$
 _BEGIN_ATOMIC = re.compile(_WS + r"*[Bb][Ee][Gg][Ii][Nn]" + _WS + r"+[Aa][Tt][Oo][Mm][Ii][Cc]" + _WS + "+")
 _BEGIN = re.compile(_WS + r"*[Bb][Ee][Gg][Ii][Nn]" + _WS + "+")
 _END = re.compile(_WS + r"*[Ee][Nn][Dd]" + _WS + "*")
+_BEGIN_WORD = re.compile(r"[Bb][Ee][Gg][Ii][Nn]" + _WS)
+# Python frames per nested BEGIN scan (stmt -> block -> _scan_block -> stmt).
+_FRAMES_PER_BLOCK = 3
 # dir.go reDirective: `^([ -~]*)atlas:(\w+)(?: +([ -~]*))*` (Go's \w is ASCII).
 _DIRECTIVE = re.compile(r"([ -~]*)atlas:([0-9A-Za-z_]+)(?: +([ -~]*))*")
 _DIRECTIVE_START = "-- atlas:"
@@ -370,6 +374,22 @@ def split_statements(
     ``no input found after delimiter ";;"``. For ``empty delimiter`` (which Atlas reports
     without a position) the line/col of the directive or ``DELIMITER`` command is given.
     """
+    # Each BEGIN that never finds its END nests one scan inside the previous one (as in Atlas),
+    # so a file with many "begin" words needs a deeper stack than Python's default.
+    limit = sys.getrecursionlimit()
+    if options.match_begin or options.match_begin_atomic:
+        need = _FRAMES_PER_BLOCK * len(_BEGIN_WORD.findall(text)) + 200
+        if need > limit / 2:
+            sys.setrecursionlimit(limit + need)
+    try:
+        return _split(text, options, file)
+    finally:
+        if sys.getrecursionlimit() != limit:
+            sys.setrecursionlimit(limit)
+
+
+def _split(text: str, options: ScanOptions, file: str | None) -> list[Statement]:
+    """Run the top-level scanner over ``text`` (see ``split_statements``)."""
     scanner = _Scanner(text, 0, options)
     out: list[Statement] = []
     line, last = 1, 0

@@ -1,0 +1,3 @@
+"""pytest: the benchmark is a script, not a test; collect nothing here."""
+
+collect_ignore_glob = ["*"]

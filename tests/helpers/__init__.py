@@ -1,0 +1,1 @@
+"""Helpers for the failure-injection tests: raw database inspection and a subprocess worker."""

@@ -1,0 +1,79 @@
+"""URL and structured-target parsing; passwords never rendered."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from pulumi_migrations_provider import engine
+from pulumi_migrations_provider.errors import ConfigError, ConnectError
+from pulumi_migrations_provider.target import Target
+from tests.dirtools import make_dir
+from tests.servers import SECRET_PASSWORD
+
+ENC = quote(SECRET_PASSWORD, safe="")
+
+
+@pytest.mark.parametrize("url, dialect, database, bound", [
+    ("sqlite://file.db", "sqlite", "file.db", "main"),
+    ("sqlite:///abs/dir/file.db", "sqlite", "/abs/dir/file.db", "main"),
+    ("sqlite://file?mode=memory", "sqlite", None, "main"),
+    ("sqlite+pysqlite:///rel.db", "sqlite", "rel.db", "main"),
+    ("sqlite+pysqlite:////abs.db", "sqlite", "/abs.db", "main"),
+    ("postgres://u:p@h:5432/db?sslmode=disable", "postgresql", "db", None),
+    ("postgresql://u:p@h/db?search_path=app", "postgresql", "db", "app"),
+    ("postgresql+psycopg://u:p@h/db", "postgresql", "db", None),
+    ("mysql://u:p@h:3306/app", "mysql", "app", "app"),
+    ("maria://u:p@h/app", "mysql", "app", "app"),
+    ("mariadb://u:p@h/", "mysql", None, None),
+    ("mysql+pymysql://u:p@h/app", "mysql", "app", "app"),
+], ids=lambda v: v if isinstance(v, str) and "://" in v else None)
+def test_parse(url, dialect, database, bound):
+    t = Target.parse(url)
+    assert (t.dialect, t.database, t.bound_schema) == (dialect, database, bound)
+
+
+def test_special_character_password_round_trip():
+    t = Target.parse(f"postgres://app:{ENC}@127.0.0.1:5432/db?sslmode=disable")
+    assert t.password == SECRET_PASSWORD and t.user == "app" and t.port == 5432
+    assert Target.parse(t.url()).password == SECRET_PASSWORD
+    assert "app:****@" in t.redacted()
+    for text in (t.redacted(), repr(t), str(t)):
+        assert SECRET_PASSWORD not in text and ENC not in text
+
+
+def test_structured_parts_take_the_password_verbatim():
+    t = Target.from_parts("postgres", host="h", port=5433, user="app", password=SECRET_PASSWORD,
+                          database="db", params={"sslmode": "disable"})
+    assert t.url() == f"postgres://app:{ENC}@h:5433/db?sslmode=disable"
+    assert SECRET_PASSWORD not in t.redacted()
+
+
+@pytest.mark.parametrize("url", ["nope", "oracle://u:p@h/db", "postgres://u:pa/ss@h/db"])
+def test_bad_urls_are_config_errors_without_password(url):
+    with pytest.raises(ConfigError) as err:
+        Target.parse(url)
+    assert "pa/ss" not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_scrub_removes_every_form():
+    t = Target.parse(f"mysql://app:{ENC}@h/db")
+    assert t.scrub(f"x {SECRET_PASSWORD} y {ENC} z") == "x **** y **** z"
+
+
+def test_wrong_password_is_one_line_without_secret(pg_url, tmp_path):
+    bad = pg_url.replace(ENC, quote(SECRET_PASSWORD + "x", safe=""))
+    with pytest.raises(ConnectError) as err:
+        engine.status(bad, make_dir(tmp_path, {"1_a.sql": "SELECT 1;\n"}))
+    text = str(err.value)
+    assert "password authentication failed" in text and "\n" not in text
+    assert SECRET_PASSWORD not in text and quote(SECRET_PASSWORD, safe="") not in text
+
+
+def test_structured_target_connects_with_raw_password(pg_url, tmp_path):
+    t = Target.parse(pg_url)
+    parts = Target.from_parts("postgres", host=t.host, port=t.port, user=t.user, password=SECRET_PASSWORD,
+                              database=t.database, params={"sslmode": "disable"})
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id int);\n"})
+    assert engine.apply(parts, d).applied == ["1_a.sql"]
