@@ -128,6 +128,7 @@ def test_version_flag() -> None:
         "manifests-both-urls", "manifests-bad-label"])
 def test_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:
     d = make_dir(tmp_path, FILES)
+    args = [a.replace("sqlite://x.db", f"sqlite://{tmp_path}/x.db") for a in args]
     result = run(*args, "--dir", d)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output

@@ -18,13 +18,18 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-
 from pulumi_migrations_provider import errors
 from pulumi_migrations_provider.k8s import (
-    API_VERSION, CONFIGMAP_MAX_BYTES, KIND, config_map_name, directory_data, dump_yaml,
+    API_VERSION,
+    CONFIGMAP_MAX_BYTES,
+    KIND,
+    config_map_name,
+    directory_data,
+    dump_yaml,
     render_manifests,
 )
 from pulumi_migrations_provider.migdir import MigrationDir
+
 from tests.dirtools import make_dir
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -495,7 +500,7 @@ def test_password_appears_only_in_the_secret(tmp_path: Path, inline: bool) -> No
                             labels={"a": "b"})
     docs = dump_yaml(objs).split("\n---\n")
     forms = [PASSWORD, "s3cr%23t%2Fp%40ss", "s3cr#t"]
-    for obj, doc in zip(objs, docs):
+    for obj, doc in zip(objs, docs, strict=True):
         if obj["kind"] == "Secret":
             url = base64.b64decode(obj["data"]["url"]).decode()
             assert url == URL and "s3cr%23t%2Fp%40ss%3Aw%C3%B6rd" in url

@@ -344,6 +344,15 @@ def test_begin_without_end_is_abandoned():
     assert texts("SELECT begin FROM t;\nSELECT 2;", SQLITE) == ["SELECT begin FROM t;", "SELECT 2;"]
 
 
+def test_many_begin_words_without_end():
+    """Each "begin" nests a scan to the end of the file (as in Atlas): no recursion error."""
+    src = "".join(f"UPDATE t SET x = {i} WHERE begin > 3;\n" for i in range(3000))
+    stmts = split_statements(src, MYSQL)
+    assert len(stmts) == 3000
+    assert stmts[-1].text == "UPDATE t SET x = 2999 WHERE begin > 3;"
+    assert stmts[-1].line == 3000
+
+
 def test_begin_atomic_postgres():
     src = (
         "CREATE FUNCTION f() RETURNS int LANGUAGE SQL\nBEGIN ATOMIC\n"

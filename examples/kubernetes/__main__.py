@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
-
 from pulumi_migrations.manifests import AtlasMigrationManifests
 
 config = pulumi.Config()

@@ -114,6 +114,7 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
                              target_version=p.pending[-1].version if p.pending else current,
                              dry_run=dry_run)
         if not p.pending and p.baseline is None:
+            report.pending = [f.name for f in p.remaining]
             return report
         _check_txmodes(p.pending, opts.tx_mode)
         prepared = [prepare(f, hf, dialect.scan_options) for f in p.pending]
@@ -134,14 +135,14 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
         result = ex.run(prepared, existing, current=report.current_version)
         report.duration_ns = time.monotonic_ns() - t0
         report.statements = result.statements
-        if dry_run:  # nothing ran: everything planned is still pending
-            report.pending = [f.name for f in p.pending]
+        if dry_run:  # nothing ran: everything is still pending
+            report.pending = [f.name for f in p.remaining]
             return report
         report.applied = result.applied
         if result.applied:
             report.current_version = p.pending[len(result.applied) - 1].version
         done = set(result.applied)
-        report.pending = [f.name for f in p.pending if f.name not in done]
+        report.pending = [f.name for f in p.remaining if f.name not in done]
         return report
     finally:
         if conn is not None:

@@ -164,7 +164,7 @@ class _Scanner:
         src: str,
         start: int,
         opts: ScanOptions,
-        memo: dict[tuple[int, bool], int] | None = None,
+        memo: dict[tuple[int, str, bool], int] | None = None,
     ):
         self.src = src
         self.n = len(src)
@@ -175,11 +175,8 @@ class _Scanner:
         self.comments: list[str] = []
         self.jump = _jump_pattern(_DEFAULT_DELIM, opts)
         self.dropped = 0  # length of a dropped directive line (Go's s.total does not count it)
-        # Outcome of every BEGIN block scanned from a given offset: end offset, or -1 when
-        # abandoned. A block's scan depends only on (src, start, opts), so it is shared by all
-        # nested scanners of one split; without it, "begin" words that never find an END make
-        # the nested scans exponential (Atlas has the same blow-up, only faster).
-        self.memo: dict[tuple[int, bool], int] = {} if memo is None else memo
+        # Shared by all nested scanners of one split: see scan_to_end.
+        self.memo: dict[tuple[int, str, bool], int] = {} if memo is None else memo
 
     # -- setup ------------------------------------------------------------------------------
 
@@ -209,6 +206,7 @@ class _Scanner:
     # -- scanning ---------------------------------------------------------------------------
 
     def skip_spaces(self) -> None:
+        """Drop leading Unicode whitespace from the input (``skipSpaces``)."""
         self.inp = self.i = _SPACES.match(self.src, self.inp).end()
 
     def emit(self, end: int) -> tuple[int, str, list[str]]:
@@ -230,7 +228,7 @@ class _Scanner:
         while True:
             i = self.i
             if i == self.inp and n - i > len(_DELIMITER_CMD):
-                head = src[i : i + 9]
+                head = src[i : i + len(_DELIMITER_CMD)]
                 if head.isascii() and head.lower() == _DELIMITER_CMD:
                     self.delimiter_command()
                     continue
@@ -329,31 +327,56 @@ class _Scanner:
 
         Returns True and moves past the END statement when found; otherwise the block is
         abandoned and scanning resumes at ``start`` (errors inside are swallowed, as in Atlas).
+        One known divergence: when an ``-- atlas:delimiter`` line directly follows ``BEGIN``,
+        Atlas resumes at a BYTE offset short by that line's length; with non-ASCII text after
+        it that can land inside a UTF-8 sequence, which a ``str`` cannot represent.
         """
-        key = (start, atomic)
-        end = self.memo.get(key)
-        if end is None:
-            end = self.memo[key] = self._scan_block(start, atomic)
-        self.i = start if end < 0 else end
-        return end >= 0
-
-    def _scan_block(self, start: int, atomic: bool) -> int:
-        """Return the offset after a block body's END statement, or -1 if there is none."""
         body = _Scanner(self.src, start, self.opts, self.memo)
+        end = -1
         try:
             body.init()
+            end = body.scan_to_end(atomic)
+        except _ScanError:
+            pass
+        if end < 0:
+            self.i = start
+            return False
+        self.i = end - body.dropped
+        return True
+
+    def scan_to_end(self, atomic: bool) -> int:
+        """Scan statements until one is END (``END``/``END;`` unless ``atomic``).
+
+        Returns the absolute offset after that statement, or -1 at end of input. The outcome
+        from a statement boundary depends only on (offset, delimiter, atomic), so it is
+        memoized for every boundary passed: without that, "begin" words that never find an
+        END rescan the rest of the file once each (Atlas does the same, only faster).
+        """
+        memo, visited = self.memo, []
+        result = -1
+        try:
             while True:
-                got = body.stmt()
+                key = (self.inp, self.delim, atomic)
+                known = memo.get(key)
+                if known is not None:
+                    result = known
+                    break
+                visited.append(key)
+                got = self.stmt()
                 if got is None:
-                    return -1
+                    break
                 text = got[1]
                 m = _END.match(text)
                 if m is not None and (
                     atomic or m.end() == len(text) or text[m.end() :] == _DEFAULT_DELIM
                 ):
-                    return body.i - body.dropped
+                    result = self.i
+                    break
         except _ScanError:
-            return -1
+            result = -1
+        for key in visited:
+            memo[key] = result
+        return result
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:

@@ -27,7 +27,11 @@ class Plan:
     out_of_order: list[MigrationFile] = field(default_factory=list)
     baseline: MigrationFile | None = None
     partial: Revision | None = None
-    all_pending: int = 0    # before to_version/amount were applied
+    remaining: list[MigrationFile] = field(default_factory=list)  # all pending, before to_version/amount
+
+    @property
+    def all_pending(self) -> int:
+        return len(self.remaining)
 
 
 def compute(files: Sequence[MigrationFile], revisions: Sequence[Revision], *,
@@ -109,7 +113,7 @@ def compute(files: Sequence[MigrationFile], revisions: Sequence[Revision], *,
 
 def _limit(plan: Plan, pending: list[MigrationFile], to_version: str | None,
            amount: int | None, revisions: Sequence[Revision]) -> Plan:
-    plan.all_pending = len(pending)
+    plan.remaining = list(pending)
     if to_version is not None:
         idx = _last_index(pending, lambda f: f.version == to_version)
         if idx == -1:

@@ -122,10 +122,11 @@ class HashFile:
 
     def hash_of(self, name: str) -> str | None:
         """Return the hash (no ``h1:``) recorded for a file name, or None if it has no entry."""
-        for n, digest in self.entries:
-            if n == name:
-                return digest
-        return None
+        index = self.__dict__.get("_index")
+        if index is None:  # built once; the dataclass is frozen, so bypass __setattr__
+            index = dict(self.entries)
+            object.__setattr__(self, "_index", index)
+        return index.get(name)
 
 
 def validate(directory: MigrationDir) -> HashFile:

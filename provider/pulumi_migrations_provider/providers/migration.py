@@ -126,6 +126,10 @@ class MigrationProvider(ResourceProvider):
         down = _down_failure(inputs.get("target_version"), status.current_version, directory)
         if down:
             return CheckResult(inputs, [down])
+        if status.out_of_order:
+            reason = status.error or ("files were added before the last applied version: "
+                                      + ", ".join(status.out_of_order))
+            return CheckResult(inputs, [CheckFailure("dir", reason)])
         inputs["pending"] = list(status.pending)
         inputs["plan"] = _plan(status)
         return CheckResult(inputs, [])
@@ -291,11 +295,13 @@ def _plan(status: StatusReport) -> str:
             return "nothing to apply (the directory has no migration files)"
         return f"up to date at version {status.current_version}"
     files = ", ".join(status.pending)
-    line = (f"up applies {len(status.pending)} file(s), version {status.current_version or 'none'} "
-            f"-> {status.target_version}: {files}")
+    current = status.current_version or "none"
     if status.partial:
-        line += (f" (resumes after statement {status.applied_statements} of "
-                 f"{status.total_statements}; last error: {status.error})")
+        current += " (partially applied)"
+    line = f"up applies {len(status.pending)} file(s), version {current} -> {status.target_version}: {files}"
+    if status.partial:
+        line += (f"; {status.pending[0]} resumes after statement {status.applied_statements} of "
+                 f"{status.total_statements} (last error: {status.error})")
     return line
 
 

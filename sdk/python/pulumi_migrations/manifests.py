@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pulumi
-
 from pulumi_migrations_provider import errors
 from pulumi_migrations_provider import k8s as engine
 from pulumi_migrations_provider.migdir import MigrationDir
@@ -174,7 +173,8 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
         if own_secret:
             key, sname = args.url_secret_key, engine.secret_name(name)
             labels = by_kind[engine.KIND]["metadata"].get("labels")
-            data = pulumi.Output.secret(args.url).apply(
+            url_input = cast("pulumi.Input[str]", args.url)
+            data = pulumi.Output.secret(url_input).apply(
                 lambda u: engine.render_url_secret(name=sname, url=u, labels=labels,
                                                    key=key)["data"])
             self.secret = k8s.core.v1.Secret(
@@ -195,9 +195,10 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
             metadata=meta(am), spec=spec,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=deps)))
 
-        self.config_map_name = pulumi.Output.from_input(cm["metadata"]["name"] if cm else None)
-        self.secret_name = pulumi.Output.from_input(
-            engine.secret_name(name) if own_secret else args.url_secret)
+        self.config_map_name = cast("pulumi.Output[str | None]", pulumi.Output.from_input(
+            cm["metadata"]["name"] if cm else None))
+        self.secret_name = pulumi.Output.from_input(cast(
+            "pulumi.Input[str]", engine.secret_name(name) if own_secret else args.url_secret))
         self.migration_name = pulumi.Output.from_input(name)
         self.register_outputs({
             "config_map_name": self.config_map_name,

@@ -1,0 +1,360 @@
+"""The dynamic providers driven through the SDK's real provider server, as the engine drives them.
+
+Sequences preview → up → add a file → preview → up → out-of-band apply → refresh → destroy on
+SQLite and PostgreSQL, with unknowns and secrets on the wire the way the engine sends them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi_migrations_provider import engine
+from pulumi_migrations_provider.migdir import MigrationDir
+from pulumi_migrations_provider.providers import (
+    DatabaseProvider,
+    DirectoryProvider,
+    MigrationProvider,
+)
+from pulumi_migrations_provider.providers.migration import PLAN_URL_UNKNOWN
+from tests import dbtools
+from tests.dirtools import make_dir
+from tests.grpc_harness import UNKNOWN, CheckFailed, ProviderError, ProviderServer, Stack
+from tests.servers import SECRET_PASSWORD
+
+MIG = "pulumi-python:dynamic/migrations:Migration"
+DB = "pulumi-python:dynamic/migrations:Database"
+DIR = "pulumi-python:dynamic/migrations:MigrationDirectory"
+
+V1 = ("1_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n")
+V2 = ("2_posts.sql", "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER);\n")
+V3 = ("3_tags.sql", "CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT);\n")
+V4 = ("4_likes.sql", "CREATE TABLE likes (id INTEGER PRIMARY KEY);\n")
+BAD = ("2_bad.sql", "CREATE TABLE audit (id INTEGER);\nCREATE TABLEX broken (id INTEGER);\n")
+FIXED = ("2_bad.sql", "CREATE TABLE audit (id INTEGER);\nCREATE TABLE broken (id INTEGER);\n")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProviderServer]:
+    srv = ProviderServer(tmp_path_factory.mktemp("provider-cwd"))
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def stack(server: ProviderServer) -> Stack:
+    return Stack(server)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """A factory of URLs of fresh empty databases (SQLite files or PostgreSQL databases)."""
+    if request.param == "sqlite":
+        counter = iter(range(1, 1000))
+        return lambda: f"sqlite://{tmp_path}/db{next(counter)}.db"
+    pg = request.getfixturevalue("pg_server")
+
+    def make() -> str:
+        name = f"t_{next(_names)}_{id(tmp_path) % 10**6}"
+        pg.create_database(name)
+        return str(pg.app_url(name))
+    return make
+
+
+_names = iter(range(1, 10**6))
+
+
+def _add(directory: Path, *files: tuple[str, str]) -> None:
+    for name, content in files:
+        (directory / name).write_text(content)
+    MigrationDir.load(directory).write_sum()
+
+
+def _nothing_written(url: str) -> bool:
+    if url.startswith("sqlite://"):
+        return not Path(url[len("sqlite://"):]).exists()
+    return not dbtools.table_exists(url) and dbtools.user_tables(url) == []
+
+
+def _migrate(stack: Stack, name: str, url: str, directory: Path, preview: bool = False,
+             **options: object):
+    inputs = {"url": url, "dir": str(directory), **options}
+    if preview:
+        return stack.preview(name, MIG, MigrationProvider(), inputs, secrets={"url"})
+    return stack.up(name, MIG, MigrationProvider(), inputs, secrets={"url"},
+                    additional_secret_outputs=["url"])
+
+
+def test_lifecycle(stack: Stack, server: ProviderServer, fresh_url: Callable[[], str],
+                   tmp_path: Path) -> None:
+    url = fresh_url()
+    d = make_dir(tmp_path, dict([V1, V2]))
+
+    pv = _migrate(stack, "app", url, d, preview=True)
+    assert pv.op == "create"
+    assert pv.inputs["pending"] == ["1_users.sql", "2_posts.sql"]
+    assert "1_users.sql, 2_posts.sql" in pv.inputs["plan"]
+    assert pv.inputs["target_version"] == "2"
+    assert _nothing_written(url), "preview must not write to the database"
+
+    up = _migrate(stack, "app", url, d)
+    assert up.outputs is not None
+    assert up.outputs["applied_version"] == "2"
+    assert up.outputs["applied"] == ["1_users.sql", "2_posts.sql"]
+    assert up.outputs.get("pending", []) == []
+    assert up.outputs["status"] == "OK"
+    assert up.outputs["dir"] == str(d)
+    assert {"users", "posts"} <= set(dbtools.user_tables(url))
+
+    assert _migrate(stack, "app", url, d, preview=True).op == "same"
+
+    _add(d, V3)
+    pv = _migrate(stack, "app", url, d, preview=True)
+    assert pv.op == "update"
+    assert pv.inputs["pending"] == ["3_tags.sql"]
+    assert "tags" not in dbtools.user_tables(url)
+
+    up = _migrate(stack, "app", url, d)
+    assert up.op == "update"
+    assert up.outputs["applied"] == ["3_tags.sql"]
+    assert up.outputs["applied_version"] == "3"
+
+    # Another tool applies a fourth file out of band; refresh picks it up.
+    _add(d, V4)
+    done = engine.apply(url, d)
+    assert done.applied == ["4_likes.sql"]
+    assert stack.resources["app"].outputs["applied_version"] == "3"
+    refreshed = stack.refresh("app")
+    assert refreshed is not None
+    assert refreshed.outputs["applied_version"] == "4"
+    assert refreshed.outputs.get("pending", []) == []
+    assert _migrate(stack, "app", url, d, preview=True).op == "same"
+
+    stack.destroy("app")
+    assert "left in place" in server.logs()
+    assert {"users", "posts", "tags", "likes"} <= set(dbtools.user_tables(url))
+    assert len(dbtools.revisions(url)) == 4
+
+
+def test_preview_with_unknown_url(stack: Stack, fresh_url: Callable[[], str],
+                                  tmp_path: Path) -> None:
+    d = make_dir(tmp_path, dict([V1, V2]))
+    pv = _migrate(stack, "app", UNKNOWN, d, preview=True)
+    assert pv.op == "create"
+    assert pv.inputs["pending"] == UNKNOWN
+    assert pv.inputs["plan"] == PLAN_URL_UNKNOWN
+    assert pv.inputs["url"] == UNKNOWN
+
+    # An existing resource whose URL becomes unknown (database being replaced) is an update.
+    url = fresh_url()
+    _migrate(stack, "app", url, d)
+    pv = _migrate(stack, "app", UNKNOWN, d, preview=True)
+    assert pv.op == "update"
+    assert pv.inputs["plan"] == PLAN_URL_UNKNOWN
+
+
+def test_preview_with_unreachable_database(stack: Stack, tmp_path: Path) -> None:
+    d = make_dir(tmp_path, dict([V1]))
+    url = f"postgres://app:{quote(SECRET_PASSWORD, safe='')}@127.0.0.1:1/app?sslmode=disable"
+    pv = _migrate(stack, "app", url, d, preview=True)
+    assert pv.op == "create"
+    assert "unreachable" in pv.inputs["plan"]
+    assert "pending" not in pv.inputs
+    assert SECRET_PASSWORD not in pv.display() and quote(SECRET_PASSWORD, safe="") not in pv.display()
+
+
+def test_declared_version_below_applied_is_an_error(stack: Stack, fresh_url: Callable[[], str],
+                                                    tmp_path: Path) -> None:
+    url = fresh_url()
+    d = make_dir(tmp_path, dict([V1, V2]))
+    _migrate(stack, "app", url, d)
+    with pytest.raises(CheckFailed) as exc:
+        _migrate(stack, "app", url, d, preview=True, version="1")
+    assert exc.value.failures[0][0] == "version"
+    assert "down migrations are not supported" in str(exc.value)
+
+
+def test_pinned_version_applies_up_to_it(stack: Stack, fresh_url: Callable[[], str],
+                                         tmp_path: Path) -> None:
+    url = fresh_url()
+    d = make_dir(tmp_path, dict([V1, V2, V3]))
+    pv = _migrate(stack, "app", url, d, preview=True, version="2")
+    assert pv.inputs["pending"] == ["1_users.sql", "2_posts.sql"]
+    up = _migrate(stack, "app", url, d, version=2.0)  # numbers arrive as floats
+    assert up.outputs["applied_version"] == "2"
+    assert up.outputs["version"] == "2"
+    pv = _migrate(stack, "app", url, d, preview=True)  # unpinned: follow the directory
+    assert pv.op == "update" and pv.inputs["pending"] == ["3_tags.sql"]
+
+
+def test_applied_file_changed_fails_the_preview(stack: Stack, fresh_url: Callable[[], str],
+                                                tmp_path: Path) -> None:
+    url = fresh_url()
+    d = make_dir(tmp_path, dict([V1, V2]))
+    _migrate(stack, "app", url, d)
+    _add(d, ("1_users.sql", V1[1] + "CREATE INDEX users_name ON users (name);\n"))
+    with pytest.raises(CheckFailed) as exc:
+        _migrate(stack, "app", url, d, preview=True)
+    assert "1_users.sql" in str(exc.value)
+
+
+def test_failing_migration_keeps_progress_and_resumes(stack: Stack, fresh_url: Callable[[], str],
+                                                      tmp_path: Path) -> None:
+    url = fresh_url()
+    d = make_dir(tmp_path, dict([V1]))
+    _migrate(stack, "app", url, d)
+    _add(d, BAD)
+    assert _migrate(stack, "app", url, d, preview=True).inputs["pending"] == ["2_bad.sql"]
+    with pytest.raises(ProviderError) as exc:
+        _migrate(stack, "app", url, d)
+    message = exc.value.last_line
+    assert exc.value.method == "Update"
+    assert "2_bad.sql" in message and "CREATE TABLEX" in message
+    assert "syntax" in message.lower()
+    assert stack.resources["app"].outputs["applied_version"] == "1"  # a failed update keeps state
+
+    rows = {r["version"]: r for r in dbtools.revisions(url)}
+    assert rows["2"]["error"]
+    refreshed = stack.refresh("app")
+    assert refreshed is not None
+    assert refreshed.outputs["status"] == "FAILED"
+    assert "syntax" in refreshed.outputs["error"].lower()
+
+    _add(d, FIXED)
+    up = _migrate(stack, "app", url, d)
+    assert up.outputs["applied"] == ["2_bad.sql"]
+    assert up.outputs["applied_version"] == "2"
+    assert up.outputs["status"] == "OK"
+    assert not up.outputs.get("error")
+    assert {"audit", "broken"} <= set(dbtools.user_tables(url))
+
+
+def test_failing_first_up_creates_nothing_in_state(stack: Stack, fresh_url: Callable[[], str],
+                                                   tmp_path: Path) -> None:
+    url = fresh_url()
+    d = make_dir(tmp_path, dict([V1, BAD]))
+    with pytest.raises(ProviderError) as exc:
+        _migrate(stack, "app", url, d)
+    assert exc.value.method == "Create" and "2_bad.sql" in exc.value.last_line
+    assert "app" not in stack.resources
+    _add(d, FIXED)
+    up = _migrate(stack, "app", url, d)
+    assert up.op == "create"
+    assert up.outputs["applied"] == ["2_bad.sql"]  # 1_users.sql ran in the failed attempt
+    assert up.outputs["applied_version"] == "2"
+
+
+def test_moving_the_directory_or_new_provider_code_is_not_a_diff(
+        stack: Stack, fresh_url: Callable[[], str], tmp_path: Path) -> None:
+    url = fresh_url()
+    d = make_dir(tmp_path, dict([V1, V2]))
+    _migrate(stack, "app", url, d)
+    other = tmp_path / "checkout2" / "migrations"
+    shutil.copytree(d, other)
+    assert _migrate(stack, "app", url, other, preview=True).op == "same"
+    up = _migrate(stack, "app", url, other)
+    assert up.op == "same"
+    # State written by other provider code (a different __provider) is not a diff either.
+    state = stack.resources["app"]
+    state.outputs["__provider"] = state.inputs["__provider"] = serialize_provider(DatabaseProvider())
+    assert _migrate(stack, "app", url, other, preview=True).op == "same"
+    # The new path is used from now on, even for refresh.
+    shutil.rmtree(d)
+    assert stack.refresh("app") is not None
+
+
+def test_many_migrations_in_parallel(stack: Stack, fresh_url: Callable[[], str],
+                                     tmp_path: Path) -> None:
+    d = make_dir(tmp_path, dict([V1, V2, V3]))
+    urls = {f"tenant{i}": fresh_url() for i in range(6)}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        steps = list(pool.map(lambda item: _migrate(stack, item[0], item[1], d), urls.items()))
+    assert all(s.outputs["applied_version"] == "3" for s in steps)
+    for url in urls.values():
+        assert [r["version"] for r in dbtools.revisions(url)] == ["1", "2", "3"]
+
+
+def test_state_and_logs_hold_no_password(server: ProviderServer, stack: Stack, pg_url: str,
+                                         tmp_path: Path) -> None:
+    d = make_dir(tmp_path, dict([V1]))
+    encoded = quote(SECRET_PASSWORD, safe="")
+    db = stack.up("db", DB, DatabaseProvider(), {"url": pg_url}, secrets={"url"},
+                  additional_secret_outputs=["url"])
+    assert db.outputs["display_url"].count("****") == 1
+    pv = _migrate(stack, "app", pg_url, d, preview=True)
+    up = _migrate(stack, "app", pg_url, d)
+    assert up.outputs["url"] == pg_url  # the engine keeps it secret: same key as the secret input
+    assert stack.resources["app"].secret_outputs >= {"url"}
+    _add(d, V2)
+    pv2 = _migrate(stack, "app", pg_url, d, preview=True)
+    _migrate(stack, "app", pg_url, d)
+    stack.refresh("app")
+    stack.refresh("db")
+    checkpoint = stack.checkpoint()
+    texts = [checkpoint, pv.display(), pv2.display(), server.logs()]
+    stack.destroy("app")
+    stack.destroy("db")
+    texts.append(server.logs())
+    for text in texts:
+        assert SECRET_PASSWORD not in text and encoded not in text
+    assert "****" in server.logs()  # the delete log line names the database, masked
+
+
+def test_database_outputs(stack: Stack, fresh_url: Callable[[], str]) -> None:
+    url = fresh_url()
+    pv = stack.preview("db", DB, DatabaseProvider(), {"url": url}, secrets={"url"})
+    assert pv.op == "create"
+    up = stack.up("db", DB, DatabaseProvider(), {"url": url}, secrets={"url"},
+                  additional_secret_outputs=["url"])
+    outs = up.outputs
+    assert outs["dialect"] in ("sqlite", "postgresql")
+    assert outs["server_version"]
+    assert outs["revisions_table"].endswith("atlas_schema_revisions")
+    assert "url" in stack.resources["db"].secret_outputs
+    assert stack.preview("db", DB, DatabaseProvider(), {"url": url}, secrets={"url"}).op == "same"
+    with pytest.raises(CheckFailed) as exc:
+        stack.preview("bad", DB, DatabaseProvider(), {"url": "oracle://x"}, secrets={"url"})
+    assert exc.value.failures[0][0] == "url"
+
+
+def test_migration_directory(stack: Stack, tmp_path: Path) -> None:
+    d = make_dir(tmp_path, dict([V1, V2]))
+    pv = stack.preview("dir", DIR, DirectoryProvider(), {"path": str(d)})
+    assert [f["name"] for f in pv.inputs["files"]] == ["1_users.sql", "2_posts.sql"]
+    assert pv.inputs["files"][1] == {"name": "2_posts.sql", "version": "2",
+                                     "description": "posts",
+                                     "hash": MigrationDir.load(d).validate().hash_of("2_posts.sql")}
+    assert pv.inputs["latest_version"] == "2"
+    up = stack.up("dir", DIR, DirectoryProvider(), {"path": str(d)})
+    assert up.outputs["sum"] == MigrationDir.load(d).validate().total
+
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(d, moved)
+    assert stack.preview("dir", DIR, DirectoryProvider(), {"path": str(moved)}).op == "same"
+
+    _add(d, V3)
+    pv = stack.preview("dir", DIR, DirectoryProvider(), {"path": str(d)})
+    assert pv.op == "update" and pv.inputs["latest_version"] == "3"
+
+    (d / "2_posts.sql").write_text("CREATE TABLE posts (id INTEGER);\n")  # atlas.sum now stale
+    with pytest.raises(CheckFailed) as exc:
+        stack.preview("dir", DIR, DirectoryProvider(), {"path": str(d)})
+    prop, reason = exc.value.failures[0]
+    assert prop == "path"
+    assert "2_posts.sql" in reason and "L3" in reason
+    assert "pulumi-migrations hash" in reason
+
+
+def test_stale_sum_fails_the_migration_preview(stack: Stack, tmp_path: Path) -> None:
+    d = make_dir(tmp_path, dict([V1, V2]))
+    (d / "1_users.sql").write_text("CREATE TABLE users (id INTEGER);\n")
+    with pytest.raises(CheckFailed) as exc:
+        _migrate(stack, "app", f"sqlite://{tmp_path}/x.db", d, preview=True)
+    assert exc.value.failures[0][0] == "dir"
+    assert "1_users.sql" in str(exc.value) and "pulumi-migrations hash" in str(exc.value)
