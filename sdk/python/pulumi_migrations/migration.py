@@ -68,6 +68,9 @@ class MigrationArgs:
         if (self.database is None) == (self.url is None):
             raise ConfigError("declaring a Migration: give exactly one of database= and url=")
         if self.database is not None:
+            if not isinstance(self.database, Database):
+                raise TypeError("Migration(database=...) takes a pulumi_migrations.Database; "
+                                "pass a URL as url=")
             return self.database.url
         return pulumi.Output.secret(self.url)
 
@@ -77,6 +80,9 @@ class MigrationArgs:
         if (self.directory is None) == (self.dir is None):
             raise ConfigError("declaring a Migration: give exactly one of directory= and dir=")
         if self.directory is not None:
+            if not isinstance(self.directory, MigrationDirectory):
+                raise TypeError("Migration(directory=...) takes a pulumi_migrations."
+                                "MigrationDirectory; pass a path as dir=")
             return self.directory.path
         assert self.dir is not None
         return absolute_path(self.dir)
@@ -135,12 +141,13 @@ class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
             args = MigrationArgs(**kwargs)
         elif kwargs:
             raise TypeError("Migration takes either args or keyword arguments, not both")
+        url, path = args.url_input(), args.dir_input()
         revisions_schema = args.revisions_schema
         if revisions_schema is None and args.database is not None:
             revisions_schema = args.database.revisions_schema
         props: dict[str, Any] = {
-            "url": args.url_input(),
-            "dir": args.dir_input(),
+            "url": url,
+            "dir": path,
             "version": version_text(args.version),
             "baseline": version_text(args.baseline),
             "allow_dirty": args.allow_dirty,
