@@ -34,10 +34,11 @@ test: system-deps venv
 
 demo: venv
 	@if command -v pulumi >/dev/null 2>&1; then \
-		mkdir -p $(CURDIR)/.pulumi-state && \
+		mkdir -p $(CURDIR)/.pulumi-state $(dir $(DEMO_DB)) && \
 		cd $(DEMO_DIR) && \
-		export PULUMI_BACKEND_URL=file://$(CURDIR)/.pulumi-state PULUMI_CONFIG_PASSPHRASE= && \
+		export PATH=$(CURDIR)/$(VENV)/bin:$$PATH PULUMI_BACKEND_URL=file://$(CURDIR)/.pulumi-state PULUMI_CONFIG_PASSPHRASE= && \
 		pulumi stack select --create dev && \
+		pulumi config set database_url sqlite://$(DEMO_DB) && \
 		pulumi up --yes; \
 	else \
 		echo "pulumi CLI not found: applying $(DEMO_DIR)/migrations with the pulumi-migrations CLI instead" && \

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import random
 import signal
 import subprocess
@@ -93,32 +94,48 @@ def _assert_exactly_once(url: str, files: dict[str, str]) -> None:
         assert row.error == "" and row.partial_hashes_text == "null", (version, row)
 
 
-def _kill_after(proc: subprocess.Popen[str], rng: random.Random, kind: str) -> bool:
-    """Kill ``proc`` at a point chosen by ``kind``; return True when it was killed mid-run.
+def _kill_after(proc: subprocess.Popen[str], rng: random.Random, kind: str) -> tuple[bool, str]:
+    """Kill ``proc`` at a point chosen by ``kind``; return (killed before it ended, its stdout).
 
-    ``early``: a random delay after spawn (start-up, connect, lock, table creation);
-    ``stmt``: just after the k-th statement began; ``time``: a random delay after the first
-    statement began. A run that ends first is not killed.
+    ``early``: a random delay after spawn (start-up, connect, lock, table creation), or at the
+    first statement if that comes sooner; ``stmt``: just after the k-th statement began;
+    ``time``: a random delay after the first statement began. A run that ends first is not killed.
     """
     assert proc.stdout is not None
-    if kind == "early":
-        try:
-            proc.wait(timeout=rng.uniform(0.0, 0.4))
-            return False
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            return True
+    lines: queue.Queue[str | None] = queue.Queue()
+    collected: list[str] = []
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            collected.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    killed = True
+    deadline = time.monotonic() + (rng.uniform(0.0, 0.4) if kind == "early" else 60.0)
     target = rng.randint(1, 12) if kind == "stmt" else 1
-    delay = rng.uniform(0.0, 0.005) if kind == "stmt" else rng.uniform(0.0, 0.05)
+    delay = {"early": 0.0, "stmt": rng.uniform(0.0, 0.005), "time": rng.uniform(0.0, 0.01)}[kind]
     seen = 0
-    for line in proc.stdout:
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break                                   # early: the delay ran out first
+        if line is None:
+            killed = False                          # the run ended by itself
+            break
         if '"event": "stmt"' in line:
             seen += 1
             if seen >= target:
                 time.sleep(delay)
-                proc.send_signal(signal.SIGKILL)
-                return True
-    return False
+                break
+    if killed:
+        proc.send_signal(signal.SIGKILL)
+    reader.join(timeout=30)
+    return killed, "".join(collected)
 
 
 def _watchdog(proc: subprocess.Popen[str], seconds: float) -> threading.Timer:
@@ -141,9 +158,10 @@ def test_sigkill_at_random_points_then_resume(db_url: str, tmp_path: Path) -> No
         kind = rng.choice(["early", "stmt", "stmt", "time"])
         proc = _spawn(db_url, d, tmp_path, lock_timeout)
         timer = _watchdog(proc, 30)
-        killed = _kill_after(proc, rng, kind)
-        out, err = proc.communicate(timeout=30)
+        killed, out = _kill_after(proc, rng, kind)
+        proc.wait(timeout=30)
         timer.cancel()
+        err = proc.stderr.read() if proc.stderr is not None else ""
         complete = sum(r.applied == r.total for r in dbcheck.revisions(db_url).values())
         if killed and proc.returncode == -signal.SIGKILL:
             kills += 1

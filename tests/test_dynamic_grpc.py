@@ -358,3 +358,25 @@ def test_stale_sum_fails_the_migration_preview(stack: Stack, tmp_path: Path) -> 
         _migrate(stack, "app", f"sqlite://{tmp_path}/x.db", d, preview=True)
     assert exc.value.failures[0][0] == "dir"
     assert "1_users.sql" in str(exc.value) and "pulumi-migrations hash" in str(exc.value)
+
+
+def test_file_added_before_the_applied_version_fails_the_preview(
+        stack: Stack, fresh_url: Callable[[], str], tmp_path: Path) -> None:
+    url = fresh_url()
+    d = make_dir(tmp_path, dict([V1, V3]))
+    _migrate(stack, "app", url, d)
+    _add(d, V2)
+    with pytest.raises(CheckFailed) as exc:
+        _migrate(stack, "app", url, d, preview=True)
+    assert exc.value.failures[0][0] == "dir"
+    assert "2_posts.sql" in str(exc.value)
+    pv = _migrate(stack, "app", url, d, preview=True, exec_order="linear-skip")
+    assert pv.op == "update"  # the option changed; the skipped file stays unapplied
+
+
+def test_bad_option_is_a_check_failure(stack: Stack, tmp_path: Path) -> None:
+    d = make_dir(tmp_path, dict([V1]))
+    with pytest.raises(CheckFailed) as exc:
+        _migrate(stack, "app", f"sqlite://{tmp_path}/x.db", d, preview=True, tx_mode="sometimes")
+    assert exc.value.failures[0][0] == "tx_mode"
+    assert "sometimes" in exc.value.failures[0][1]

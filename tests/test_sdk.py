@@ -183,3 +183,18 @@ def test_database_rejects_url_and_parts() -> None:
     use_mocks()
     with pytest.raises(ConfigError, match="not both"):
         Database("bad", url="sqlite://x.db", driver="sqlite")
+
+
+@pytest.mark.parametrize("cls", ["MigrationProvider", "DatabaseProvider", "DirectoryProvider"])
+def test_providers_pickle_by_reference_from_the_installed_package(cls: str) -> None:
+    import base64
+
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    from pulumi_migrations_provider import providers
+
+    provider = getattr(providers, cls)()  # constructible with no arguments
+    raw = base64.b64decode(serialize_provider(provider))
+    assert b"pulumi_migrations_provider.providers." in raw and cls.encode() in raw
+    assert b"__main__" not in raw and len(raw) < 200  # a reference, not pickled code
+    assert provider.serialize_as_secret_always is False  # captures nothing secret

@@ -27,7 +27,7 @@ _LAZY = {
     "MigrationDir": "migdir", "MigrationFile": "migdir", "HashFile": "sumfile",
     "Target": "target", "Options": "reports", "StatusReport": "reports", "ApplyReport": "reports",
     "TargetInfo": "reports", "MigrateError": "errors",
-    "MigrationProvider": "dynamic", "DatabaseProvider": "dynamic", "DirectoryProvider": "dynamic",
+    "MigrationProvider": "providers", "DatabaseProvider": "providers", "DirectoryProvider": "providers",
 }
 
 __all__ = ["__version__", *_LAZY]

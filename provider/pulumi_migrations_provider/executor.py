@@ -98,7 +98,8 @@ class Executor:
                 assert self.conn is not None
                 if self.conn.in_tx:
                     self.conn.rollback()
-                result.applied.clear()
+                if self.conn.dialect.transactional_ddl:  # the whole run was rolled back
+                    result.applied.clear()
             self.log(ExecutionFailed(getattr(err, "file", None), err))
             raise
         self.log(ExecutionDone(tuple(result.applied), result.statements, time.monotonic_ns() - started))
@@ -174,8 +175,10 @@ class Executor:
         s = p.statements[i]
         if conn.in_tx:
             conn.rollback()
-        if first_in_tx:
+        if first_in_tx or not conn.dialect.transactional_ddl:
             # Record the error on what survived the rollback, so status and the next run see it.
+            # (Under tx-mode all with transactional DDL, earlier files of this run were rolled
+            # back too: a row for this file would claim they ran, so nothing is recorded.)
             committed = next((r for r in store.read_all() if r.version == p.file.version), None)
             row = committed or Revision(p.file.version, p.file.description, TYPE_EXECUTE,
                                         executed_at=conn.dialect.executed_at())

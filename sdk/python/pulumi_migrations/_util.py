@@ -12,7 +12,8 @@ def absolute_path(path: pulumi.Input[str]) -> pulumi.Input[str]:
     """Resolve a path against the program's working directory (plain strings stay plain)."""
     if isinstance(path, str):
         return os.path.abspath(path)
-    return pulumi.Output.from_input(path).apply(lambda p: os.path.abspath(p) if p else p)
+    resolved: pulumi.Output[str] = pulumi.Output.from_input(path)  # type: ignore[arg-type]
+    return resolved.apply(lambda p: os.path.abspath(p) if p else p)
 
 
 def version_text(version: Any) -> Any:

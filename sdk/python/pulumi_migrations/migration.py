@@ -72,6 +72,7 @@ class MigrationArgs:
                 raise TypeError("Migration(database=...) takes a pulumi_migrations.Database; "
                                 "pass a URL as url=")
             return self.database.url
+        assert self.url is not None
         return pulumi.Output.secret(self.url)
 
     def dir_input(self) -> pulumi.Input[str]:
@@ -142,7 +143,7 @@ class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
         elif kwargs:
             raise TypeError("Migration takes either args or keyword arguments, not both")
         url, path = args.url_input(), args.dir_input()
-        revisions_schema = args.revisions_schema
+        revisions_schema: Any = args.revisions_schema
         if revisions_schema is None and args.database is not None:
             revisions_schema = args.database.revisions_schema
         props: dict[str, Any] = {
