@@ -18,12 +18,18 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-
 from pulumi_migrations_provider import engine
-from pulumi_migrations_provider.errors import (ChecksumError, ChecksumMissingError, ConfigError,
-                                               ConnectError, FileEncodingError, MigrateError,
-                                               ParseError)
+from pulumi_migrations_provider.errors import (
+    ChecksumError,
+    ChecksumMissingError,
+    ConfigError,
+    ConnectError,
+    FileEncodingError,
+    MigrateError,
+    ParseError,
+)
 from pulumi_migrations_provider.reports import Options
+
 from tests.dirtools import make_dir
 from tests.helpers import dbcheck
 from tests.servers import SECRET_PASSWORD
@@ -76,7 +82,8 @@ def test_edited_file_breaks_atlas_sum(db_url: str, tmp_path: Path) -> None:
     d = make_dir(tmp_path, GOOD)
     (d / "2_b.sql").write_text("CREATE TABLE b (id INT, x INT);\n")
     err = expect(ChecksumError, db_url, d)
-    assert (err.file, err.line, err.reason) == ("2_b.sql", 3, "edited")  # type: ignore[attr-defined]
+    assert isinstance(err, ChecksumError)
+    assert (err.file, err.line, err.reason) == ("2_b.sql", 3, "edited")
     assert_one_line(err, "L3: 2_b.sql was edited", "atlas.sum")
     assert_untouched(db_url)
 
@@ -100,7 +107,8 @@ def test_non_utf8_file(db_url: str, tmp_path: Path) -> None:
 
 
 def test_unterminated_quote(db_url: str, tmp_path: Path) -> None:
-    d = make_dir(tmp_path, {**GOOD, "2_b.sql": "CREATE TABLE b (id INT);\nINSERT INTO b VALUES ('oops);\n"})
+    bad = "CREATE TABLE b (id INT);\nINSERT INTO b VALUES ('oops);\n"
+    d = make_dir(tmp_path, {**GOOD, "2_b.sql": bad})
     with pytest.raises(ParseError) as info:
         engine.apply(db_url, d)
     err = info.value
@@ -163,7 +171,7 @@ def silent_server() -> Iterator[int]:
             try:
                 conn, _ = srv.accept()
                 accepted.append(conn)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -189,7 +197,7 @@ def test_unresponsive_server_is_a_bounded_wait(tmp_path: Path, scheme: str) -> N
         started = time.monotonic()
         try:
             engine.apply(url, d, Options(connect_timeout=2))
-        except BaseException as err:  # recorded and asserted below
+        except Exception as err:  # noqa: BLE001 - recorded, asserted below
             outcome["error"] = err
         outcome["elapsed"] = time.monotonic() - started
 
@@ -223,7 +231,8 @@ def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[i
     full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     full_env.update(env or {})
     proc = subprocess.run([sys.executable, "-m", "pulumi_migrations_provider", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=60, env=full_env)
+                          capture_output=True, text=True, timeout=60, env=full_env,
+                          check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -233,9 +242,10 @@ def assert_no_password(text: str, *passwords: str) -> None:
             assert form not in text, f"password form {form!r} leaked in:\n{text}"
 
 
-def test_password_never_leaks(server_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n",
-                            "2_b.sql": "CREATE TABLE b (id INT);\nINSERT INTO missing_table VALUES (1);\n"})
+def test_password_never_leaks(server_url: str, tmp_path: Path,
+                              request: pytest.FixtureRequest) -> None:
+    failing = "CREATE TABLE b (id INT);\nINSERT INTO missing_table VALUES (1);\n"
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n", "2_b.sql": failing})
     encoded = quote(SECRET_PASSWORD, safe="")
     wrong_password = SECRET_PASSWORD + "x"
     wrong = server_url.replace(encoded, quote(wrong_password, safe=""))
@@ -257,6 +267,7 @@ def test_password_never_leaks(server_url: str, tmp_path: Path, request: pytest.F
     assert_no_password("\n".join(texts), wrong_password)
 
     # Through the CLI: every line it prints, in every format, on every failure path.
+    unencoded = server_url.replace(encoded, SECRET_PASSWORD)
     runs = [  # (arguments, environment, expected to fail)
         (["apply", "--dir", str(d), "--url", server_url], None, True),
         (["apply", "--dir", str(d), "--url", server_url, "--format", "json"], None, True),
@@ -266,7 +277,7 @@ def test_password_never_leaks(server_url: str, tmp_path: Path, request: pytest.F
         (["apply", "--dir", str(d), "--url", wrong], None, True),
         (["status", "--dir", str(d), "--url", wrong, "--format", "json"], None, True),
         (["apply", "--dir", str(d), "--url", dead], None, True),
-        (["apply", "--dir", str(d), "--url", server_url.replace(encoded, SECRET_PASSWORD)], None, True),
+        (["apply", "--dir", str(d), "--url", unencoded], None, True),
     ]
     outputs = []
     for args, env, should_fail in runs:

@@ -19,7 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pulumi_migrations_provider import __version__
-from pulumi_migrations_provider.cli import app, go_duration, parse_duration
+from pulumi_migrations_provider.cli import app
+from pulumi_migrations_provider.cliout import go_duration, parse_duration
 from pulumi_migrations_provider.migdir import MigrationDir
 from tests.dirtools import make_dir
 from tests.servers import SECRET_PASSWORD

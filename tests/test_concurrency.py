@@ -22,13 +22,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from pulumi_migrations_provider import engine
 from pulumi_migrations_provider.errors import LockError
 from pulumi_migrations_provider.reports import Options
+
 from tests.dirtools import make_dir
 from tests.helpers import dbcheck
 
@@ -196,7 +197,8 @@ def test_four_processes_apply_at_once(db_url: str, tmp_path: Path) -> None:
     _assert_exactly_once(db_url, files)
 
 
-def _hold_lock(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def _hold_lock(url: str, tmp_path: Path,
+               monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
     """Take the migration lock the way another Atlas run would; return a release function."""
     dialect = dbcheck.dialect_of(url)
     if dialect == "sqlite":

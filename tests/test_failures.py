@@ -10,13 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from pulumi_migrations_provider import engine
-from pulumi_migrations_provider.errors import (AppliedFileChangedError, HistoryChangedError,
-                                               StatementError)
+from pulumi_migrations_provider.errors import (
+    AppliedFileChangedError,
+    HistoryChangedError,
+    StatementError,
+)
 from pulumi_migrations_provider.events import Event, FileStarted
 from pulumi_migrations_provider.migdir import MigrationDir
 from pulumi_migrations_provider.reports import Options
+
 from tests.dirtools import make_dir
 from tests.helpers import dbcheck
 
@@ -65,7 +68,8 @@ def test_statement_fails_midway_then_resumes(db_url: str, tmp_path: Path, mode: 
 
     # The error: where, what, one line.
     line = 4 if mode == "directive" else 2
-    assert (err.file, err.version, err.index, err.line, err.col) == ("2_second.sql", "2", 2, line, 1)
+    where = (err.file, err.version, err.index, err.line, err.col)
+    assert where == ("2_second.sql", "2", 2, line, 1)
     assert "missing_table" in err.db_error
     assert "missing_table" in err.statement
     msg = str(err)
@@ -161,7 +165,7 @@ def test_history_changed_after_partial_failure(db_url: str, tmp_path: Path) -> N
 ])
 def test_resume_with_changed_statement_count(db_url: str, tmp_path: Path, new_tail: list[str],
                                              total: int) -> None:
-    """Better than Atlas: the row's total follows the fixed file, so it never ends applied > total."""
+    """Better than Atlas: the row's total follows the fixed file (never applied > total)."""
     d, _ = _fail_file2(tmp_path, db_url, "none")
     _write(d, "2_second.sql", STMT1 + "".join(new_tail))
     report = engine.apply(db_url, d, Options(tx_mode="none"))
@@ -181,7 +185,8 @@ def test_applied_file_changed(db_url: str, tmp_path: Path, edited: str) -> None:
     engine.apply(db_url, d)
     before = dbcheck.revisions(db_url)
 
-    _write(d, edited, (d / edited).read_text().replace("id INT PRIMARY KEY", "id INT PRIMARY KEY, x INT"))
+    text = (d / edited).read_text()
+    _write(d, edited, text.replace("id INT PRIMARY KEY", "id INT PRIMARY KEY, x INT"))
     _write(d, "3_third.sql", FILE3)
 
     for call in (lambda: engine.status(db_url, d), lambda: engine.apply(db_url, d)):

@@ -18,90 +18,23 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Iterator, List, Optional, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, Iterator, List, Optional
 from urllib.parse import unquote
 
 import typer
 
 from . import __version__
 from .errors import MigrateError
-from .target import Target, scrub
+from .cliout import (_SECRETS, _ApplyPrinter, _print_error, _print_status, _remember_secret,
+                     _remember_urls_in, _Scrubbed, _stdout, parse_duration)
+from .target import Target
 
 if TYPE_CHECKING:
     from .migdir import MigrationDir
-
-# --- output: everything goes through the scrubber ------------------------------------------
-
-_SECRETS: set[str] = set()
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
-
-
-def _remember_secret(password: str | None) -> None:
-    """Add ``password`` (and its decoded form) to what every printed line is scrubbed of."""
-    if password:
-        _SECRETS.add(password)
-        if unquote(password) != password:
-            _SECRETS.add(unquote(password))
-
-
-def _remember_urls_in(text: str | None) -> None:
-    """Find URL-looking words in ``text`` and remember their passwords, even unparsable ones."""
-    for url in _URL_IN_TEXT.findall(text or ""):
-        rest = url.split("://", 1)[1]
-        at = rest.rfind("@")
-        user, sep, password = rest[:max(at, 0)].partition(":")
-        if at != -1 and sep and not any(c in user for c in "/?#"):
-            _remember_secret(password)
-
-
-def _scrub_all(text: str) -> str:
-    """Mask every remembered password (longest first, so substrings do not leave pieces)."""
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = scrub(text, secret)
-    return text
-
-
-class _Scrubbed:
-    """A text stream that masks remembered passwords in everything written to it."""
-
-    def __init__(self, stream: TextIO):
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        self._stream.write(_scrub_all(text))
-        return len(text)
-
-    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, flush, ...
-        return getattr(self._stream, name)
-
-
-def _stdout() -> TextIO:
-    return _Scrubbed(sys.stdout)  # type: ignore[return-value]
-
-
-def _console(*, stderr: bool = False, width: int | None = None) -> Any:
-    """A Rich console on scrubbed stdout/stderr that never interprets markup or emoji codes."""
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    if width is None and not stream.isatty():
-        width = 10_000  # logs and pipes: never wrap or truncate
-    return Console(file=_Scrubbed(stream), markup=False, emoji=False, highlight=False,
-                   soft_wrap=True, width=width)
-
-
-def _print_error(message: str) -> None:
-    """Print exactly one line ``error: <message>`` on stderr."""
-    from rich.text import Text
-
-    line = " ".join(message.split())
-    _console(stderr=True).print(Text.assemble(("error", "bold red"), ": ", line))
-
 
 @contextmanager
 def _edge() -> Iterator[None]:
@@ -121,59 +54,6 @@ class _UsageConflict(typer.BadParameter):
 
 
 # --- argument helpers -----------------------------------------------------------------------
-
-_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0,
-             "m": 60.0, "h": 3600.0}
-_GO_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
-
-
-def parse_duration(text: str) -> float:
-    """Parse a Go duration (``10s``, ``500ms``, ``1m30s``) or plain seconds (``2.5``) to seconds.
-
-    Raises ValueError for anything else (negative values included).
-    """
-    s = text.strip()
-    try:
-        value = float(s)
-    except ValueError:
-        pos, value = 0, 0.0
-        while pos < len(s):
-            m = _GO_PART.match(s, pos)
-            if m is None:
-                raise ValueError(f"{text!r} is not a duration like 10s, 500ms, 1m30s or 2.5")
-            value += float(m.group(1)) * _GO_UNITS[m.group(2)]
-            pos = m.end()
-        if not s:
-            raise ValueError("empty duration") from None
-    if not 0 <= value < float("inf"):
-        raise ValueError(f"{text!r} is not a duration like 10s, 500ms, 1m30s or 2.5")
-    return value
-
-
-def go_duration(ns: int) -> str:
-    """Render nanoseconds as Go's ``time.Duration.String`` does (``1.5ms``, ``2m3.04s``)."""
-    if ns == 0:
-        return "0s"
-    sign, u = ("-" if ns < 0 else ""), abs(ns)
-
-    def frac(value: int, unit: int) -> str:
-        whole, rest = divmod(value, unit)
-        digits = str(rest).rjust(len(str(unit)) - 1, "0").rstrip("0")
-        return f"{whole}.{digits}" if digits else str(whole)
-
-    if u < 1_000:
-        return f"{sign}{u}ns"
-    if u < 1_000_000:
-        return f"{sign}{frac(u, 1_000)}\u00b5s"
-    if u < 1_000_000_000:
-        return f"{sign}{frac(u, 1_000_000)}ms"
-    minutes, secs = divmod(u, 60_000_000_000)
-    out = frac(secs, 1_000_000_000) + "s"
-    if minutes:
-        hours, minutes = divmod(minutes, 60)
-        out = f"{minutes}m{out}" if not hours else f"{hours}h{minutes}m{out}"
-    return sign + out
-
 
 def _target(url: str) -> Target:
     """Parse ``url`` and remember its password for the scrubber. Raises ConfigError."""
@@ -291,49 +171,6 @@ def status_command(
     _print_status(report, d)
 
 
-def _print_status(report: Any, d: "MigrationDir") -> None:
-    """Atlas's ``migrate status`` text, followed by a table of the pending files."""
-    from rich.table import Table
-    from rich.text import Text
-
-    console = _console()
-    ok = report.status == "OK"
-    partial = report.partial
-    console.print(Text.assemble("Migration Status: ", (report.status, "green" if ok else "yellow")))
-    current = report.current_version or "No migration applied yet"
-    nxt = "Already at latest version" if ok else (report.next_version or "UNKNOWN")
-    if partial:
-        current += f" ({report.applied_statements} statements applied)"
-        nxt += f" ({report.total_statements - report.applied_statements} statements left)"
-    pending = f"{len(report.pending)}"
-    if report.out_of_order:
-        pending += f" ({len(report.out_of_order)} out of order)"
-    rows = [("Current Version:", current), ("Next Version:", nxt),
-            ("Executed Files:", f"{report.executed}" + (" (last one partially)" if partial else "")),
-            ("Pending Files:", pending)]
-    for label, value in rows:
-        console.print(Text.assemble(("  --", "yellow"), f" {label:<16} ", (value, "cyan")))
-    if partial:
-        sql = " ".join((report.error_statement or "").split("\n"))
-        console.print()
-        console.print("Last migration attempt had errors:")
-        console.print(Text.assemble(("  --", "yellow"), " SQL:   ", sql))
-        console.print(Text.assemble(("  --", "yellow"), " ", ("ERROR:", "red"), " ",
-                                    (report.error or "").replace("\n", " ")))
-    if report.pending:
-        by_name = {f.name: f for f in d.files}
-        table = Table(title=None, box=None, show_edge=False, pad_edge=False, padding=(0, 2))
-        table.add_column("  Version", style="cyan", no_wrap=True)
-        table.add_column("Description", no_wrap=True)
-        table.add_column("File", no_wrap=True)
-        for name in report.pending:
-            f = by_name.get(name)
-            mark = " (out of order)" if name in report.out_of_order else ""
-            table.add_row("  " + (f.version if f else "?"), (f.description if f else "") + mark, name)
-        console.print()
-        console.print(table)
-
-
 @app.command("apply")
 def apply_command(
     url: UrlOpt,
@@ -392,107 +229,6 @@ def apply_command(
         _dump_json(report.to_dict())
     elif printer is not None and not printer.started:
         _stdout().write("No migration files to execute\n")
-
-
-class _ApplyPrinter:
-    """Engine events to Atlas's apply log; on a terminal, a Rich progress bar instead of statements."""
-
-    def __init__(self, *, live: bool):
-        self.live = live
-        self.started = False
-        self._out = _stdout()
-        self._progress: Any = None
-        self._files_task: Any = None
-        self._stmt_task: Any = None
-        self._files = self._stmts = 0
-        self._file_stmts = 0
-
-    def _line(self, text: str, style: str | None = None) -> None:
-        if self._progress is not None:
-            self._progress.console.print(text, style=style)
-        else:
-            self._out.write(text + "\n")
-
-    def __call__(self, event: Any) -> None:
-        handler = getattr(self, "_on_" + type(event).__name__, None)
-        if handler is not None:
-            handler(event)
-
-    def _on_ExecutionStarted(self, e: Any) -> None:
-        if not e.files:
-            return
-        self.started = True
-        src = f" from {e.current}" if e.current else ""
-        self._out.write(f"Migrating to version {e.target}{src} ({len(e.files)} migrations in total):\n")
-        if self.live:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn)
-
-            self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), console=_console(), transient=True)
-            self._progress.start()
-            self._files_task = self._progress.add_task("  files", total=len(e.files))
-
-    def _on_FileStarted(self, e: Any) -> None:
-        self._files += 1
-        self._file_stmts = 0
-        if self._progress is None:
-            self._line("")
-            self._line(f"  -- migrating version {e.version}")
-        else:
-            if self._stmt_task is not None:
-                self._progress.remove_task(self._stmt_task)
-            self._stmt_task = self._progress.add_task(
-                f"  {e.file}", total=max(e.statements, 1), completed=e.resume_from)
-
-    def _on_StatementRun(self, e: Any) -> None:
-        self._stmts += 1
-        self._file_stmts += 1
-        if self._progress is None:
-            self._line(f"    -> {e.text}")
-        else:
-            self._progress.update(self._stmt_task, completed=e.index - 1)
-
-    def _on_FileDone(self, e: Any) -> None:
-        if self._progress is not None:
-            self._progress.update(self._stmt_task, completed=max(e.statements, 1))
-            self._progress.advance(self._files_task)
-            self._line(f"  -- migrating version {e.version}: ok ({go_duration(e.duration_ns)}, "
-                       f"{self._file_stmts} statements)", style="green")
-        else:
-            self._line(f"  -- ok ({go_duration(e.duration_ns)})")
-
-    def _on_ExecutionFailed(self, e: Any) -> None:
-        self.close()
-        if not self.started:
-            return
-        text = getattr(e.error, "db_error", None) or str(e.error)
-        self._line(f"    {' '.join(text.split())}")
-        self._footer(None, failed=True)
-
-    def _on_ExecutionDone(self, e: Any) -> None:
-        self.close()
-        if self.started:
-            self._footer(e.duration_ns, failed=False)
-
-    def _footer(self, duration_ns: int | None, *, failed: bool) -> None:
-        self._line("")
-        self._line("  -------------------------")
-        if duration_ns is not None:
-            self._line(f"  -- {go_duration(duration_ns)}")
-        if failed:
-            self._line(f"  -- {max(self._files - 1, 0)} migrations ok (1 with errors)")
-            self._line(f"  -- {max(self._stmts - 1, 0)} sql statements ok (1 with errors)")
-        else:
-            self._line(f"  -- {self._files} migrations")
-            self._line(f"  -- {self._stmts} sql statements")
-
-    def close(self) -> None:
-        """Stop the progress bar (idempotent)."""
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
 
 
 @app.command("new")
