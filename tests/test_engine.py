@@ -309,3 +309,10 @@ def test_triggers_and_functions_split_per_dialect(server_db, tmp_path):
         assert query(server_db.url, "SELECT id FROM t") == [(2,)]
     else:
         assert query(server_db.url, "SELECT id FROM log") == [(2,)]
+
+
+def test_mysql_handshake_timeout_does_not_cut_long_statements(maria_url, tmp_path):
+    """The connect timeout bounds the handshake only: a 2 s statement under a 1 s timeout runs."""
+    d = make_dir(tmp_path, {"1_slow.sql": "CREATE TABLE a (id int);\nDO SLEEP(2);\n"})
+    report = engine.apply(maria_url, d, Options(connect_timeout=1))
+    assert report.applied == ["1_slow.sql"]

@@ -437,6 +437,9 @@ class MySQLDialect(Dialect):
             "user": target.user or "root", "password": target.password or "",
             "connect_timeout": timeout, "autocommit": True,
             "charset": params.get("charset", "utf8mb4"),
+            # PyMySQL's connect_timeout covers only the TCP connect; a server that accepts and
+            # never greets would hang the handshake. Bound it, then lift it (below).
+            "read_timeout": timeout, "write_timeout": timeout,
         }
         if target.database:
             kwargs["database"] = target.database
@@ -446,6 +449,10 @@ class MySQLDialect(Dialect):
             raise ConnectError(
                 f"connecting to {target.redacted()}: {_first_line(target.scrub(_mysql_message(err)))}; "
                 "check the host, port, credentials and database name") from None
+        # Long migrations must not time out: PyMySQL re-applies these on the next read/write.
+        for attr in ("_read_timeout", "_write_timeout"):
+            if hasattr(raw, attr):
+                setattr(raw, attr, None)
         return Connection(self, target, raw)
 
     def server_version(self, conn: Connection) -> tuple[str, str]:

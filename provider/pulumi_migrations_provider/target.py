@@ -77,10 +77,11 @@ class Target:
         try:
             parts = urlsplit(f"x://{rest}")
             port = parts.port
-        except ValueError as err:
+        except ValueError:
+            # Never echo the parser's text: with an unencoded '/' or '#' it quotes the password.
             raise ConfigError(
-                f"reading the database URL {_redact_text(url)}: {err}; percent-encode reserved "
-                "characters (@ : / ? # %) in the user name and password"
+                f"reading the database URL {_redact_text(url)}: the host or port cannot be parsed; "
+                "percent-encode reserved characters (@ : / ? # %) in the user name and password"
             ) from None
         if not parts.hostname and not rest.startswith("/"):
             raise ConfigError(f"reading the database URL {_redact_text(url)}: no host given")
