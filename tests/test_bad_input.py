@@ -102,8 +102,8 @@ def test_non_utf8_file(db_url: str, tmp_path: Path) -> None:
     err = info.value
     assert (err.file, err.line, err.col) == ("2_b.sql", 2, 7)  # type: ignore[attr-defined]
     assert_one_line(err, "2_b.sql", "UTF-8")
-    # File 1 is fine but nothing runs: every file is read before the first statement.
-    assert_untouched(db_url, sqlite_file_absent=False)
+    # File 1 is fine but nothing runs: every pending file is read before anything is written.
+    assert_untouched(db_url)
 
 
 def test_unterminated_quote(db_url: str, tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_unterminated_quote(db_url: str, tmp_path: Path) -> None:
     assert (err.file, err.line) == ("2_b.sql", 2)
     assert err.col > 0
     assert_one_line(err, f"2_b.sql:2:{err.col}", "quote")
-    assert_untouched(db_url, sqlite_file_absent=False)
+    assert_untouched(db_url)
 
 
 @pytest.mark.parametrize("url, secret", [

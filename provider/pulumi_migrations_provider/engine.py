@@ -13,6 +13,8 @@ Usage::
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import __version__, plan
@@ -48,22 +50,18 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
     dialect = for_target(t)
     schema = dialect.revisions_schema(t, opts.revisions_schema)
     conn = dialect.connect(t, timeout=opts.connect_timeout, readonly=True)
+    error = None
+    out_of_order: list[str] = []
     try:
-        store = RevisionStore(conn, schema, OPERATOR_VERSION) if conn is not None else None
-        exists = store.exists() if store is not None else False
-        revs = store.read_all() if store is not None and exists else []
-        check_applied_unchanged(d, hf, revs, opts.allow_changed)
-        error = None
-        out_of_order: list[str] = []
         try:
-            p = _plan(d, revs, opts, dialect, conn, t, schema)
+            state = _read_state(conn, d, hf, opts, t, schema)
         except NonLinearError as err:
             error, out_of_order = str(err), err.out_of_order
-            p = _plan(d, revs, Options(**{**opts.__dict__, "exec_order": "linear-skip"}),
-                      dialect, conn, t, schema)
+            state = _read_state(conn, d, hf, replace(opts, exec_order="linear-skip"), t, schema)
     finally:
         if conn is not None:
             conn.close()
+    revs, p = state.revs, state.plan
     last = revs[-1] if revs else None
     pending = [f.name for f in p.pending]
     report = StatusReport(
@@ -73,7 +71,7 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
         latest_version=d.latest_version,
         target_version=p.pending[-1].version if p.pending else (last.version if last else None),
         executed=len(revs), pending=pending, out_of_order=out_of_order,
-        revisions_table=f"{schema}.atlas_schema_revisions", table_exists=exists, error=error,
+        revisions_table=f"{schema}.atlas_schema_revisions", table_exists=state.exists, error=error,
     )
     if last is not None and (last.partial or last.error):
         report.partial = last.partial
@@ -89,9 +87,14 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
           logger: Logger = nop_logger) -> ApplyReport:
     """Apply pending files under the migration lock and return what was done.
 
-    ``dry_run`` connects read-only and writes nothing at all (better than Atlas, whose dry
-    run creates the revisions table and writes baseline rows); events are still emitted.
-    Nothing pending is not an error: the report's ``applied`` is empty and nothing is written.
+    First a read-only look (no lock, no write connection): when nothing is pending we stop
+    there, and every pending file is split before anything is written, so a parse error
+    leaves no trace (not even a SQLite file). Then the lock, a second look (another run may
+    have moved on meanwhile), and the run.
+
+    ``dry_run`` stops after the read-only look and writes nothing at all (better than Atlas,
+    whose dry run creates the revisions table and writes baseline rows); events are still
+    emitted. Nothing pending is not an error: ``applied`` is empty and nothing is written.
     Raises what ``status`` raises (NonLinearError included), plus ParseError, LockError,
     StatementError (the revision row keeps progress and the error; rerun to resume).
     """
@@ -100,44 +103,41 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
     hf = d.validate()
     dialect = for_target(t)
     schema = dialect.revisions_schema(t, opts.revisions_schema)
-    conn = dialect.connect(t, timeout=opts.connect_timeout, readonly=dry_run)
+    ro = dialect.connect(t, timeout=opts.connect_timeout, readonly=True)
     try:
-        if conn is not None and not dry_run:
-            conn.lock(opts.lock_timeout)
-        store = RevisionStore(conn, schema, OPERATOR_VERSION) if conn is not None else None
-        exists = store.exists() if store is not None else False
-        revs = store.read_all() if store is not None and exists else []
-        check_applied_unchanged(d, hf, revs, opts.allow_changed)
-        p = _plan(d, revs, opts, dialect, conn, t, schema)
-        current = revs[-1].version if revs else None
-        report = ApplyReport(from_version=current, current_version=current,
-                             target_version=p.pending[-1].version if p.pending else current,
-                             dry_run=dry_run)
+        state = _read_state(ro, d, hf, opts, t, schema)
+    finally:
+        if ro is not None:
+            ro.close()
+    report = _report(state, dry_run)
+    if not state.plan.pending and state.plan.baseline is None:
+        return report
+    _check_txmodes(state.plan.pending, opts.tx_mode)
+    prepared = {f.name: prepare(f, hf, dialect.scan_options) for f in state.plan.pending}
+    if dry_run:
+        _run(Executor(None, None, tx_mode=opts.tx_mode, logger=logger, dry_run=True),
+             [prepared[f.name] for f in state.plan.pending], state, report)
+        report.pending = [f.name for f in state.plan.remaining]
+        return report
+    conn = dialect.connect(t, timeout=opts.connect_timeout)
+    assert conn is not None
+    try:
+        conn.lock(opts.lock_timeout)
+        state = _read_state(conn, d, hf, opts, t, schema)
+        report = _report(state, dry_run)
+        p = state.plan
         if not p.pending and p.baseline is None:
-            report.pending = [f.name for f in p.remaining]
             return report
         _check_txmodes(p.pending, opts.tx_mode)
-        prepared = [prepare(f, hf, dialect.scan_options) for f in p.pending]
-        writer = store if not dry_run else None
-        if writer is not None and (p.pending or p.baseline is not None):
-            if not exists:
-                writer.ensure()
-            if p.baseline is not None:
-                writer.write(Revision(p.baseline.version, p.baseline.description, TYPE_BASELINE))
+        files = [prepared.get(f.name) or prepare(f, hf, dialect.scan_options) for f in p.pending]
+        assert state.store is not None
+        if not state.exists:
+            state.store.ensure()
         if p.baseline is not None:
-            report.baseline_written = p.baseline.version if not dry_run else None
-            report.current_version = p.baseline.version
-        existing = {r.version: r for r in revs}
-        ex = Executor(conn if not dry_run else None, writer, tx_mode=opts.tx_mode, logger=logger,
-                      dry_run=dry_run)
-        import time
-        t0 = time.monotonic_ns()
-        result = ex.run(prepared, existing, current=report.current_version)
-        report.duration_ns = time.monotonic_ns() - t0
-        report.statements = result.statements
-        if dry_run:  # nothing ran: everything is still pending
-            report.pending = [f.name for f in p.remaining]
-            return report
+            state.store.write(Revision(p.baseline.version, p.baseline.description, TYPE_BASELINE))
+            report.baseline_written = report.current_version = p.baseline.version
+        result = _run(Executor(conn, state.store, tx_mode=opts.tx_mode, logger=logger, dry_run=False),
+                      files, state, report)
         report.applied = result.applied
         if result.applied:
             report.current_version = p.pending[len(result.applied) - 1].version
@@ -145,8 +145,41 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
         report.pending = [f.name for f in p.remaining if f.name not in done]
         return report
     finally:
-        if conn is not None:
-            conn.close()
+        conn.close()
+
+
+@dataclass
+class _State:
+    """What one look at the database found."""
+    store: RevisionStore | None   # None: a SQLite file that does not exist yet
+    exists: bool                  # the revisions table exists
+    revs: list[Revision]
+    plan: plan.Plan
+
+
+def _read_state(conn: Connection | None, d: MigrationDir, hf: HashFile, opts: Options,
+                t: Target, schema: str) -> _State:
+    store = RevisionStore(conn, schema, OPERATOR_VERSION) if conn is not None else None
+    exists = store.exists() if store is not None else False
+    revs = store.read_all() if store is not None and exists else []
+    check_applied_unchanged(d, hf, revs, opts.allow_changed)
+    return _State(store, exists, revs, _plan(d, revs, opts, for_target(t), conn, t, schema))
+
+
+def _report(state: _State, dry_run: bool) -> ApplyReport:
+    current = state.revs[-1].version if state.revs else None
+    p = state.plan
+    return ApplyReport(from_version=current, current_version=current,
+                       target_version=p.pending[-1].version if p.pending else current,
+                       pending=[f.name for f in p.remaining], dry_run=dry_run)
+
+
+def _run(ex: Executor, files: list, state: _State, report: ApplyReport):
+    t0 = time.monotonic_ns()
+    result = ex.run(files, {r.version: r for r in state.revs}, current=report.current_version)
+    report.duration_ns = time.monotonic_ns() - t0
+    report.statements = result.statements
+    return result
 
 
 def inspect(target: Target | str, options: Options | None = None) -> TargetInfo:
