@@ -28,6 +28,13 @@ LOCK_NAME = "atlas_migrate_execute"
 PG_LOCK_KEY = 2686470616  # 32-bit FNV-1 of "atlas_migrate_execute", as Atlas computes it
 
 
+def lock_held(target: Target, waited: float) -> LockError:
+    """The error for a migration lock another run holds."""
+    return LockError(
+        f"acquiring the migration lock on {target.redacted()}: another run holds it "
+        f"(waited {waited:g}s); wait for it to finish or raise --lock-timeout")
+
+
 def fnv1_32(data: bytes) -> int:
     """32-bit FNV-1 (not 1a): Atlas's PostgreSQL advisory-lock key function."""
     h = 0x811C9DC5
@@ -127,7 +134,9 @@ class Dialect:
         return f"{self.quote(schema)}.{self.quote(TABLE)}"
 
     def table_exists(self, conn: Connection, schema: str) -> bool:
-        raise NotImplementedError
+        return bool(conn.query(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            (schema, TABLE)))
 
     def create_schema_sql(self, schema: str) -> str | None:
         raise NotImplementedError
@@ -272,9 +281,7 @@ def _sqlite_lock(target: Target, timeout: float) -> Any:
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 os.close(fd)
-                raise LockError(
-                    f"acquiring the migration lock on {target.redacted()}: another run holds it "
-                    f"(waited {timeout:g}s); wait for it to finish or raise --lock-timeout") from None
+                raise lock_held(target, timeout) from None
             time.sleep(0.02 + random.random() * 0.03)
     name = LOCK_NAME
     if target.is_memory:  # Atlas's DSN starts with "file:" only in memory mode
@@ -351,11 +358,6 @@ class PostgresDialect(Dialect):
     def server_version(self, conn: Connection) -> tuple[str, str]:
         return conn.query("SHOW server_version")[0][0], "postgresql"
 
-    def table_exists(self, conn: Connection, schema: str) -> bool:
-        return bool(conn.query(
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            (schema, TABLE)))
-
     def create_schema_sql(self, schema: str) -> str | None:
         return f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}"
 
@@ -404,9 +406,7 @@ class PostgresDialect(Dialect):
             if conn.query("SELECT pg_try_advisory_lock(?)", (PG_LOCK_KEY,))[0][0]:
                 break
             if time.monotonic() >= deadline:
-                raise LockError(
-                    f"acquiring the migration lock on {conn.target.redacted()}: another run holds it "
-                    f"(waited {timeout:g}s); wait for it to finish or raise --lock-timeout")
+                raise lock_held(conn.target, timeout)
             time.sleep(min(base + random.random() * base, max(0.0, deadline - time.monotonic())))
             base = min(base * 2, 1.0)
 
@@ -459,11 +459,6 @@ class MySQLDialect(Dialect):
         version = conn.query("SELECT VERSION()")[0][0]
         return version, "mariadb" if "mariadb" in version.lower() else "mysql"
 
-    def table_exists(self, conn: Connection, schema: str) -> bool:
-        return bool(conn.query(
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            (schema, TABLE)))
-
     def create_schema_sql(self, schema: str) -> str | None:
         return f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)}"
 
@@ -504,9 +499,7 @@ class MySQLDialect(Dialect):
     def lock(self, conn: Connection, timeout: float) -> Any:
         got = conn.query("SELECT GET_LOCK(?, ?)", (LOCK_NAME, int(timeout)))[0][0]
         if got != 1:
-            raise LockError(
-                f"acquiring the migration lock on {conn.target.redacted()}: another run holds it "
-                f"(waited {int(timeout)}s); wait for it to finish or raise --lock-timeout")
+            raise lock_held(conn.target, int(timeout))
 
         def unlock() -> None:
             try:

@@ -21,7 +21,7 @@ from . import __version__, plan
 from .dialects import Connection, Dialect, for_target
 from .errors import AppliedFileChangedError, DirectiveError, NonLinearError
 from .events import Logger, nop_logger
-from .executor import Executor, prepare
+from .executor import Executor, Prepared, RunResult, prepare
 from .migdir import MigrationDir
 from .reports import ApplyReport, Options, StatusReport, TargetInfo
 from .revisions import TYPE_BASELINE, Revision, RevisionStore
@@ -44,23 +44,8 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
     Raises DirError (atlas.sum, directives), ConnectError, NotCleanError (first run on a
     non-empty database without baseline), AppliedFileChangedError, RevisionStoreError.
     """
-    opts = options or Options()
-    t, d = as_target(target), load_dir(directory)
-    hf = d.validate()
-    dialect = for_target(t)
-    schema = dialect.revisions_schema(t, opts.revisions_schema)
-    conn = dialect.connect(t, timeout=opts.connect_timeout, readonly=True)
-    error = None
-    out_of_order: list[str] = []
-    try:
-        try:
-            state = _read_state(conn, d, hf, opts, t, schema)
-        except NonLinearError as err:
-            error, out_of_order = str(err), err.out_of_order
-            state = _read_state(conn, d, hf, replace(opts, exec_order="linear-skip"), t, schema)
-    finally:
-        if conn is not None:
-            conn.close()
+    job = _Job.make(target, directory, options)
+    state, error, out_of_order = job.look(tolerate_out_of_order=True)
     revs, p = state.revs, state.plan
     last = revs[-1] if revs else None
     pending = [f.name for f in p.pending]
@@ -68,10 +53,10 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
         status="PENDING" if pending or out_of_order else "OK",
         current_version=last.version if last else None,
         next_version=p.pending[0].version if p.pending else None,
-        latest_version=d.latest_version,
+        latest_version=job.dir.latest_version,
         target_version=p.pending[-1].version if p.pending else (last.version if last else None),
         executed=len(revs), pending=pending, out_of_order=out_of_order,
-        revisions_table=f"{schema}.atlas_schema_revisions", table_exists=state.exists, error=error,
+        revisions_table=f"{job.schema}.atlas_schema_revisions", table_exists=state.exists, error=error,
     )
     if last is not None and (last.partial or last.error):
         report.partial = last.partial
@@ -98,17 +83,9 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
     Raises what ``status`` raises (NonLinearError included), plus ParseError, LockError,
     StatementError (the revision row keeps progress and the error; rerun to resume).
     """
-    opts = options or Options()
-    t, d = as_target(target), load_dir(directory)
-    hf = d.validate()
-    dialect = for_target(t)
-    schema = dialect.revisions_schema(t, opts.revisions_schema)
-    ro = dialect.connect(t, timeout=opts.connect_timeout, readonly=True)
-    try:
-        state = _read_state(ro, d, hf, opts, t, schema)
-    finally:
-        if ro is not None:
-            ro.close()
+    job = _Job.make(target, directory, options)
+    opts, dialect, hf = job.options, job.dialect, job.hash_file
+    state, _, _ = job.look()
     report = _report(state, dry_run)
     if not state.plan.pending and state.plan.baseline is None:
         return report
@@ -119,11 +96,11 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
              [prepared[f.name] for f in state.plan.pending], state, report)
         report.pending = [f.name for f in state.plan.remaining]
         return report
-    conn = dialect.connect(t, timeout=opts.connect_timeout)
+    conn = dialect.connect(job.target, timeout=opts.connect_timeout)
     assert conn is not None
     try:
         conn.lock(opts.lock_timeout)
-        state = _read_state(conn, d, hf, opts, t, schema)
+        state = job.read_state(conn, opts)
         report = _report(state, dry_run)
         p = state.plan
         if not p.pending and p.baseline is None:
@@ -157,13 +134,55 @@ class _State:
     plan: plan.Plan
 
 
-def _read_state(conn: Connection | None, d: MigrationDir, hf: HashFile, opts: Options,
-                t: Target, schema: str) -> _State:
-    store = RevisionStore(conn, schema, OPERATOR_VERSION) if conn is not None else None
-    exists = store.exists() if store is not None else False
-    revs = store.read_all() if store is not None and exists else []
-    check_applied_unchanged(d, hf, revs, opts.allow_changed)
-    return _State(store, exists, revs, _plan(d, revs, opts, for_target(t), conn, t, schema))
+@dataclass
+class _Job:
+    """One engine call's inputs, resolved: options, target, validated directory, dialect."""
+    options: Options
+    target: Target
+    dir: MigrationDir
+    hash_file: HashFile
+    dialect: Dialect
+    schema: str
+
+    @classmethod
+    def make(cls, target: Target | str, directory: MigrationDir | str | Path,
+             options: Options | None) -> "_Job":
+        opts = options or Options()
+        t, d = as_target(target), load_dir(directory)
+        hf = d.validate()
+        dialect = for_target(t)
+        return cls(opts, t, d, hf, dialect, dialect.revisions_schema(t, opts.revisions_schema))
+
+    def look(self, *, tolerate_out_of_order: bool = False) -> tuple[_State, str | None, list[str]]:
+        """Read the state through a read-only connection (no lock). With
+        ``tolerate_out_of_order``, out-of-order files are returned (with the error text) instead
+        of raised, and planning goes on as ``linear-skip``."""
+        conn = self.dialect.connect(self.target, timeout=self.options.connect_timeout, readonly=True)
+        try:
+            try:
+                return self.read_state(conn, self.options), None, []
+            except NonLinearError as err:
+                if not tolerate_out_of_order:
+                    raise
+                skip = replace(self.options, exec_order="linear-skip")
+                return self.read_state(conn, skip), str(err), err.out_of_order
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def read_state(self, conn: Connection | None, opts: Options) -> _State:
+        store = RevisionStore(conn, self.schema, OPERATOR_VERSION) if conn is not None else None
+        exists = store.exists() if store is not None else False
+        revs = store.read_all() if store is not None and exists else []
+        check_applied_unchanged(self.dir, self.hash_file, revs, opts.allow_changed)
+
+        def dirty() -> str | None:
+            return self.dialect.dirty_reason(conn, self.target, self.schema) if conn is not None else None
+
+        p = plan.compute(self.dir.files, revs, exec_order=opts.exec_order, baseline=opts.baseline,
+                         allow_dirty=opts.allow_dirty, dirty_reason=dirty,
+                         to_version=opts.to_version, amount=opts.amount)
+        return _State(store, exists, revs, p)
 
 
 def _report(state: _State, dry_run: bool) -> ApplyReport:
@@ -174,7 +193,7 @@ def _report(state: _State, dry_run: bool) -> ApplyReport:
                        pending=[f.name for f in p.remaining], dry_run=dry_run)
 
 
-def _run(ex: Executor, files: list, state: _State, report: ApplyReport):
+def _run(ex: Executor, files: list[Prepared], state: _State, report: ApplyReport) -> RunResult:
     t0 = time.monotonic_ns()
     result = ex.run(files, {r.version: r for r in state.revs}, current=report.current_version)
     report.duration_ns = time.monotonic_ns() - t0
@@ -228,15 +247,6 @@ def check_applied_unchanged(d: MigrationDir, hf: HashFile, revs: list[Revision],
             f"checking applied migrations: {changed[0]} was changed after it was applied "
             f"(its hash differs from the revisions table); restore the file, or add a new migration "
             "for the change (pass --allow-changed to accept the edit)", changed)
-
-
-def _plan(d: MigrationDir, revs: list[Revision], opts: Options, dialect: Dialect,
-          conn: Connection | None, t: Target, schema: str) -> plan.Plan:
-    def dirty() -> str | None:
-        return dialect.dirty_reason(conn, t, schema) if conn is not None else None
-    return plan.compute(d.files, revs, exec_order=opts.exec_order, baseline=opts.baseline,
-                        allow_dirty=opts.allow_dirty, dirty_reason=dirty,
-                        to_version=opts.to_version, amount=opts.amount)
 
 
 def _check_txmodes(files: list, tx_mode: str) -> None:
