@@ -72,6 +72,21 @@ class Connection:
         self.execute(self.dialect.begin_sql)
         self.in_tx = True
 
+    def run_script(self, statements: Sequence[str], *, begin: bool = False,
+                   commit: bool = False) -> None:
+        """Run ``statements`` as one script: one call, one round trip. ``begin``/``commit``
+        open and close the transaction inside the same script. On error a transaction may be
+        left open (``in_tx``): the caller rolls back."""
+        parts = [self.dialect.begin_sql + ";"] if begin else []
+        parts += [_terminated(s) for s in statements]
+        if commit:
+            parts.append("COMMIT;")
+        if begin:
+            self.in_tx = True
+        self.dialect.execute_script(self, "\n".join(parts))
+        if commit:
+            self.in_tx = False
+
     def commit(self) -> None:
         self.execute("COMMIT")
         self.in_tx = False
@@ -99,11 +114,18 @@ class Connection:
         self._unlock = self.dialect.lock(self, timeout)
 
 
+def _terminated(statement: str) -> str:
+    """``statement`` ending in a ``;`` that a trailing line comment cannot swallow."""
+    text = statement.rstrip()
+    return text if text.endswith(";") and "--" not in text.rsplit("\n", 1)[-1] else text + "\n;"
+
+
 class Dialect:
     """Facts and SQL for one database family. Subclasses override the differing bits."""
 
     name = ""
     transactional_ddl = True
+    supports_script = False   # can run a whole file (plus its revision row) in one call
     scan_options = lex.SQLITE
     begin_sql = "BEGIN"
     quote_char = '"'
@@ -157,6 +179,14 @@ class Dialect:
     def json_param(self, value: str | None) -> Any:
         return value
 
+    def execute_script(self, conn: Connection, script: str) -> None:
+        raise NotImplementedError
+
+    def write_and_commit(self, conn: Connection, store: Any, row: Any) -> None:
+        """Write a file's final revision row and commit (the file's transaction is open)."""
+        store.write(row)
+        conn.commit()
+
     def executed_at(self) -> Any:
         raise NotImplementedError
 
@@ -177,12 +207,16 @@ def _insert_head(table: str, quote: Any) -> str:
 class SQLiteDialect(Dialect):
     name = "sqlite"
     transactional_ddl = True
+    supports_script = True
     scan_options = lex.SQLITE
     begin_sql = "BEGIN IMMEDIATE"
     quote_char = "`"
 
     def placeholders(self, sql: str) -> str:
         return sql
+
+    def execute_script(self, conn: Connection, script: str) -> None:
+        conn.raw.executescript(script)  # only ever with no transaction open: it would commit it
 
     def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
         path = target.sqlite_path()
@@ -326,6 +360,7 @@ _PG_PASSTHROUGH = {"sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword",
 class PostgresDialect(Dialect):
     name = "postgresql"
     transactional_ddl = True
+    supports_script = True   # without parameters psycopg sends the simple query protocol
     scan_options = lex.POSTGRES
 
     def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
@@ -357,6 +392,15 @@ class PostgresDialect(Dialect):
 
     def server_version(self, conn: Connection) -> tuple[str, str]:
         return conn.query("SHOW server_version")[0][0], "postgresql"
+
+    def execute_script(self, conn: Connection, script: str) -> None:
+        conn.raw.execute(script)
+
+    def write_and_commit(self, conn: Connection, store: Any, row: Any) -> None:
+        # One round trip: the upsert with its values inlined by psycopg's own quoting, and COMMIT.
+        from psycopg import ClientCursor
+        upsert = ClientCursor(conn.raw).mogrify(self.placeholders(store.upsert_sql), store.params(row))
+        conn.run_script([upsert], commit=True)
 
     def create_schema_sql(self, schema: str) -> str | None:
         return f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}"

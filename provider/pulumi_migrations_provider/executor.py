@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from . import lex
 from .dialects import Connection, driver_message
-from .errors import DirError, HistoryChangedError, MigrateError, StatementError
+from .errors import DirError, HistoryChangedError, MigrateError, RevisionStoreError, StatementError
 from .events import (ExecutionDone, ExecutionFailed, ExecutionStarted, FileDone, FileStarted,
                      Logger, StatementRun)
 from .migdir import MigrationFile
@@ -136,6 +136,10 @@ class Executor:
         row.partial_hashes = p.hashes[:resume] if resume else None
         if row.executed_at is None:
             row.executed_at = conn.dialect.executed_at()
+        if mode == "file" and conn.dialect.supports_script:
+            self._run_file_as_script(p, row, resume, first_in_tx, start_ns, result)
+            self.log(FileDone(p.file.name, p.file.version, len(texts) - resume, time.monotonic_ns() - start_ns))
+            return
         if mode == "file":
             conn.begin()
         try:
@@ -166,6 +170,55 @@ class Executor:
                 conn.rollback()
             raise
         self.log(FileDone(p.file.name, p.file.version, len(texts) - resume, time.monotonic_ns() - start_ns))
+
+    def _run_file_as_script(self, p: Prepared, row: Revision, resume: int, first_in_tx: bool,
+                            start_ns: int, result: RunResult) -> None:
+        """Transactional DDL, one transaction per file: two round trips instead of one per
+        statement. The statements go as one script; the revision row and COMMIT as another.
+        A failure rolls everything back; the failing statement is then found by replaying
+        the file statement by statement in a transaction that is rolled back."""
+        conn, store = self.conn, self.store
+        assert conn is not None and store is not None
+        todo = p.statements[resume:]
+        try:
+            conn.run_script([s.text for s in todo], begin=True)
+        except Exception as err:  # the driver's error: located, recorded, raised as ours
+            conn.rollback()
+            i, cause = self._locate_failure(p, resume, err)
+            for s in p.statements[resume:i + 1]:
+                self.log(StatementRun(p.file.name, p.statements.index(s) + 1, s.text, s.line, s.col))
+            raise self._failed(p, i, cause, "file", first_in_tx, start_ns) from None
+        for k, s in enumerate(todo, resume + 1):
+            self.log(StatementRun(p.file.name, k, s.text, s.line, s.col))
+        row.applied = len(p.statements)
+        row.partial_hashes = None
+        row.error = row.error_stmt = ""
+        row.execution_time = time.monotonic_ns() - start_ns
+        try:
+            conn.dialect.write_and_commit(conn, store, row)
+        except RevisionStoreError:
+            conn.rollback()
+            raise
+        except Exception as err:
+            conn.rollback()
+            raise RevisionStoreError(store.describe_failure("writing", err)) from None
+        result.statements += len(todo)
+
+    def _locate_failure(self, p: Prepared, resume: int, err: BaseException) -> tuple[int, BaseException]:
+        """Which statement failed: replay them one by one inside a transaction, then roll back.
+        When the replay cannot reproduce it (it failed at COMMIT), blame the last statement."""
+        conn = self.conn
+        assert conn is not None
+        conn.begin()
+        try:
+            for i in range(resume, len(p.statements)):
+                try:
+                    conn.execute(p.statements[i].text).close()
+                except Exception as replayed:
+                    return i, replayed
+        finally:
+            conn.rollback()
+        return len(p.statements) - 1, err
 
     def _failed(self, p: Prepared, i: int, err: BaseException, mode: str, first_in_tx: bool,
                 start_ns: int) -> StatementError:

@@ -90,7 +90,7 @@ class RevisionStore:
         try:
             return self.dialect.table_exists(self.conn, self.schema)
         except Exception as err:
-            raise RevisionStoreError(self._msg("looking for", err)) from None
+            raise RevisionStoreError(self.describe_failure("looking for", err)) from None
 
     def ensure(self) -> None:
         """Create the schema (non-SQLite) and the table when missing."""
@@ -102,7 +102,7 @@ class RevisionStore:
                 self.conn.execute(ddl)
             self.conn.execute(self.dialect.create_table_sql(self.schema))
         except Exception as err:
-            raise RevisionStoreError(self._msg("creating", err)) from None
+            raise RevisionStoreError(self.describe_failure("creating", err)) from None
 
     def read_all(self) -> list[Revision]:
         """Every revision except the cloud identifier, sorted by version byte-wise."""
@@ -114,7 +114,7 @@ class RevisionStore:
                 f"SELECT {cols} FROM {self.dialect.table_name(self.schema)} WHERE "
                 f"{self.dialect.quote('version')} <> ?", (CLOUD_ROW,))
         except Exception as err:
-            raise RevisionStoreError(self._msg("reading", err)) from None
+            raise RevisionStoreError(self.describe_failure("reading", err)) from None
         revs = []
         for r in rows:
             try:
@@ -131,21 +131,29 @@ class RevisionStore:
 
     def write(self, rev: Revision) -> None:
         """Upsert ``rev``; ``executed_at`` defaults to now for a first insert."""
+        try:
+            self.conn.execute(self._upsert, self.params(rev)).close()
+        except Exception as err:
+            raise RevisionStoreError(self.describe_failure("writing", err)) from None
+
+    @property
+    def upsert_sql(self) -> str:
+        """The parametrized upsert (``?`` placeholders) that ``write`` runs."""
+        return self._upsert
+
+    def params(self, rev: Revision) -> tuple:
+        """The upsert's parameters for ``rev``."""
         if rev.version == CLOUD_ROW:
             raise RevisionStoreError(f"writing {self.qualified_name}: {CLOUD_ROW} is not a revision")
-        ph = None if rev.partial_hashes is None else json.dumps(rev.partial_hashes, separators=(",", ":"))
-        params = (
+        ph = "null" if rev.partial_hashes is None else json.dumps(rev.partial_hashes, separators=(",", ":"))
+        return (
             rev.version, rev.description, rev.type, rev.applied, rev.total,
             rev.executed_at if rev.executed_at is not None else self.dialect.executed_at(),
             int(rev.execution_time), rev.error or "", rev.error_stmt or "", rev.hash,
-            self.dialect.json_param(ph if ph is not None else "null"), self.operator_version,
+            self.dialect.json_param(ph), self.operator_version,
         )
-        try:
-            self.conn.execute(self._upsert, params).close()
-        except Exception as err:
-            raise RevisionStoreError(self._msg("writing", err)) from None
 
-    def _msg(self, doing: str, err: BaseException) -> str:
+    def describe_failure(self, doing: str, err: BaseException) -> str:
         from .dialects import driver_message
         return (f"{doing} the revisions table {self.qualified_name}: "
                 f"{driver_message(err, self.conn.target)}; check the database user's privileges")

@@ -8,7 +8,7 @@ Run from the repository root (not collected by pytest)::
 
 Every tool runs as a subprocess (wall clock includes process start), each apply on a fresh
 database (a new SQLite file; a new PostgreSQL database on a durable server, real fsync). The
-reported time is the MEDIAN of ``--repeat`` runs (the minimum is kept in the JSON output).
+reported time is the MEDIAN of ``--repeat`` runs (``--json`` keeps every sample).
 After every apply the database is checked (all ``n`` tables exist, the last has 2 rows), so a
 tool that silently did nothing cannot win. The no-op row reruns each tool on a database where
 everything of the largest size is already applied.
@@ -17,12 +17,14 @@ Tools: ``floor`` (``sqlite3 FILE < floor.sql`` / ``psql -X -q -v ON_ERROR_STOP=1
 each file in its own BEGIN/COMMIT), ``ours`` (``pulumi-migrations apply``, or
 ``python -m pulumi_migrations_provider`` when the console script is missing), ``dbmate``
 (npm package, installed into ``--tools-dir``; ``dbmate migrate``, which is ``up`` without the
-create-database step), ``yoyo`` (``yoyo apply --batch``; PostgreSQL via psycopg 3).
+create-database step), ``yoyo`` (``yoyo apply --batch``; on PostgreSQL through its default
+driver psycopg2, pip-installed into ``--tools-dir``/py, or psycopg 3 with ``--yoyo-driver``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -41,7 +43,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchgen import Layout, generate  # noqa: E402
+from benchgen import Layout, generate
 
 TOOLS = ("floor", "ours", "dbmate", "yoyo")
 DIALECTS = ("sqlite", "postgres")
@@ -64,6 +66,8 @@ class Toolbox:
     ours: list[str]
     dbmate: str | None
     yoyo: str | None
+    yoyo_env: dict[str, str] = field(default_factory=dict)
+    yoyo_scheme: str = "postgresql+psycopg"
 
 
 def _dbmate_binary(tools_dir: Path) -> Path | None:
@@ -76,7 +80,17 @@ def _dbmate_binary(tools_dir: Path) -> Path | None:
     return found[0] if found else None
 
 
-def find_tools(tools_dir: Path, wanted: set[str]) -> Toolbox:
+def _psycopg2_path(tools_dir: Path) -> Path:
+    """A ``pip install --target`` dir holding psycopg2-binary (yoyo's default PostgreSQL
+    driver), kept outside the project venv; installed on first use."""
+    target = tools_dir / "py"
+    if not (target / "psycopg2").is_dir():
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(target),
+                        "psycopg2-binary"], check=True)
+    return target
+
+
+def find_tools(tools_dir: Path, wanted: set[str], yoyo_driver: str = "psycopg2") -> Toolbox:
     """Locate (and for dbmate, npm-install into ``tools_dir``) every wanted tool."""
     bindir = Path(sys.executable).parent
     script = bindir / "pulumi-migrations"
@@ -100,7 +114,11 @@ def find_tools(tools_dir: Path, wanted: set[str]) -> Toolbox:
         yoyo = str(bindir / "yoyo") if (bindir / "yoyo").is_file() else shutil.which("yoyo")
         if yoyo is None:
             raise BenchError("yoyo not found: pip install -e '.[bench]'")
-    return Toolbox(ours=ours, dbmate=dbmate, yoyo=yoyo)
+    box = Toolbox(ours=ours, dbmate=dbmate, yoyo=yoyo)
+    if yoyo is not None and yoyo_driver == "psycopg2":
+        box.yoyo_env = {"PYTHONPATH": str(_psycopg2_path(tools_dir))}
+        box.yoyo_scheme = "postgresql"
+    return box
 
 
 # --- databases -------------------------------------------------------------------------------
@@ -178,9 +196,9 @@ class Databases:
                      "--no-dump-schema", "migrate"], {}, None)
         if tool == "yoyo":
             url = (f"sqlite:///{db}" if dialect == "sqlite" else
-                   f"postgresql+psycopg://{self.pg_userinfo()}@{pg.host}:{pg.port}/{db}")  # type: ignore
+                   f"{box.yoyo_scheme}://{self.pg_userinfo()}@{pg.host}:{pg.port}/{db}")  # type: ignore
             return ([box.yoyo or "yoyo", "apply", "--batch", "--no-config-file", "--database",
-                     url, str(layout.yoyo)], {}, None)
+                     url, str(layout.yoyo)], box.yoyo_env, None)
         raise ValueError(tool)
 
     def check(self, dialect: str, db: str, n: int) -> None:
@@ -211,16 +229,13 @@ def run_timed(argv: list[str], env: dict[str, str], stdin: Path | None, log: Pat
               secret: str) -> float:
     """Run ``argv`` and return its wall-clock seconds; raise BenchError on a non-zero exit."""
     full_env = {**os.environ, **env}
-    with open(log, "wb") as out:
-        fin = open(stdin, "rb") if stdin is not None else subprocess.DEVNULL
-        try:
-            t0 = time.perf_counter()
-            proc = subprocess.run(argv, stdin=fin, stdout=out, stderr=subprocess.STDOUT,
-                                  env=full_env)
-            elapsed = time.perf_counter() - t0
-        finally:
-            if stdin is not None:
-                fin.close()  # type: ignore[union-attr]
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open(log, "wb"))
+        fin = stack.enter_context(open(stdin, "rb")) if stdin is not None else subprocess.DEVNULL
+        t0 = time.perf_counter()
+        proc = subprocess.run(argv, check=False, stdin=fin, stdout=out,
+                              stderr=subprocess.STDOUT, env=full_env)
+        elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         tail = log.read_text(errors="replace")[-1500:]
         shown = " ".join(argv)
@@ -252,7 +267,7 @@ def bench(args: argparse.Namespace) -> Results:
     work.mkdir(parents=True, exist_ok=True)
     os.chmod(work, 0o755)
     tools = [t for t in TOOLS if t in args.tools]
-    box = find_tools(Path(args.tools_dir), set(tools))
+    box = find_tools(Path(args.tools_dir), set(tools), args.yoyo_driver)
     layouts = {n: generate(work / "dirs", n) for n in args.sizes}
     pg = None
     if "postgres" in args.dialects:
@@ -373,26 +388,27 @@ def machine() -> str:
             f"Python {platform.python_version()}, ext4 disk")
 
 
-def versions(box_dbmate: str | None) -> str:
+def versions(dbmate: str | None) -> str:
     """Versions of the compared tools, one line."""
     out = []
-    for argv in (["sqlite3", "--version"], ["psql", "--version"],
-                 [box_dbmate or "dbmate", "--version"]):
+    for label, argv in (("sqlite3", ["sqlite3", "--version"]), ("psql", ["psql", "--version"]),
+                        ("dbmate", [dbmate or "dbmate", "--version"])):
         try:
-            out.append(subprocess.run(argv, capture_output=True, text=True).stdout.split("\n")[0]
-                       .strip()[:40])
+            words = subprocess.run(argv, check=False, capture_output=True,
+                                   text=True).stdout.split()
         except OSError:
-            pass
-    try:
-        from importlib.metadata import version
-        out.append(f"yoyo-migrations {version('yoyo-migrations')}")
-    except Exception:  # noqa: BLE001 - informational only
-        pass
-    return "; ".join(out)
+            continue
+        version = next((w for w in words if w[:1].isdigit()), "?")
+        out.append(f"{label} {version}")
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+    with contextlib.suppress(PackageNotFoundError):
+        out.append(f"yoyo-migrations {dist_version('yoyo-migrations')}")
+    return ", ".join(out)
 
 
-def load_json(path: Path, command: str) -> tuple[Results, str]:
-    """Read the samples (and the measuring command, when recorded) of an earlier ``--json``."""
+def load_json(path: Path, command: str) -> tuple[Results, str, str | None]:
+    """Read the samples, the measuring command and date (when recorded) of an earlier ``--json``."""
     data = json.loads(path.read_text())
     rows = data["samples"] if isinstance(data, dict) else data
     res = Results()
@@ -400,19 +416,21 @@ def load_json(path: Path, command: str) -> tuple[Results, str]:
         res.samples[(r["kind"], r["dialect"], int(r["n"]), r["tool"])] = list(r["seconds"])
     if isinstance(data, dict) and data.get("command"):
         command = data["command"]
-    return res, command
+    return res, command, data.get("date") if isinstance(data, dict) else None
 
 
-def write_readme(md: str, verdicts: list[str], args: argparse.Namespace, cmd: str) -> None:
+def write_readme(md: str, verdicts: list[str], args: argparse.Namespace, cmd: str,
+                 date: str | None = None) -> None:
     """Replace the results block of README.md (between the markers) with this run."""
     block = "\n".join([
         MARK_START,
-        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  ",
+        f"Date: {date or f'{datetime.now(timezone.utc):%Y-%m-%d %H:%M}'} UTC  ",
         f"Machine: {machine()}  ",
         f"Tools: {versions(str(_dbmate_binary(Path(args.tools_dir))))}  ",
         f"Command: `{cmd.strip()}`  ",
-        f"Statistic: median of {args.repeat} runs, wall clock incl. process start, "
-        "fresh database per apply; PostgreSQL 15 with fsync on (durable).",
+        (f"Statistic: median of {args.repeat} runs, wall clock incl. process start, "
+         "fresh database per apply; PostgreSQL 15 with fsync on (durable); "
+         f"yoyo on PostgreSQL via {args.yoyo_driver}."),
         "", md, "", "Targets:", "", *[f"- {v}" for v in verdicts], MARK_END])
     text = README.read_text() if README.exists() else ""
     if MARK_START in text and MARK_END in text:
@@ -437,6 +455,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default="/tmp/bench-migrations",
                     help="scratch directory (generated dirs, SQLite files, PG data)")
     ap.add_argument("--tools-dir", default="/tmp/bench-tools", help="npm cache for dbmate")
+    ap.add_argument("--yoyo-driver", choices=("psycopg2", "psycopg"), default="psycopg2",
+                    help="yoyo's PostgreSQL driver: its default psycopg2 (pip-installed into "
+                    "TOOLS_DIR/py, outside the venv) or psycopg 3 (postgresql+psycopg://)")
     ap.add_argument("--write-readme", action="store_true",
                     help="write the results table into tests/bench/README.md")
     ap.add_argument("--json", help="also write raw samples to this file")
@@ -444,8 +465,9 @@ def main(argv: list[str] | None = None) -> int:
                     "--json file (pass the same --sizes/--dialects/--tools/--repeat)")
     args = ap.parse_args(argv)
     command = ".venv/bin/python tests/bench/bench_apply.py " + " ".join(sys.argv[1:])
+    date = None
     if args.from_json:
-        res, command = load_json(Path(args.from_json), command)
+        res, command, date = load_json(Path(args.from_json), command)
     else:
         try:
             res = bench(args)
@@ -464,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
             "samples": [{"kind": k, "dialect": d, "n": n, "tool": t, "seconds": xs}
                         for (k, d, n, t), xs in res.samples.items()]}, indent=1))
     if args.write_readme:
-        write_readme(md, verdicts, args, command)
+        write_readme(md, verdicts, args, command, date)
     return 0
 
 

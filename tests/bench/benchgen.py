@@ -18,7 +18,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Layout", "generate", "statements", "file_name"]
+__all__ = ["Layout", "file_name", "generate", "statements"]
 
 _BASE_VERSION = 20240101000000
 
