@@ -39,6 +39,8 @@ def _remember_urls_in(text: str | None) -> None:
 
 def _scrub_all(text: str) -> str:
     """Mask every remembered password (longest first, so substrings do not leave pieces)."""
+    if not _SECRETS:
+        return text
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = scrub(text, secret)
     return text
@@ -189,12 +191,18 @@ class _ApplyPrinter:
         self._stmt_task: Any = None
         self._files = self._stmts = 0
         self._file_stmts = 0
+        self._buffer: list[str] = []   # plain lines, written once per file (thousands of files)
 
     def _line(self, text: str, style: str | None = None) -> None:
         if self._progress is not None:
             self._progress.console.print(text, style=style)
         else:
-            self._out.write(text + "\n")
+            self._buffer.append(text)
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._out.write("\n".join(self._buffer) + "\n")
+            self._buffer.clear()
 
     def __call__(self, event: Any) -> None:
         handler = getattr(self, "_on_" + type(event).__name__, None)
@@ -245,6 +253,7 @@ class _ApplyPrinter:
                        f"{self._file_stmts} statements)", style="green")
         else:
             self._line(f"  -- ok ({go_duration(e.duration_ns)})")
+            self._flush()
 
     def _on_ExecutionFailed(self, e: Any) -> None:
         self.close()
@@ -253,11 +262,13 @@ class _ApplyPrinter:
         text = getattr(e.error, "db_error", None) or str(e.error)
         self._line(f"    {' '.join(text.split())}")
         self._footer(None, failed=True)
+        self._flush()
 
     def _on_ExecutionDone(self, e: Any) -> None:
         self.close()
         if self.started:
             self._footer(e.duration_ns, failed=False)
+        self._flush()
 
     def _footer(self, duration_ns: int | None, *, failed: bool) -> None:
         self._line("")
