@@ -26,6 +26,11 @@ from .target import Target
 TABLE = "atlas_schema_revisions"
 LOCK_NAME = "atlas_migrate_execute"
 PG_LOCK_KEY = 2686470616  # 32-bit FNV-1 of "atlas_migrate_execute", as Atlas computes it
+REVISION_COLUMNS = ("version", "description", "type", "applied", "total", "executed_at",
+                    "execution_time", "error", "error_stmt", "hash", "partial_hashes",
+                    "operator_version")
+# ent's UpdateNewValues: every column except the immutable ones is refreshed on conflict.
+_UPDATED_COLUMNS = tuple(c for c in REVISION_COLUMNS if c not in ("version", "description", "executed_at"))
 
 
 def lock_held(target: Target, waited: float) -> LockError:
@@ -166,8 +171,22 @@ class Dialect:
     def create_table_sql(self, schema: str) -> str:
         raise NotImplementedError
 
+    json_placeholder = "?"
+
+    def insert_sql(self, schema: str) -> str:
+        """Insert one revision row (``?`` placeholders, in ``REVISION_COLUMNS`` order)."""
+        cols = ", ".join(self.quote(c) for c in REVISION_COLUMNS)
+        marks = ", ".join(self.json_placeholder if c == "partial_hashes" else "?" for c in REVISION_COLUMNS)
+        return f"INSERT INTO {self.table_name(schema)} ({cols}) VALUES ({marks})"
+
     def upsert_sql(self, schema: str) -> str:
-        raise NotImplementedError
+        """Insert or update by version. Like ent's ``UpdateNewValues``, an update never touches
+        ``version``, ``description`` or ``executed_at``."""
+        return f"{self.insert_sql(schema)} {self.on_conflict_sql()}"
+
+    def on_conflict_sql(self) -> str:
+        updates = ", ".join(f"{self.quote(c)} = excluded.{self.quote(c)}" for c in _UPDATED_COLUMNS)
+        return f"ON CONFLICT ({self.quote('version')}) DO UPDATE SET {updates}"
 
     def dirty_reason(self, conn: Connection, target: Target, schema: str) -> str | None:
         """Why the database is not clean for a first run (Atlas's CheckClean), or None."""
@@ -182,26 +201,15 @@ class Dialect:
     def execute_script(self, conn: Connection, script: str) -> None:
         raise NotImplementedError
 
-    def write_and_commit(self, conn: Connection, store: Any, row: Any) -> None:
+    def write_and_commit(self, conn: Connection, store: Any, row: Any, *, new: bool) -> None:
         """Write a file's final revision row and commit (the file's transaction is open)."""
-        store.write(row)
+        store.write(row, new=new)
         conn.commit()
 
     def executed_at(self) -> Any:
         raise NotImplementedError
 
 
-_UPSERT_COLUMNS = ("version", "description", "type", "applied", "total", "executed_at",
-                   "execution_time", "error", "error_stmt", "hash", "partial_hashes",
-                   "operator_version")
-# ent's UpdateNewValues: every column except the immutable ones is refreshed on conflict.
-_UPDATED_COLUMNS = tuple(c for c in _UPSERT_COLUMNS if c not in ("version", "description", "executed_at"))
-
-
-def _insert_head(table: str, quote: Any) -> str:
-    cols = ", ".join(quote(c) for c in _UPSERT_COLUMNS)
-    marks = ", ".join("?" for _ in _UPSERT_COLUMNS)
-    return f"INSERT INTO {table} ({cols}) VALUES ({marks})"
 
 
 class SQLiteDialect(Dialect):
@@ -264,11 +272,6 @@ class SQLiteDialect(Dialect):
             "`hash` text NOT NULL, `partial_hashes` json NULL, `operator_version` text NOT NULL, "
             "PRIMARY KEY (`version`))"
         )
-
-    def upsert_sql(self, schema: str) -> str:
-        updates = ", ".join(f"{self.quote(c)} = excluded.{self.quote(c)}" for c in _UPDATED_COLUMNS)
-        return (_insert_head(self.table_name(schema), self.quote)
-                + f" ON CONFLICT ({self.quote('version')}) DO UPDATE SET {updates}")
 
     def dirty_reason(self, conn: Connection, target: Target, schema: str) -> str | None:
         tables = [r[0] for r in conn.query(
@@ -359,6 +362,7 @@ _PG_PASSTHROUGH = {"sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword",
 
 class PostgresDialect(Dialect):
     name = "postgresql"
+    json_placeholder = "?::jsonb"
     transactional_ddl = True
     supports_script = True   # without parameters psycopg sends the simple query protocol
     scan_options = lex.POSTGRES
@@ -396,11 +400,12 @@ class PostgresDialect(Dialect):
     def execute_script(self, conn: Connection, script: str) -> None:
         conn.raw.execute(script)
 
-    def write_and_commit(self, conn: Connection, store: Any, row: Any) -> None:
-        # One round trip: the upsert with its values inlined by psycopg's own quoting, and COMMIT.
+    def write_and_commit(self, conn: Connection, store: Any, row: Any, *, new: bool) -> None:
+        # One round trip: the write with its values inlined by psycopg's own quoting, and COMMIT.
         from psycopg import ClientCursor
-        upsert = ClientCursor(conn.raw).mogrify(self.placeholders(store.upsert_sql), store.params(row))
-        conn.run_script([upsert], commit=True)
+        sql = store.write_sql(new=new)
+        conn.run_script([ClientCursor(conn.raw).mogrify(self.placeholders(sql), store.params(row))],
+                        commit=True)
 
     def create_schema_sql(self, schema: str) -> str | None:
         return f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}"
@@ -414,12 +419,6 @@ class PostgresDialect(Dialect):
             '"error_stmt" text NULL, "hash" character varying NOT NULL, "partial_hashes" jsonb NULL, '
             '"operator_version" character varying NOT NULL, PRIMARY KEY ("version"))'
         )
-
-    def upsert_sql(self, schema: str) -> str:
-        updates = ", ".join(f"{self.quote(c)} = excluded.{self.quote(c)}" for c in _UPDATED_COLUMNS)
-        head = _insert_head(self.table_name(schema), self.quote).replace(
-            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?", "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?")
-        return head + f' ON CONFLICT ("version") DO UPDATE SET {updates}'
 
     def dirty_reason(self, conn: Connection, target: Target, schema: str) -> str | None:
         rows = conn.query(
@@ -517,9 +516,9 @@ class MySQLDialect(Dialect):
             "CHARSET utf8mb4 COLLATE utf8mb4_bin"
         )
 
-    def upsert_sql(self, schema: str) -> str:
+    def on_conflict_sql(self) -> str:
         updates = ", ".join(f"{self.quote(c)} = VALUES({self.quote(c)})" for c in _UPDATED_COLUMNS)
-        return _insert_head(self.table_name(schema), self.quote) + f" ON DUPLICATE KEY UPDATE {updates}"
+        return f"ON DUPLICATE KEY UPDATE {updates}"
 
     def dirty_reason(self, conn: Connection, target: Target, schema: str) -> str | None:
         system = ("mysql", "information_schema", "performance_schema", "sys")

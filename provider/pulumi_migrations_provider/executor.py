@@ -137,14 +137,17 @@ class Executor:
         if row.executed_at is None:
             row.executed_at = conn.dialect.executed_at()
         if mode == "file" and conn.dialect.supports_script:
-            self._run_file_as_script(p, row, resume, first_in_tx, start_ns, result)
+            self._run_file_as_script(p, row, resume, first_in_tx, start_ns, result,
+                                     row_is_new=rev is None)
             self.log(FileDone(p.file.name, p.file.version, len(texts) - resume, time.monotonic_ns() - start_ns))
             return
         if mode == "file":
             conn.begin()
+        new = rev is None  # the first write may be a plain INSERT (see RevisionStore.write)
         try:
             if progress:
-                store.write(row)
+                store.write(row, new=new)
+                new = False
             for i in range(resume, len(texts)):
                 s = p.statements[i]
                 self.log(StatementRun(p.file.name, i + 1, s.text, s.line, s.col))
@@ -162,7 +165,7 @@ class Executor:
             row.partial_hashes = None
             row.error = row.error_stmt = ""
             row.execution_time = time.monotonic_ns() - start_ns
-            store.write(row)
+            store.write(row, new=new)
             if mode == "file":
                 conn.commit()
         except BaseException:
@@ -172,7 +175,7 @@ class Executor:
         self.log(FileDone(p.file.name, p.file.version, len(texts) - resume, time.monotonic_ns() - start_ns))
 
     def _run_file_as_script(self, p: Prepared, row: Revision, resume: int, first_in_tx: bool,
-                            start_ns: int, result: RunResult) -> None:
+                            start_ns: int, result: RunResult, *, row_is_new: bool) -> None:
         """Transactional DDL, one transaction per file: two round trips instead of one per
         statement. The statements go as one script; the revision row and COMMIT as another.
         A failure rolls everything back; the failing statement is then found by replaying
@@ -195,7 +198,7 @@ class Executor:
         row.error = row.error_stmt = ""
         row.execution_time = time.monotonic_ns() - start_ns
         try:
-            conn.dialect.write_and_commit(conn, store, row)
+            conn.dialect.write_and_commit(conn, store, row, new=row_is_new)
         except RevisionStoreError:
             conn.rollback()
             raise

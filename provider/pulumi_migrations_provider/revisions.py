@@ -81,6 +81,7 @@ class RevisionStore:
         self.schema = schema
         self.operator_version = operator_version
         self._upsert = self.dialect.upsert_sql(schema)
+        self._insert = self.dialect.insert_sql(schema)
 
     @property
     def qualified_name(self) -> str:
@@ -129,17 +130,18 @@ class RevisionStore:
         revs.sort(key=lambda rev: rev.version.encode())
         return revs
 
-    def write(self, rev: Revision) -> None:
-        """Upsert ``rev``; ``executed_at`` defaults to now for a first insert."""
+    def write(self, rev: Revision, *, new: bool = False) -> None:
+        """Upsert ``rev``; ``executed_at`` defaults to now for a first insert. ``new`` says the
+        row cannot exist yet (we hold the lock and read the table): a plain INSERT, cheaper
+        than an upsert to prepare again after every DDL statement."""
         try:
-            self.conn.execute(self._upsert, self.params(rev)).close()
+            self.conn.execute(self.write_sql(new=new), self.params(rev)).close()
         except Exception as err:
             raise RevisionStoreError(self.describe_failure("writing", err)) from None
 
-    @property
-    def upsert_sql(self) -> str:
-        """The parametrized upsert (``?`` placeholders) that ``write`` runs."""
-        return self._upsert
+    def write_sql(self, *, new: bool = False) -> str:
+        """The parametrized statement (``?`` placeholders) ``write`` runs."""
+        return self._insert if new else self._upsert
 
     def params(self, rev: Revision) -> tuple:
         """The upsert's parameters for ``rev``."""

@@ -34,7 +34,8 @@ class DatabaseArgs:
     :param database: Database name (SQLite: the file path).
     :param params: URL query parameters, e.g. ``{"sslmode": "disable"}``.
     :param revisions_schema: Schema (PostgreSQL) or database (MySQL) holding Atlas's revisions
-        table; default: Atlas's ``atlas_schema_revisions``.
+        table; default as Atlas decides: the URL's database (MySQL), the ``search_path`` schema
+        (PostgreSQL), else a schema named ``atlas_schema_revisions``; SQLite always ``main``.
     """
 
     url: Optional[pulumi.Input[str]] = None
