@@ -23,7 +23,6 @@ base directory must be reachable by that user (``/tmp/<something>`` is).
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
 import pwd
 import secrets
@@ -71,17 +70,27 @@ class ServerStartError(RuntimeError):
         super().__init__(f"starting test {server} server: {reason}")
 
 
-def _pdeathsig(sig: int) -> Callable[[], None]:
-    """Return a preexec_fn asking the kernel to send ``sig`` when our process dies."""
+def _spawn_argv(argv: list[str], *, ids: tuple[int, int] | None = None,
+                deathsig: str | None = None) -> list[str]:
+    """Prefix ``argv`` with ``setpriv`` to switch user and/or set a parent-death signal.
 
-    def set_signal() -> None:
-        try:
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-        except OSError:
-            pass
-
-    return set_signal
+    Done by a program, not by Popen(user=..., preexec_fn=...): those make Python fork()
+    instead of vfork()/posix_spawn(), and fork() in a process where grpc (the Pulumi provider
+    tests) has started threads runs grpc's at-fork handlers in the child, which crashed
+    initdb with SIGSEGV. With a plain argv, Popen never forks the Python process.
+    """
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        if ids is not None:
+            raise ServerStartError("postgresql", "running as root needs setpriv (util-linux) to "
+                                                 "switch to the postgres OS user")
+        return argv
+    prefix = [setpriv]
+    if ids is not None:
+        prefix += [f"--reuid={ids[0]}", f"--regid={ids[1]}", "--clear-groups"]
+    if deathsig is not None:
+        prefix += ["--pdeathsig", deathsig]
+    return [*prefix, "--", *argv]
 
 
 def _free_port() -> int:
@@ -342,10 +351,10 @@ def _launch(
     raise last_error
 
 
-def _pg_os_user() -> dict[str, object]:
-    """Return Popen keyword arguments that run a PostgreSQL binary as a non-root user."""
+def _pg_os_user() -> tuple[int, int] | None:
+    """Return (uid, gid) of the non-root user PostgreSQL runs as, or None when not root."""
     if os.geteuid() != 0:
-        return {}
+        return None
     try:
         entry = pwd.getpwnam(_PG_OS_USER)
     except KeyError:
@@ -354,7 +363,7 @@ def _pg_os_user() -> dict[str, object]:
             f"running as root but OS user {_PG_OS_USER!r} does not exist "
             "(install postgresql-15: make system-deps)",
         ) from None
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    return entry.pw_uid, entry.pw_gid
 
 
 def start_postgres(
@@ -381,8 +390,8 @@ def start_postgres(
     root = Path(base_dir).resolve() / "postgres"
     root.mkdir(parents=True, exist_ok=True)
     if as_user:
-        os.chown(root, int(as_user["user"]), int(as_user["group"]))  # type: ignore[call-overload]
-        probe = subprocess.run(["test", "-w", str(root), "-a", "-x", str(root)], **as_user)  # type: ignore[call-overload]
+        os.chown(root, *as_user)
+        probe = subprocess.run(_spawn_argv(["test", "-w", str(root), "-a", "-x", str(root)], ids=as_user))
         if probe.returncode != 0:
             raise ServerStartError(
                 "postgresql",
@@ -396,7 +405,7 @@ def start_postgres(
     pwfile.write_text(admin_password + "\n")
     os.chmod(pwfile, 0o600)
     if as_user:
-        os.chown(pwfile, int(as_user["user"]), int(as_user["group"]))  # type: ignore[call-overload]
+        os.chown(pwfile, *as_user)
     initdb = [
         str(PG_BIN / "initdb"), "-D", str(data_dir), "-U", "postgres",
         f"--pwfile={pwfile}", "--auth-local=scram-sha-256",
@@ -405,7 +414,7 @@ def start_postgres(
     if not durable:
         initdb.append("--no-sync")
     try:
-        _run_checked("postgresql", initdb, log_path, cwd=str(root), **as_user)
+        _run_checked("postgresql", _spawn_argv(initdb, ids=as_user), log_path, cwd=str(root))
     finally:
         pwfile.unlink(missing_ok=True)
 
@@ -424,8 +433,8 @@ def start_postgres(
             argv += ["-c", f"{key}={value}"]
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=str(root), preexec_fn=_pdeathsig(signal.SIGQUIT), **as_user,  # type: ignore[call-overload]
+                _spawn_argv(argv, ids=as_user, deathsig="QUIT"), stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(root),
             )
         return PgServer(
             host="127.0.0.1", port=port, base_dir=Path(base_dir), process=process,
@@ -525,8 +534,8 @@ def start_mariadb(
             f"--init-file={init_file}", f"--log-error={log_path}", *tuning,
         ]
         process = subprocess.Popen(
-            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL, cwd=str(root), preexec_fn=_pdeathsig(signal.SIGKILL),
+            _spawn_argv(argv, deathsig="KILL"), stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, cwd=str(root),
         )
         return MariaDbServer(
             host="127.0.0.1", port=port, base_dir=Path(base_dir), process=process,

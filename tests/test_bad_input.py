@@ -127,6 +127,11 @@ def test_unterminated_quote(db_url: str, tmp_path: Path) -> None:
     # An unencoded '/' ends the authority early, so part of the password lands where the
     # port goes: the parser's complaint about that "port" must not be echoed.
     pytest.param("postgres://app:hunter2/x@127.0.0.1:5432/db", "hunter2", id="password-as-port"),
+    # The authority ends early and the rest of the password would become the database/query.
+    pytest.param("postgres://app:/K9vLq2x@127.0.0.1/app", "K9vLq2x", id="password-starts-with-slash"),
+    pytest.param("mysql://app:?K9vLq2x@127.0.0.1/app", "K9vLq2x", id="password-starts-with-question"),
+    pytest.param("postgres://app:2024#Secret@127.0.0.1/app", "Secret", id="password-with-hash"),
+    pytest.param("mysql://app:3306?Secret@127.0.0.1/app", "Secret", id="digits-then-question"),
 ])
 def test_bad_url(tmp_path: Path, url: str, secret: str | None) -> None:
     d = make_dir(tmp_path, GOOD)

@@ -202,6 +202,10 @@ def test_applied_file_changed_fails_the_preview(stack: Stack, fresh_url: Callabl
     with pytest.raises(CheckFailed) as exc:
         _migrate(stack, "app", url, d, preview=True)
     assert "1_users.sql" in str(exc.value)
+    # The message names the resource input, not the CLI flag, and the input works.
+    assert "allow_changed=True" in str(exc.value) and "--allow-changed" not in str(exc.value)
+    pv = _migrate(stack, "app", url, d, preview=True, allow_changed=True)
+    assert pv.op == "update" and pv.inputs["pending"] == []
 
 
 def test_failing_migration_keeps_progress_and_resumes(stack: Stack, fresh_url: Callable[[], str],

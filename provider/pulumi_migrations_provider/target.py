@@ -74,15 +74,20 @@ class Target:
             )
         if dialect == "sqlite":
             return cls._parse_sqlite(lowered, rest)
+        unencoded = ConfigError(
+            f"reading the database URL {_redact_text(url)}: the user name or password holds an "
+            "unencoded reserved character; percent-encode @ : / ? # % in them (or use the "
+            "structured driver/host/user/password form)")
         try:
             parts = urlsplit(f"x://{rest}")
             port = parts.port
         except ValueError:
             # Never echo the parser's text: with an unencoded '/' or '#' it quotes the password.
-            raise ConfigError(
-                f"reading the database URL {_redact_text(url)}: the host or port cannot be parsed; "
-                "percent-encode reserved characters (@ : / ? # %) in the user name and password"
-            ) from None
+            raise unencoded from None
+        if "@" in rest and "@" not in parts.netloc:
+            # A '/', '?' or '#' in the password ended the authority early: what follows (the
+            # rest of the password) would be read as the database or the query. Refuse it.
+            raise unencoded
         if not parts.hostname and not rest.startswith("/"):
             raise ConfigError(f"reading the database URL {_redact_text(url)}: no host given")
         database = unquote(parts.path.lstrip("/")) or None

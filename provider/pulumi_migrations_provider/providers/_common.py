@@ -20,6 +20,23 @@ from ..sumfile import HashFile
 LOG_PREFIX = "pulumi-migrations"
 
 
+# The engine's messages name CLI flags; Pulumi users set resource inputs instead.
+_FLAG_TO_INPUT = (
+    ("--baseline VERSION", "baseline=VERSION"), ("--baseline", "baseline="),
+    ("--allow-dirty", "allow_dirty=True"), ("--allow-changed", "allow_changed=True"),
+    ("--exec-order non-linear", 'exec_order="non-linear"'), ("--exec-order", "exec_order="),
+    ("--tx-mode file", 'tx_mode="file"'), ("--tx-mode", "tx_mode="),
+    ("--lock-timeout", "lock_timeout"), ("--revisions-schema", "revisions_schema"),
+)
+
+
+def in_pulumi_terms(message: str) -> str:
+    """Rewrite the CLI flag names in an engine message as the resource's input names."""
+    for flag, name in _FLAG_TO_INPUT:
+        message = message.replace(flag, name)
+    return message
+
+
 def is_unknown(value: Any) -> bool:
     """True for a value Pulumi does not know yet (``pulumi.output.Unknown``, preview only)."""
     return isinstance(value, Unknown)

@@ -48,6 +48,7 @@ from ._common import (
     as_version,
     changed_keys,
     dir_failure_reason,
+    in_pulumi_terms,
     is_unknown,
     load_directory,
     log,
@@ -56,7 +57,7 @@ from ._common import (
 )
 
 OPTION_KEYS = ("version", "baseline", "allow_dirty", "exec_order", "tx_mode", "lock_timeout",
-               "revisions_schema")
+               "revisions_schema", "allow_changed")
 INPUT_KEYS = ("url", "dir") + OPTION_KEYS
 CHECKED_KEYS = INPUT_KEYS + ("sum", "target_version")
 
@@ -86,7 +87,7 @@ class MigrationProvider(ResourceProvider):
         try:
             options = _options(inputs)
         except ConfigError as err:
-            failures.append(CheckFailure(_option_property(str(err)), str(err)))
+            failures.append(CheckFailure(_option_property(str(err)), in_pulumi_terms(str(err))))
             options = Options()
         path = inputs.get("dir")
         directory: MigrationDir | None = None
@@ -112,12 +113,12 @@ class MigrationProvider(ResourceProvider):
         try:
             status = engine.status(Target.parse(url), directory, options)
         except ConfigError as err:
-            return CheckResult(inputs, [CheckFailure("url", str(err))])
+            return CheckResult(inputs, [CheckFailure("url", in_pulumi_terms(str(err)))])
         except ConnectError as err:
             inputs["plan"] = f"pending unknown: the database is unreachable at preview ({err})"
             return CheckResult(inputs, [])
         except HistoryError as err:
-            return CheckResult(inputs, [CheckFailure(_history_property(err), str(err))])
+            return CheckResult(inputs, [CheckFailure(_history_property(err), in_pulumi_terms(str(err)))])
         except DirError as err:
             return CheckResult(inputs, [CheckFailure("dir", dir_failure_reason(err))])
         except MigrateError as err:
@@ -129,7 +130,7 @@ class MigrationProvider(ResourceProvider):
         if status.out_of_order:
             reason = status.error or ("files were added before the last applied version: "
                                       + ", ".join(status.out_of_order))
-            return CheckResult(inputs, [CheckFailure("dir", reason)])
+            return CheckResult(inputs, [CheckFailure("dir", in_pulumi_terms(reason))])
         inputs["pending"] = list(status.pending)
         inputs["plan"] = _plan(status)
         return CheckResult(inputs, [])
@@ -191,7 +192,11 @@ class MigrationProvider(ResourceProvider):
                 f"applying {directory.where}: the directory changed after it was checked; "
                 "run the update again")
         target = Target.parse(props["url"])
-        report = engine.apply(target, directory, options, logger=_Progress(target.redacted()))
+        try:
+            report = engine.apply(target, directory, options, logger=_Progress(target.redacted()))
+        except MigrateError as err:  # same error, worded with the resource's input names
+            err.args = (in_pulumi_terms(str(err)),)
+            raise
         outs = pick(props, CHECKED_KEYS)
         outs["applied"] = list(report.applied)
         try:
@@ -215,11 +220,12 @@ def _normalized(news: dict[str, Any]) -> dict[str, Any]:
             if inputs[key] is None:
                 del inputs[key]
     defaults: dict[str, Any] = {"allow_dirty": False, "exec_order": "linear", "tx_mode": "file",
-                                "lock_timeout": 10.0}
+                                "lock_timeout": 10.0, "allow_changed": False}
     for key, default in defaults.items():
         inputs.setdefault(key, default)
-    if not is_unknown(inputs["allow_dirty"]):
-        inputs["allow_dirty"] = as_bool(inputs["allow_dirty"])
+    for key in ("allow_dirty", "allow_changed"):
+        if not is_unknown(inputs[key]):
+            inputs[key] = as_bool(inputs[key])
     if not is_unknown(inputs["lock_timeout"]):
         try:
             inputs["lock_timeout"] = as_float(inputs["lock_timeout"], 10.0)
@@ -239,6 +245,7 @@ def _options(props: dict[str, Any]) -> Options:
         tx_mode=str(known.get("tx_mode") or "file"),
         to_version=as_version(known.get("version")),
         lock_timeout=as_float(known.get("lock_timeout"), 10.0),
+        allow_changed=as_bool(known.get("allow_changed")),
     )
 
 

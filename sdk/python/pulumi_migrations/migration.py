@@ -37,6 +37,8 @@ class MigrationArgs:
     :param tx_mode: ``file`` (default: one transaction per file), ``all`` or ``none``.
     :param lock_timeout: Seconds to wait for another run's migration lock (default 10).
     :param revisions_schema: Where the revisions table lives (overrides the Database's).
+    :param allow_changed: Proceed although an applied file's content changed since it ran
+        (default: such an edit fails the preview, naming the file).
     """
 
     database: Optional[Database] = None
@@ -61,6 +63,8 @@ class MigrationArgs:
     """Seconds to wait for the migration lock."""
     revisions_schema: Optional[pulumi.Input[str]] = None
     """Where the revisions table lives."""
+    allow_changed: Optional[pulumi.Input[bool]] = None
+    """Accept applied files whose content changed since they ran."""
 
     def url_input(self) -> pulumi.Output[str]:
         """Return the target URL as a secret Output. Raises ConfigError unless exactly one of
@@ -156,6 +160,7 @@ class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
             "tx_mode": args.tx_mode,
             "lock_timeout": args.lock_timeout,
             "revisions_schema": revisions_schema,
+            "allow_changed": args.allow_changed,
         }
         for output in ("target_version", "sum", "applied_version", "applied", "pending", "plan",
                        "status", "error", "error_statement", "revisions_table"):
