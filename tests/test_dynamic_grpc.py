@@ -384,3 +384,19 @@ def test_bad_option_is_a_check_failure(stack: Stack, tmp_path: Path) -> None:
         _migrate(stack, "app", f"sqlite://{tmp_path}/x.db", d, preview=True, tx_mode="sometimes")
     assert exc.value.failures[0][0] == "tx_mode"
     assert "sometimes" in exc.value.failures[0][1]
+
+
+def test_refresh_after_the_checkout_moved_reads_the_revisions_table(
+        stack: Stack, fresh_url: Callable[[], str], tmp_path: Path) -> None:
+    """The recorded directory path is gone (CI workspace moved): refresh still sees what
+    was applied out of band."""
+    url = fresh_url()
+    d = make_dir(tmp_path, dict([V1, V2]))
+    _migrate(stack, "app", url, d, version="1")
+    other = make_dir(tmp_path / "elsewhere", dict([V1, V2]))
+    engine.apply(url, other)            # another tool moves the database to version 2
+    shutil.rmtree(d)                    # the path in state no longer exists
+    refreshed = stack.refresh("app")
+    assert refreshed is not None
+    assert refreshed.outputs["applied_version"] == "2"
+    assert refreshed.outputs.get("error") is None

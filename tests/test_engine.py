@@ -316,3 +316,9 @@ def test_mysql_handshake_timeout_does_not_cut_long_statements(maria_url, tmp_pat
     d = make_dir(tmp_path, {"1_slow.sql": "CREATE TABLE a (id int);\nDO SLEEP(2);\n"})
     report = engine.apply(maria_url, d, Options(connect_timeout=1))
     assert report.applied == ["1_slow.sql"]
+
+
+def test_history_reads_the_table_without_a_directory(server_db, tmp_path):
+    assert engine.history(server_db.url) == []
+    engine.apply(server_db.url, make_dir(tmp_path, FILES))
+    assert [r.version for r in engine.history(server_db.url)] == ["20240101000000", "20240102000000"]

@@ -201,6 +201,22 @@ def _run(ex: Executor, files: list[Prepared], state: _State, report: ApplyReport
     return result
 
 
+def history(target: Target | str, options: Options | None = None) -> list[Revision]:
+    """The revisions table's rows (sorted by version, Atlas Cloud's row excluded), read
+    without a migration directory; [] when there is no table. Writes nothing."""
+    opts = options or Options()
+    t = as_target(target)
+    dialect = for_target(t)
+    conn = dialect.connect(t, timeout=opts.connect_timeout, readonly=True)
+    if conn is None:
+        return []
+    try:
+        store = RevisionStore(conn, dialect.revisions_schema(t, opts.revisions_schema), OPERATOR_VERSION)
+        return store.read_all() if store.exists() else []
+    finally:
+        conn.close()
+
+
 def inspect(target: Target | str, options: Options | None = None) -> TargetInfo:
     """Connect read-only; report the server version and where the revisions table lives."""
     opts = options or Options()

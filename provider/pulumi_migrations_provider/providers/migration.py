@@ -166,6 +166,11 @@ class MigrationProvider(ResourceProvider):
         outs = dict(props)
         try:
             directory, _ = load_directory(props.get("dir"))
+        except (ConfigError, DirError) as err:
+            # The checkout moved (a path change is not a diff) or is broken: the revisions
+            # table alone still tells what is applied.
+            return ReadResult(id_, _outputs_from_history(outs, err))
+        try:
             status = engine.status(Target.parse(props["url"]), directory, _options(props))
         except (ConnectError, ConfigError, DirError) as err:
             log(f"refresh kept the recorded migration state: {err}")
@@ -209,6 +214,27 @@ class MigrationProvider(ResourceProvider):
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _outputs_from_history(outs: dict[str, Any], dir_error: MigrateError) -> dict[str, Any]:
+    """Refresh from the revisions table only (the directory could not be read)."""
+    try:
+        revs = engine.history(Target.parse(outs["url"]), _options(outs))
+    except MigrateError as err:
+        log(f"refresh kept the recorded migration state: {err}")
+        return outs
+    log(f"refresh read the revisions table only: the migration directory is unavailable ({dir_error})")
+    last = revs[-1] if revs else None
+    failed = last is not None and (last.partial or bool(last.error))
+    outs.update(applied_version=last.version if last else None,
+                error=(last.error or None) if failed else None,
+                error_statement=(last.error_stmt or None) if failed else None)
+    if failed:
+        outs["status"] = "FAILED"
+    elif last is not None and last.version == outs.get("target_version"):
+        outs.update(status="OK", pending=[])
+    return outs
+
 
 
 def _normalized(news: dict[str, Any]) -> dict[str, Any]:
