@@ -173,7 +173,7 @@ def test_hash_and_validate_accept_file_url_and_default_dir(
     assert run("hash").exit_code == 0  # default --dir file://migrations
     result = run("validate", "--dir", f"file://{tmp_path}/migrations")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ok: 2 files\n"
+    assert result.stdout == "ok: 2 files (checked with sqlite statement rules)\n"
 
 
 def test_validate_reports_edited_file(tmp_path: Path) -> None:
@@ -203,6 +203,15 @@ def test_validate_splits_with_the_dialect_rules(tmp_path: Path, dialect: str, co
         assert "1_a.sql:1:5: unclosed quote" in one_error_line(result.stderr)
 
 
+@pytest.mark.parametrize(("url", "code"), [("mysql://u@h/db", 0), ("postgres://u@h/db", 1)])
+def test_validate_takes_the_rules_from_the_url(tmp_path: Path, url: str, code: int) -> None:
+    d = make_dir(tmp_path, {"1_a.sql": "# it's a comment\nSELECT 1;\n"})
+    result = run("validate", "--dir", d, "--url", url)   # nothing connects
+    assert result.exit_code == code, result.output
+    if not code:
+        assert "mysql statement rules" in result.stdout
+
+
 def test_new_creates_file_and_updates_sum(tmp_path: Path) -> None:
     d = make_dir(tmp_path, FILES)
     result = run("new", "add_tags", "--dir", d)
@@ -227,6 +236,17 @@ def test_new_refuses_a_stale_sum(tmp_path: Path) -> None:
     result = run("new", "x", "--dir", d)
     assert result.exit_code == 1, result.output
     assert "3_more.sql was added" in one_error_line(result.stderr)
+
+
+def test_unwritable_directories_are_one_line_errors() -> None:
+    """OS errors while creating or writing files: exit 1, one line naming the path, no traceback."""
+    result = run("new", "x", "--dir", "/proc/pm-missing/migrations")
+    assert result.exit_code == 1, result.output
+    assert "/proc/pm-missing/migrations" in one_error_line(result.stderr)
+    result = run("hash", "--dir", "/proc/self/fd")   # not writable, even for root
+    assert result.exit_code == 1, result.output
+    assert "cannot write /proc/self/fd/atlas.sum" in one_error_line(result.stderr)
+    assert "Traceback" not in result.output
 
 
 # --- manifests ------------------------------------------------------------------------------
@@ -345,7 +365,7 @@ def test_password_never_printed_in_process(tmp_path: Path) -> None:
 def test_script_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
     d = make_dir(tmp_path, FILES)
     ok = run_script("validate", "--dir", d)
-    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "ok: 2 files\n", "")
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "ok: 2 files (checked with sqlite statement rules)\n", "")
 
     (d / "2_add_posts.sql").write_text("SELECT 2;\n")
     bad = run_script("validate", "--dir", d)

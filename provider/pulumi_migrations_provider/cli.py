@@ -28,7 +28,7 @@ from urllib.parse import unquote
 import typer
 
 from . import __version__
-from .errors import MigrateError
+from .errors import ConfigError, MigrateError
 from .cliout import (_SECRETS, _ApplyPrinter, _print_error, _print_status, _remember_secret,
                      _remember_urls_in, _Scrubbed, _stdout, parse_duration)
 from .target import Target
@@ -132,20 +132,31 @@ def hash_command(directory: DirOpt = "file://migrations") -> None:
 @app.command("validate")
 def validate_command(
     directory: DirOpt = "file://migrations",
-    dialect: Annotated[Dialect, typer.Option(
-        "--dialect", help="Statement-splitting rules to check the files with.")] = Dialect.sqlite,
+    dialect: Annotated[Optional[Dialect], typer.Option(
+        "--dialect", show_default=False,
+        help="Statement-splitting rules to check the files with; default: the --url's "
+             "(or DATABASE_URL's) dialect, else sqlite.")] = None,
+    url: Annotated[Optional[str], typer.Option(
+        "--url", "-u", envvar="DATABASE_URL", show_default=False,
+        help="Only used to pick the splitting rules; nothing connects.")] = None,
 ) -> None:
     """Check atlas.sum, file directives, and that every file splits into statements."""
     from . import lex
 
     with _edge():
+        if dialect is not None:
+            rules = _LEX_DIALECT[dialect.value]
+        elif url:
+            rules = _target(url).dialect
+        else:
+            rules = "sqlite"
         d = _load(directory)
         d.validate()
-        options = lex.OPTIONS_BY_DIALECT[_LEX_DIALECT[dialect.value]]
+        options = lex.OPTIONS_BY_DIALECT[rules]
         for f in d.files:
             _ = f.txmode  # raises DirectiveError for a bad atlas:txmode header
             lex.split_statements(f.text(), options, file=f.name)
-    _stdout().write(f"ok: {len(d.files)} files\n")
+    _stdout().write(f"ok: {len(d.files)} files (checked with {rules} statement rules)\n")
 
 
 @app.command("status")
@@ -240,7 +251,11 @@ def new_command(
     with _edge():
         path = _dir_path(directory)
         if not path.exists():
-            path.mkdir(parents=True)
+            try:
+                path.mkdir(parents=True)
+            except OSError as err:
+                raise ConfigError(f"creating migration directory {path}: {err.strerror}; "
+                                  "check the path and its permissions") from None
         d = _load(directory)
         f = d.new_file(name)
     _stdout().write(f"{(d.path or path) / f.name}\n")

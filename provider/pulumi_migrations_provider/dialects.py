@@ -12,117 +12,21 @@ on SQLite never imports psycopg or PyMySQL (start-up time is measured in tests/b
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
-import tempfile
 import time
-import zlib
-from typing import Any, Sequence
+from typing import Any
 
-from . import lex
-from .errors import ConfigError, ConnectError, LockError
+from . import lex, locks
+from .connection import Connection
+from .errors import ConfigError, ConnectError
 from .target import Target
 
 TABLE = "atlas_schema_revisions"
-LOCK_NAME = "atlas_migrate_execute"
-PG_LOCK_KEY = 2686470616  # 32-bit FNV-1 of "atlas_migrate_execute", as Atlas computes it
 REVISION_COLUMNS = ("version", "description", "type", "applied", "total", "executed_at",
                     "execution_time", "error", "error_stmt", "hash", "partial_hashes",
                     "operator_version")
 # ent's UpdateNewValues: every column except the immutable ones is refreshed on conflict.
 _UPDATED_COLUMNS = tuple(c for c in REVISION_COLUMNS if c not in ("version", "description", "executed_at"))
-
-
-def lock_held(target: Target, waited: float) -> LockError:
-    """The error for a migration lock another run holds."""
-    return LockError(
-        f"acquiring the migration lock on {target.redacted()}: another run holds it "
-        f"(waited {waited:g}s); wait for it to finish or raise --lock-timeout")
-
-
-def fnv1_32(data: bytes) -> int:
-    """32-bit FNV-1 (not 1a): Atlas's PostgreSQL advisory-lock key function."""
-    h = 0x811C9DC5
-    for b in data:
-        h = (h * 0x01000193) & 0xFFFFFFFF
-        h ^= b
-    return h
-
-
-class Connection:
-    """One DB-API connection in autocommit mode, with the dialect that opened it."""
-
-    def __init__(self, dialect: "Dialect", target: Target, raw: Any):
-        self.dialect = dialect
-        self.target = target
-        self.raw = raw
-        self.in_tx = False
-        self._unlock: Any = None
-
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        cur = self.raw.cursor()
-        if params is None:
-            cur.execute(sql)
-        else:
-            cur.execute(self.dialect.placeholders(sql), params)
-        return cur
-
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
-        cur = self.execute(sql, params)
-        rows = cur.fetchall()
-        cur.close()
-        return [tuple(r) for r in rows]
-
-    def begin(self) -> None:
-        self.execute(self.dialect.begin_sql)
-        self.in_tx = True
-
-    def run_script(self, statements: Sequence[str], *, begin: bool = False,
-                   commit: bool = False) -> None:
-        """Run ``statements`` as one script: one call, one round trip. ``begin``/``commit``
-        open and close the transaction inside the same script. On error a transaction may be
-        left open (``in_tx``): the caller rolls back."""
-        parts = [self.dialect.begin_sql + ";"] if begin else []
-        parts += [_terminated(s) for s in statements]
-        if commit:
-            parts.append("COMMIT;")
-        if begin:
-            self.in_tx = True
-        self.dialect.execute_script(self, "\n".join(parts))
-        if commit:
-            self.in_tx = False
-
-    def commit(self) -> None:
-        self.execute("COMMIT")
-        self.in_tx = False
-
-    def rollback(self) -> None:
-        self.in_tx = False
-        try:
-            self.execute("ROLLBACK")
-        except Exception:  # the connection may be gone; the server rolls back for us
-            pass
-
-    def close(self) -> None:
-        try:
-            if self._unlock is not None:
-                self._unlock()
-        finally:
-            self._unlock = None
-            try:
-                self.raw.close()
-            except Exception:
-                pass
-
-    def lock(self, timeout: float) -> None:
-        """Take the migration lock (excludes Atlas too); released by ``close``."""
-        self._unlock = self.dialect.lock(self, timeout)
-
-
-def _terminated(statement: str) -> str:
-    """``statement`` ending in a ``;`` that a trailing line comment cannot swallow."""
-    text = statement.rstrip()
-    return text if text.endswith(";") and "--" not in text.rsplit("\n", 1)[-1] else text + "\n;"
 
 
 class Dialect:
@@ -282,7 +186,7 @@ class SQLiteDialect(Dialect):
         return f"found table {tables[0]!r}" if len(tables) == 1 else f"found {len(tables)} tables"
 
     def lock(self, conn: Connection, timeout: float) -> Any:
-        return _sqlite_lock(conn.target, timeout)
+        return locks.sqlite_lock(conn.target, timeout)
 
     def executed_at(self) -> Any:
         # mattn/go-sqlite3 stores time.Time as "2006-01-02 15:04:05.999999999-07:00".
@@ -294,65 +198,6 @@ class SQLiteDialect(Dialect):
         off = abs(off)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", lt)
         return f"{stamp}{'.' + frac if frac else ''}{sign}{off // 3600:02d}:{off % 3600 // 60:02d}"
-
-
-def _sqlite_lock(target: Target, timeout: float) -> Any:
-    """Atlas's lock file plus an OS lock of our own.
-
-    Atlas writes ``<tmp>/atlas_migrate_execute[_<adler32>].lock`` holding an expiry in Unix
-    nanoseconds and does not wait. Its check-then-create is racy, so between our own processes
-    we first take an ``flock`` on a per-database file (released by the OS even on SIGKILL),
-    then honour and write Atlas's file so Atlas sees the lock too.
-    """
-    import fcntl
-
-    tmp = tempfile.gettempdir()
-    path = target.sqlite_path()
-    ours = os.path.join(tmp, "pulumi_migrations_%08x.lock" % zlib.adler32(path.encode()))
-    fd = os.open(ours, os.O_CREAT | os.O_RDWR, 0o600)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                os.close(fd)
-                raise lock_held(target, timeout) from None
-            time.sleep(0.02 + random.random() * 0.03)
-    name = LOCK_NAME
-    if target.is_memory:  # Atlas's DSN starts with "file:" only in memory mode
-        name = f"{name}_{zlib.adler32((target.database or 'file').encode()):x}"
-    atlas_file = os.path.join(tmp, name + ".lock")
-    while True:
-        try:
-            with open(atlas_file, "rb") as fh:
-                expires = int(fh.read().strip() or b"0")
-        except FileNotFoundError:
-            expires = 0
-        except ValueError:
-            expires = 0
-        if expires <= time.time_ns():
-            break
-        if time.monotonic() >= deadline:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-            raise LockError(
-                f"acquiring the migration lock on {target.redacted()}: Atlas's lock file {atlas_file} "
-                f"is held; wait for the other run to finish or raise --lock-timeout")
-        time.sleep(0.05)
-    with open(atlas_file, "wb") as fh:
-        fh.write(str(time.time_ns() + int(timeout * 1e9)).encode())
-
-    def unlock() -> None:
-        try:
-            os.remove(atlas_file)
-        except FileNotFoundError:
-            pass
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-    return unlock
 
 
 _PG_PASSTHROUGH = {"sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "application_name",
@@ -443,22 +288,7 @@ class PostgresDialect(Dialect):
         return None
 
     def lock(self, conn: Connection, timeout: float) -> Any:
-        deadline = time.monotonic() + timeout
-        base = 0.025
-        while True:
-            if conn.query("SELECT pg_try_advisory_lock(?)", (PG_LOCK_KEY,))[0][0]:
-                break
-            if time.monotonic() >= deadline:
-                raise lock_held(conn.target, timeout)
-            time.sleep(min(base + random.random() * base, max(0.0, deadline - time.monotonic())))
-            base = min(base * 2, 1.0)
-
-        def unlock() -> None:
-            try:
-                conn.query("SELECT pg_advisory_unlock(?)", (PG_LOCK_KEY,))
-            except Exception:
-                pass  # closing the session releases it anyway
-        return unlock
+        return locks.postgres_lock(conn, timeout)
 
     def executed_at(self) -> Any:
         from datetime import datetime, timezone
@@ -540,16 +370,7 @@ class MySQLDialect(Dialect):
         return None
 
     def lock(self, conn: Connection, timeout: float) -> Any:
-        got = conn.query("SELECT GET_LOCK(?, ?)", (LOCK_NAME, int(timeout)))[0][0]
-        if got != 1:
-            raise lock_held(conn.target, int(timeout))
-
-        def unlock() -> None:
-            try:
-                conn.query("SELECT RELEASE_LOCK(?)", (LOCK_NAME,))
-            except Exception:
-                pass
-        return unlock
+        return locks.mysql_lock(conn, timeout)
 
     def executed_at(self) -> Any:
         from datetime import datetime

@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import __version__, plan
-from .dialects import Connection, Dialect, for_target
+from .connection import Connection
+from .dialects import Dialect, for_target
 from .errors import AppliedFileChangedError, DirectiveError, NonLinearError
 from .events import Logger, nop_logger
 from .executor import Executor, Prepared, RunResult, prepare

@@ -152,7 +152,7 @@ class StatementError(MigrateError):
             stmt = stmt[:117] + "..."
         super().__init__(
             f"applying {file} (version {version}): statement {index} at {file}:{line}:{col} failed: "
-            f"{db_error} [{stmt}]; fix the statement and apply again, it resumes from there"
+            f"{db_error} [{stmt}]; fix the statement and apply again: the next run resumes with this file"
         )
 
 

@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass, field
 
 from . import lex
-from .dialects import Connection, driver_message
+from .connection import Connection
+from .dialects import driver_message
 from .errors import DirError, HistoryChangedError, MigrateError, RevisionStoreError, StatementError
 from .events import (ExecutionDone, ExecutionFailed, ExecutionStarted, FileDone, FileStarted,
                      Logger, StatementRun)

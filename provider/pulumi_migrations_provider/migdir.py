@@ -308,7 +308,7 @@ class MigrationDir:
         """
         data = self.hash_file().to_bytes()
         if self.path is not None:
-            (self.path / HASH_FILE_NAME).write_bytes(data)
+            _write(self.path / HASH_FILE_NAME, data, "writing atlas.sum")
         self.sum_data = data
         return data
 
@@ -339,10 +339,20 @@ class MigrationDir:
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
         new = MigrationFile(fname, data)
         if self.path is not None:
-            (self.path / fname).write_bytes(data)
+            _write(self.path / fname, data, "creating a migration file")
         self.files = sorted([*self.files, new], key=lambda f: encode_name(f.name))
         self.write_sum()
         return new
+
+
+def _write(path: Path, data: bytes, doing: str) -> None:
+    """Write a file; an OS error becomes a one-line FileNameError naming the path."""
+    try:
+        path.write_bytes(data)
+    except OSError as err:
+        raise errors.FileNameError(
+            f"{doing}: cannot write {path}: {err.strerror}; check the directory's permissions"
+        ) from None
 
 
 def _check_versions(files: list[MigrationFile]) -> None:

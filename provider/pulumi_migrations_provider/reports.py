@@ -50,15 +50,6 @@ class Options:
             raise ConfigError("reading options: lock timeout must not be negative")
 
 
-@dataclass(frozen=True)
-class FileStatus:
-    """One migration file as the status sees it."""
-    name: str
-    version: str
-    description: str
-    hash: str          # atlas.sum hash without "h1:"
-
-
 @dataclass
 class StatusReport:
     """What is applied and what is pending. Nothing was written to compute it.

@@ -8,10 +8,11 @@ Rows are keyed by version. Writes are upserts that never change ``description`` 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .dialects import Connection, Dialect, TABLE
+from .connection import Connection
+from .dialects import TABLE, Dialect
 from .errors import RevisionStoreError
 
 TYPE_BASELINE = 1
@@ -159,12 +160,3 @@ class RevisionStore:
         from .dialects import driver_message
         return (f"{doing} the revisions table {self.qualified_name}: "
                 f"{driver_message(err, self.conn.target)}; check the database user's privileges")
-
-
-@dataclass
-class MemoryRevisions:
-    """An in-memory twin of the store's read side, for planning tests."""
-    rows: list[Revision] = field(default_factory=list)
-
-    def read_all(self) -> list[Revision]:
-        return sorted(self.rows, key=lambda r: r.version.encode())

@@ -20,7 +20,7 @@ form (``Target.from_parts``) takes them as they are.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
@@ -185,9 +185,6 @@ class Target:
     def redacted(self) -> str:
         """The URL with the password replaced by ``****``: safe for messages and logs."""
         return self.url(redact=True)
-
-    def with_database(self, database: str | None) -> "Target":
-        return replace(self, database=database)
 
     def sqlite_path(self) -> str:
         """Absolute path of the SQLite file (``:memory:`` for in-memory)."""
