@@ -238,6 +238,16 @@ def test_new_refuses_a_stale_sum(tmp_path: Path) -> None:
     assert "3_more.sql was added" in one_error_line(result.stderr)
 
 
+def test_json_format_prints_json_on_failure_too(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id int);\nCREATE TABLEX b;\n"})
+    result = run("apply", "--dir", d, "--url", f"sqlite://{tmp_path}/x.db", "--format", "json")
+    assert result.exit_code == 1, result.output
+    assert one_error_line(result.stderr).startswith("error: applying 1_a.sql")
+    data = json.loads(result.stdout)
+    assert data["type"] == "StatementError" and (data["file"], data["index"], data["line"]) == ("1_a.sql", 2, 2)
+    assert "syntax error" in data["db_error"]
+
+
 def test_unwritable_directories_are_one_line_errors() -> None:
     """OS errors while creating or writing files: exit 1, one line naming the path, no traceback."""
     result = run("new", "x", "--dir", "/proc/pm-missing/migrations")

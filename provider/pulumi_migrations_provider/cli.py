@@ -36,13 +36,22 @@ from .target import Target
 if TYPE_CHECKING:
     from .migdir import MigrationDir
 
+_ERROR_FIELDS = ("file", "version", "index", "line", "col", "statement", "db_error", "reason")
+
+
 @contextmanager
-def _edge() -> Iterator[None]:
-    """Turn a ``MigrateError`` into ``error: <message>`` on stderr and exit code 1."""
+def _edge(*, json_output: bool = False) -> Iterator[None]:
+    """Turn a ``MigrateError`` into ``error: <message>`` on stderr and exit code 1; with
+    ``json_output`` also a JSON object on stdout (``error``, ``type`` and the error's fields),
+    so a CI job parsing ``--format json`` gets JSON on failure too."""
     try:
         yield
     except MigrateError as err:
         _print_error(str(err))
+        if json_output:
+            data = {"error": str(err), "type": type(err).__name__}
+            data.update({k: getattr(err, k) for k in _ERROR_FIELDS if getattr(err, k, None) is not None})
+            _dump_json(data)
         raise typer.Exit(1) from None
 
 
@@ -168,7 +177,7 @@ def status_command(
     output: FormatOpt = OutputFormat.text,
 ) -> None:
     """Show which files are applied and which are pending (writes nothing)."""
-    with _edge():
+    with _edge(json_output=output is OutputFormat.json):
         target = _target(url)
         d = _load(directory)
         from . import engine
@@ -218,7 +227,7 @@ def apply_command(
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="'--lock-timeout'") from None
     printer: _ApplyPrinter | None = None
-    with _edge():
+    with _edge(json_output=output is OutputFormat.json):
         target = _target(url)
         d = _load(directory)
         from . import engine
