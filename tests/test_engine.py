@@ -330,3 +330,28 @@ def test_postgres_lock_key_is_atlas_fnv1():
     from pulumi_migrations_provider import locks
     assert locks.fnv1_32(b"name") == 797654004
     assert locks.PG_LOCK_KEY == 2686470616
+
+
+def test_unlocked_look_tolerates_a_run_that_is_midway(sqlite_url, tmp_path, monkeypatch):
+    """status (no lock) reads an empty revisions table, then another run creates its first
+    table and records its revision before the clean check: that is not "not clean"."""
+    d = make_dir(tmp_path, FILES)
+    engine.apply(sqlite_url, d, Options(amount=1))
+    execute(sqlite_url, f"DELETE FROM {revisions_table(sqlite_url)}")   # looks like a fresh run
+    rows_before = []
+    from pulumi_migrations_provider.dialects import SQLiteDialect
+    real = SQLiteDialect.dirty_reason
+
+    def racing(self, conn, target, schema):
+        if not rows_before:   # the other run commits its revision row right now
+            rows_before.append(1)
+            execute(sqlite_url,
+                    f"INSERT INTO {revisions_table(sqlite_url)} (version, description, type, applied, "
+                    "total, executed_at, execution_time, error, error_stmt, hash, partial_hashes, "
+                    "operator_version) VALUES ('20240101000000', 'users', 2, 2, 2, '2024-01-01', 1, '', '', "
+                    f"'{MigrationDir.load(d).validate().hash_of('20240101000000_users.sql')}', 'null', 'x')")
+        return real(self, conn, target, schema)
+
+    monkeypatch.setattr(SQLiteDialect, "dirty_reason", racing)
+    st = engine.status(sqlite_url, d)
+    assert st.current_version == "20240101000000" and st.pending == ["20240102000000_posts.sql"]

@@ -20,7 +20,7 @@ from pathlib import Path
 from . import __version__, plan
 from .connection import Connection
 from .dialects import Dialect, for_target
-from .errors import AppliedFileChangedError, DirectiveError, NonLinearError
+from .errors import AppliedFileChangedError, DirectiveError, NonLinearError, NotCleanError
 from .events import Logger, nop_logger
 from .executor import Executor, Prepared, RunResult, prepare
 from .migdir import MigrationDir
@@ -172,7 +172,19 @@ class _Job:
                 conn.close()
 
     def read_state(self, conn: Connection | None, opts: Options) -> _State:
+        """Read the revisions and plan (a first run's clean check included)."""
         store = RevisionStore(conn, self.schema, OPERATOR_VERSION) if conn is not None else None
+        try:
+            return self._plan_from(store, conn, opts)
+        except NotCleanError:
+            # Without the lock another run may be midway: it created tables after we read an
+            # empty revisions table. If it has recorded revisions meanwhile, plan from those.
+            if store is None or not store.exists() or not store.read_all():
+                raise
+            return self._plan_from(store, conn, opts)
+
+    def _plan_from(self, store: RevisionStore | None, conn: Connection | None,
+                   opts: Options) -> _State:
         exists = store.exists() if store is not None else False
         revs = store.read_all() if store is not None and exists else []
         check_applied_unchanged(self.dir, self.hash_file, revs, opts.allow_changed)
