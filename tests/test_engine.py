@@ -355,3 +355,13 @@ def test_unlocked_look_tolerates_a_run_that_is_midway(sqlite_url, tmp_path, monk
     monkeypatch.setattr(SQLiteDialect, "dirty_reason", racing)
     st = engine.status(sqlite_url, d)
     assert st.current_version == "20240101000000" and st.pending == ["20240102000000_posts.sql"]
+
+
+def test_file_txmode_conflicting_with_global_all(sqlite_url, tmp_path):
+    from pulumi_migrations_provider.errors import DirectiveError
+    d = make_dir(tmp_path, {"1_a.sql": "-- atlas:txmode none\n\nCREATE TABLE a (id int);\n"})
+    with pytest.raises(DirectiveError, match="when txmode 'all' is set globally") as err:
+        engine.apply(sqlite_url, d, Options(tx_mode="all"))
+    assert err.value.file == "1_a.sql"
+    assert not Path(sqlite_url.removeprefix("sqlite://")).exists()
+    assert engine.apply(sqlite_url, d, Options(tx_mode="file")).applied == ["1_a.sql"]

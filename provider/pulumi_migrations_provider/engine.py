@@ -23,7 +23,7 @@ from .dialects import Dialect, for_target
 from .errors import AppliedFileChangedError, DirectiveError, NonLinearError, NotCleanError
 from .events import Logger, nop_logger
 from .executor import Executor, Prepared, RunResult, prepare
-from .migdir import MigrationDir
+from .migdir import MigrationDir, MigrationFile
 from .reports import ApplyReport, Options, StatusReport, TargetInfo
 from .revisions import TYPE_BASELINE, Revision, RevisionStore
 from .sumfile import HashFile
@@ -278,7 +278,8 @@ def check_applied_unchanged(d: MigrationDir, hf: HashFile, revs: list[Revision],
             "for the change (pass --allow-changed to accept the edit)", changed)
 
 
-def _check_txmodes(files: list, tx_mode: str) -> None:
+def _check_txmodes(files: list[MigrationFile], tx_mode: str) -> None:
+    """Atlas's rule: under a global ``all`` no file may ask for another tx mode."""
     if tx_mode != "all":
         return
     for f in files:
@@ -286,4 +287,4 @@ def _check_txmodes(files: list, tx_mode: str) -> None:
         if mode is not None and mode != "all":
             raise DirectiveError(
                 f"reading {f.name}: cannot set txmode directive to {mode!r} when txmode 'all' is set "
-                "globally; drop the directive or use --tx-mode file")
+                "globally; drop the directive or use --tx-mode file", file=f.name)

@@ -46,11 +46,22 @@ class DuplicateVersionError(DirError):
 
 
 class FileEncodingError(DirError):
-    """A migration file is not valid UTF-8."""
+    """A migration file is not valid UTF-8; ``offset`` is the first bad byte."""
+
+    def __init__(self, message: str, *, file: str, offset: int, line: int, col: int):
+        self.file = file
+        self.offset = offset
+        self.line = line
+        self.col = col
+        super().__init__(message)
 
 
 class DirectiveError(DirError):
     """A file directive has a bad value (``atlas:txmode all``, two txmode lines, ...)."""
+
+    def __init__(self, message: str, *, file: str):
+        self.file = file
+        super().__init__(message)
 
 
 class ChecksumMissingError(DirError):
@@ -58,7 +69,11 @@ class ChecksumMissingError(DirError):
 
 
 class ChecksumFormatError(DirError):
-    """``atlas.sum`` cannot be parsed (a line without ``h1:``, a blank line)."""
+    """``atlas.sum`` cannot be parsed (a line without ``h1:``, a blank line); ``line`` is 1-based."""
+
+    def __init__(self, message: str, *, line: int):
+        self.line = line
+        super().__init__(message)
 
 
 class ChecksumError(DirError):

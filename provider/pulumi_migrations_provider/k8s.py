@@ -177,17 +177,13 @@ def directory_data(directory: MigrationDir | str | os.PathLike[str], *,
                 "directory"
             )
         try:
-            data[f.name] = f.data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            line = f.data.count(b"\n", 0, err.start) + 1
-            col = err.start - (f.data.rfind(b"\n", 0, err.start) + 1) + 1
-            exc = errors.FileEncodingError(
+            data[f.name] = f.text()
+        except errors.FileEncodingError as err:
+            raise errors.FileEncodingError(
                 f"rendering {what} for {d.where}: {f.name} is not valid UTF-8 (byte offset "
-                f"{err.start}, {f.name}:{line}:{col}); the Atlas operator reads text keys only, "
-                "so save the file as UTF-8 and re-hash the directory"
-            )
-            exc.file, exc.offset, exc.line, exc.col = f.name, err.start, line, col  # type: ignore[attr-defined]
-            raise exc from err
+                f"{err.offset}, {f.name}:{err.line}:{err.col}); the Atlas operator reads text keys "
+                "only, so save the file as UTF-8 and re-hash the directory",
+                file=err.file, offset=err.offset, line=err.line, col=err.col) from err
     sum_bytes = d.sum_data or b""  # validate() guarantees it exists when there are files
     data[HASH_FILE_NAME] = sum_bytes.decode("utf-8", "surrogateescape")
     size = sum(len(v.encode("utf-8", "surrogateescape")) for v in data.values())

@@ -93,12 +93,10 @@ class MigrationFile:
         except UnicodeDecodeError as err:
             line = self.data.count(b"\n", 0, err.start) + 1
             col = err.start - (self.data.rfind(b"\n", 0, err.start) + 1) + 1
-            exc = errors.FileEncodingError(
+            raise errors.FileEncodingError(
                 f"reading {self.name}: invalid UTF-8 byte at offset {err.start} "
-                f"({self.name}:{line}:{col}); save the file as UTF-8"
-            )
-            exc.file, exc.offset, exc.line, exc.col = self.name, err.start, line, col  # type: ignore[attr-defined]
-            raise exc from err
+                f"({self.name}:{line}:{col}); save the file as UTF-8",
+                file=self.name, offset=err.start, line=line, col=col) from err
 
     @cached_property
     def _header(self) -> tuple[tuple[str, str], ...]:
@@ -148,11 +146,9 @@ class MigrationFile:
             return ds[0]
         else:
             problem = f"unknown txmode {_go_quote(ds[0])} found in file directive {_go_quote(self.name)}"
-        exc = errors.DirectiveError(
-            f"reading directives of {self.name}: {problem}; keep one '-- atlas:txmode none|file' line"
-        )
-        exc.file = self.name  # type: ignore[attr-defined]
-        raise exc
+        raise errors.DirectiveError(
+            f"reading directives of {self.name}: {problem}; keep one '-- atlas:txmode none|file' line",
+            file=self.name)
 
     @property
     def is_checkpoint(self) -> bool:

@@ -98,12 +98,9 @@ class HashFile:
             name, sep, digest = text.partition("h1:")
             if not sep:
                 what = "is blank" if not text.strip() else "has no 'h1:' hash"
-                exc = errors.ChecksumFormatError(
+                raise errors.ChecksumFormatError(
                     f"reading {source}: line {no} {what} (checksum file format invalid); "
-                    "run 'pulumi-migrations hash' to re-create it"
-                )
-                exc.line = no  # type: ignore[attr-defined]
-                raise exc
+                    "run 'pulumi-migrations hash' to re-create it", line=no)
             entries.append((name.strip(), digest))
         hf = cls(total, tuple(entries))
         if hf.sum_of(hf.entries) != total:
