@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 from urllib.parse import unquote
 
 from .target import scrub
@@ -71,8 +71,8 @@ def _console(*, stderr: bool = False, width: int | None = None) -> Any:
     stream = sys.stderr if stderr else sys.stdout
     if width is None and not stream.isatty():
         width = 10_000  # logs and pipes: never wrap or truncate
-    return Console(file=_Scrubbed(stream), markup=False, emoji=False, highlight=False,
-                   soft_wrap=True, width=width)
+    return Console(file=cast(TextIO, _Scrubbed(stream)), markup=False, emoji=False,
+                   highlight=False, soft_wrap=True, width=width)
 
 
 def _print_error(message: str) -> None:

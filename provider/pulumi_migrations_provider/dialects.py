@@ -377,8 +377,8 @@ class MySQLDialect(Dialect):
         return datetime.now().replace(microsecond=0)
 
 
-def _mysql_message(err: Exception) -> str:
-    args = getattr(err, "args", ())
+def _mysql_message(err: BaseException) -> str:
+    args: tuple = getattr(err, "args", ())
     if len(args) >= 2:
         return f"{args[1]} (code {args[0]})"
     return str(err)

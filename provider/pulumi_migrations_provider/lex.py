@@ -207,7 +207,9 @@ class _Scanner:
 
     def skip_spaces(self) -> None:
         """Drop leading Unicode whitespace from the input (``skipSpaces``)."""
-        self.inp = self.i = _SPACES.match(self.src, self.inp).end()
+        m = _SPACES.match(self.src, self.inp)   # "\s*": always matches
+        assert m is not None
+        self.inp = self.i = m.end()
 
     def emit(self, end: int) -> tuple[int, str, list[str]]:
         """Cut ``src[inp:end]`` as a statement (``Scanner.emit``): (start, text, comments)."""

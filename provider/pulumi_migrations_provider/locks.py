@@ -122,8 +122,8 @@ def sqlite_lock(target: Target, timeout: float) -> Any:
                 f"is held; wait for the other run to finish or raise --lock-timeout")
         time.sleep(0.05)
     ours_value = str(time.time_ns() + int(timeout * 1e9)).encode()
-    with open(atlas_file, "wb") as fh:
-        fh.write(ours_value)
+    with open(atlas_file, "wb") as out:
+        out.write(ours_value)
 
     def unlock() -> None:
         try:  # remove Atlas's file only while it is still ours (another run may own it now)

@@ -225,16 +225,12 @@ def _outputs_from_history(outs: dict[str, Any], dir_error: MigrateError) -> dict
         return outs
     log(f"refresh read the revisions table only: the migration directory is unavailable ({dir_error})")
     last = revs[-1] if revs else None
-    failed = last is not None and (last.partial or bool(last.error))
-    outs.update(applied_version=last.version if last else None,
-                error=(last.error or None) if failed else None,
-                error_statement=(last.error_stmt or None) if failed else None)
-    if failed:
-        outs["status"] = "FAILED"
+    outs.update(applied_version=last.version if last else None, error=None, error_statement=None)
+    if last is not None and (last.partial or last.error):
+        outs.update(status="FAILED", error=last.error or None, error_statement=last.error_stmt or None)
     elif last is not None and last.version == outs.get("target_version"):
         outs.update(status="OK", pending=[])
     return outs
-
 
 
 def _normalized(news: dict[str, Any]) -> dict[str, Any]:
