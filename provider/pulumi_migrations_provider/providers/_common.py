@@ -15,6 +15,7 @@ from pulumi.output import Unknown
 from ..errors import ChecksumError, ConfigError, MigrateError
 from ..migdir import MigrationDir
 from ..sumfile import HashFile
+from ..target import Target
 
 #: Prefix of every line the providers print (the engine shows them under the stack).
 LOG_PREFIX = "pulumi-migrations"
@@ -45,6 +46,14 @@ def is_unknown(value: Any) -> bool:
 def log(message: str) -> None:
     """Print one line to stderr, flushed (the engine forwards it; there is no per-resource log)."""
     print(f"{LOG_PREFIX}: {message}", file=sys.stderr, flush=True)
+
+
+def where(url: Any) -> str:
+    """The URL for a log line, password masked; never fails (delete must not get stuck)."""
+    try:
+        return Target.parse(url).redacted()
+    except (ConfigError, TypeError):
+        return "the database"
 
 
 def new_id(kind: str) -> str:

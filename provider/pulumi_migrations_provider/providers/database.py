@@ -24,7 +24,7 @@ from .. import engine
 from ..errors import ConfigError, ConnectError
 from ..reports import Options
 from ..target import Target
-from ._common import changed_keys, is_unknown, log, new_id
+from ._common import changed_keys, is_unknown, log, new_id, where
 
 INPUT_KEYS = ("url", "revisions_schema")
 DIFF_KEYS = ("url", "revisions_schema")
@@ -77,9 +77,7 @@ class DatabaseProvider(ResourceProvider):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Leave the database and its schema in place, and say so."""
-        url = props.get("url")
-        where = Target.parse(url).redacted() if isinstance(url, str) else "the database"
-        log(f"{where}: removed from the stack; the database and its schema are left in place")
+        log(f"{where(props.get('url'))}: removed from the stack; the database and its schema are left in place")
 
     @staticmethod
     def _inspect(props: dict[str, Any]) -> dict[str, Any]:

@@ -54,6 +54,7 @@ from ._common import (
     log,
     new_id,
     pick,
+    where,
 )
 
 OPTION_KEYS = ("version", "baseline", "allow_dirty", "exec_order", "tx_mode", "lock_timeout",
@@ -183,9 +184,7 @@ class MigrationProvider(ResourceProvider):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Leave the schema in place (down migrations are not supported) and say so."""
-        url = props.get("url")
-        where = Target.parse(url).redacted() if isinstance(url, str) else "the database"
-        log(f"{where}: migration removed from the stack; the schema and the revisions table "
+        log(f"{where(props.get('url'))}: migration removed from the stack; the schema and the revisions table "
             "are left in place (destroy never rolls back migrations)")
 
     @staticmethod
