@@ -101,13 +101,13 @@ def dir_failure_reason(err: MigrateError) -> str:
     """Turn a directory error into a check failure reason naming file and atlas.sum line."""
     reason = str(err)
     if isinstance(err, ChecksumError):
-        where = []
+        located = []
         if err.file and err.file not in reason:
-            where.append(f"file {err.file}")
+            located.append(f"file {err.file}")
         if err.line and f"L{err.line}" not in reason and f"line {err.line}" not in reason:
-            where.append(f"atlas.sum line {err.line}")
-        if where:
-            reason += f" ({', '.join(where)})"
+            located.append(f"atlas.sum line {err.line}")
+        if located:
+            reason += f" ({', '.join(located)})"
     if "pulumi-migrations hash" not in reason and isinstance(err, ChecksumError):
         reason += "; run 'pulumi-migrations hash' to re-hash the directory"
     return reason
