@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import pulumi
@@ -32,6 +33,7 @@ TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 _PLACEHOLDER = "url-secret-placeholder"
 
 
+@dataclass(kw_only=True)
 class AtlasMigrationManifestsArgs:
     """The set of arguments for constructing an AtlasMigrationManifests resource.
 
@@ -58,30 +60,24 @@ class AtlasMigrationManifestsArgs:
            (the ``pulumi.com/timeoutSeconds`` annotation); its default applies when unset.
     """
 
-    def __init__(self, *, directory: MigrationDir | str | os.PathLike[str],
-                 url: pulumi.Input[str] | None = None,
-                 url_secret: pulumi.Input[str] | None = None, url_secret_key: str = "url",
-                 name: str | None = None, namespace: pulumi.Input[str] | None = None,
-                 labels: Mapping[str, str] | None = None, inline: bool = False,
-                 baseline: str | None = None, exec_order: str | None = None,
-                 revisions_schema: str | None = None, backoff_limit: int | None = None,
-                 protected_flows: Mapping[str, Any] | None = None,
-                 wait_for_ready: bool = False, ready_timeout_seconds: int | None = None):
-        self.directory = directory
-        self.url = url
-        self.url_secret = url_secret
-        self.url_secret_key = url_secret_key
-        self.name = name
-        self.namespace = namespace
-        self.labels = dict(labels) if labels else None
-        self.inline = inline
-        self.baseline = baseline
-        self.exec_order = exec_order
-        self.revisions_schema = revisions_schema
-        self.backoff_limit = backoff_limit
-        self.protected_flows = protected_flows
-        self.wait_for_ready = wait_for_ready
-        self.ready_timeout_seconds = ready_timeout_seconds
+    directory: MigrationDir | str | os.PathLike[str]
+    url: pulumi.Input[str] | None = None
+    url_secret: pulumi.Input[str] | None = None
+    url_secret_key: str = "url"
+    name: str | None = None
+    namespace: pulumi.Input[str] | None = None
+    labels: Mapping[str, str] | None = None
+    inline: bool = False
+    baseline: str | None = None
+    exec_order: str | None = None
+    revisions_schema: str | None = None
+    backoff_limit: int | None = None
+    protected_flows: Mapping[str, Any] | None = None
+    wait_for_ready: bool = False
+    ready_timeout_seconds: int | None = None
+
+    def __post_init__(self) -> None:
+        self.labels = dict(self.labels) if self.labels else None
 
 
 class AtlasMigrationManifests(pulumi.ComponentResource):
