@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from pulumi_migrations_provider import __version__
@@ -263,8 +264,6 @@ def test_unwritable_directories_are_one_line_errors() -> None:
 
 
 def test_manifests_prints_three_documents(tmp_path: Path) -> None:
-    pytest.importorskip("pulumi_migrations_provider.k8s")
-    yaml = pytest.importorskip("yaml")
     d = make_dir(tmp_path, FILES)
     result = run("manifests", "--dir", d, "--name", "app", "--namespace", "db",
                  "--url", "postgres://app:pw@db:5432/app", "--label", "team=core")
@@ -274,6 +273,14 @@ def test_manifests_prints_three_documents(tmp_path: Path) -> None:
     assert all(doc["metadata"]["namespace"] == "db" for doc in docs)
     assert all(doc["metadata"]["labels"]["team"] == "core" for doc in docs)
     assert "AtlasMigration" in {doc["kind"] for doc in docs}
+
+
+def test_manifests_protected_down_flow(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    result = run("manifests", "--dir", d, "--name", "app", "--url-secret", "db-url", "--allow-down")
+    assert result.exit_code == 0, result.output
+    migration = [doc for doc in yaml.safe_load_all(result.stdout) if doc and doc["kind"] == "AtlasMigration"][0]
+    assert migration["spec"]["protectedFlows"] == {"migrateDown": {"allow": True, "autoApprove": True}}
 
 
 # --- database-touching commands -------------------------------------------------------------

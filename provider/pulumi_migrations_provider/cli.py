@@ -296,6 +296,10 @@ def manifests_command(
     exec_order: Annotated[Optional[ExecOrder], typer.Option("--exec-order")] = None,
     revisions_schema: RevSchemaOpt = None,
     backoff_limit: Annotated[Optional[int], typer.Option("--backoff-limit", min=0)] = None,
+    allow_down: Annotated[bool, typer.Option(
+        "--allow-down", help="Let the operator migrate down when the directory shrinks "
+                             "(protectedFlows.migrateDown allow + autoApprove; the operator needs "
+                             "both for a ConfigMap or inline directory).")] = False,
 ) -> None:
     """Print Kubernetes manifests for the Atlas operator (pipe into 'kubectl apply -f -')."""
     if (url is None) == (url_secret is None):
@@ -318,7 +322,9 @@ def manifests_command(
             d, name=name, namespace=namespace, url=url, url_secret=url_secret,
             url_secret_key=url_secret_key, inline=inline, labels=labels or None,
             baseline=baseline, exec_order=exec_order.value if exec_order else None,
-            revisions_schema=revisions_schema, backoff_limit=backoff_limit)
+            revisions_schema=revisions_schema, backoff_limit=backoff_limit,
+            protected_flows={"migrateDown": {"allow": True, "autoApprove": True}}
+            if allow_down else None)
         text = k8s.dump_yaml(objects)
     # The YAML is the product (it may carry the --url the user asked to embed): not scrubbed.
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
