@@ -35,6 +35,7 @@ import yaml
 
 from . import errors
 from .migdir import MigrationDir
+from .reports import EXEC_ORDERS  # the CRD's spec.execOrder accepts exactly Atlas's three
 from .sumfile import HASH_FILE_NAME
 from .target import Target, as_target
 
@@ -49,8 +50,6 @@ API_VERSION = "db.atlasgo.io/v1alpha1"
 KIND = "AtlasMigration"
 #: The API server refuses a ConfigMap whose values add up to more than this (``MaxSecretSize``).
 CONFIGMAP_MAX_BYTES = 1024 * 1024
-#: Values of ``spec.execOrder`` the CRD accepts.
-EXEC_ORDERS = ("linear", "linear-skip", "non-linear")
 
 # Kubernetes validation (k8s.io/apimachinery/pkg/util/validation).
 _CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
