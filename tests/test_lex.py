@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import base64
 import hashlib
 from pathlib import Path
@@ -32,13 +34,7 @@ LEX_ALL = ScanOptions(
     escaped_string_ext=True,
     hash_comments=True,
 )
-LEX_PG = ScanOptions(
-    match_begin=True,
-    match_begin_atomic=True,
-    match_dollar_quote=True,
-    backslash_escapes=True,
-    escaped_string_ext=True,
-)
+LEX_PG = dataclasses.replace(LEX_ALL, hash_comments=False)  # "_pg" files: no '#' comments
 LEXGROUP = ScanOptions(match_begin=True)
 ESCAPED_MY = ScanOptions(backslash_escapes=True)
 ESCAPED_PG = ScanOptions(escaped_string_ext=True)

@@ -117,9 +117,7 @@ class Executor:
         resume = rev.applied if rev is not None else 0
         self.log(FileStarted(p.file.name, p.file.version, index, count, len(texts), resume))
         if self.dry_run:
-            for i in range(resume, len(texts)):
-                s = p.statements[i]
-                self.log(StatementRun(p.file.name, i + 1, s.text, s.line, s.col))
+            self._log_statements(p, resume, len(texts))
             result.statements += len(texts) - resume
             self.log(FileDone(p.file.name, p.file.version, len(texts) - resume, time.monotonic_ns() - start_ns))
             return
@@ -189,11 +187,9 @@ class Executor:
         except Exception as err:  # the driver's error: located, recorded, raised as ours
             conn.rollback()
             i, cause = self._locate_failure(p, resume, err)
-            for s in p.statements[resume:i + 1]:
-                self.log(StatementRun(p.file.name, p.statements.index(s) + 1, s.text, s.line, s.col))
+            self._log_statements(p, resume, i + 1)
             raise self._failed(p, i, cause, "file", first_in_tx, start_ns) from None
-        for k, s in enumerate(todo, resume + 1):
-            self.log(StatementRun(p.file.name, k, s.text, s.line, s.col))
+        self._log_statements(p, resume, len(p.statements))
         row.applied = len(p.statements)
         row.partial_hashes = None
         row.error = row.error_stmt = ""
@@ -207,6 +203,12 @@ class Executor:
             conn.rollback()
             raise RevisionStoreError(store.describe_failure("writing", err)) from None
         result.statements += len(todo)
+
+    def _log_statements(self, p: Prepared, start: int, stop: int) -> None:
+        """Emit StatementRun for statements ``start`` to ``stop - 1`` (0-based) of a file."""
+        for i in range(start, stop):
+            s = p.statements[i]
+            self.log(StatementRun(p.file.name, i + 1, s.text, s.line, s.col))
 
     def _locate_failure(self, p: Prepared, resume: int, err: BaseException) -> tuple[int, BaseException]:
         """Which statement failed: replay them one by one inside a transaction, then roll back.
