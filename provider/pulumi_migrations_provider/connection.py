@@ -5,7 +5,7 @@ The executor sends BEGIN/COMMIT itself, so the same code drives every dialect.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .target import Target
 
@@ -22,6 +22,7 @@ class Connection:
         self.raw = raw
         self.in_tx = False
         self._unlock: Any = None
+        self.on_close: Callable[[Connection], None] | None = None  # dialect clean-up, best effort
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         cur = self.raw.cursor()
@@ -69,6 +70,11 @@ class Connection:
 
     def close(self) -> None:
         try:
+            if self.on_close is not None:
+                try:
+                    self.on_close(self)
+                except Exception:
+                    pass
             if self._unlock is not None:
                 self._unlock()
         finally:

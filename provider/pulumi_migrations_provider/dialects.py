@@ -132,6 +132,7 @@ class SQLiteDialect(Dialect):
 
     def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
         path = target.sqlite_path()
+        sync, fk = _driver_settings(target)
         try:
             if path == ":memory:":
                 raw = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
@@ -144,9 +145,24 @@ class SQLiteDialect(Dialect):
                 raw = sqlite3.connect(path, isolation_level=None, timeout=max(timeout, 1.0),
                                       check_same_thread=False)
             raw.execute("PRAGMA foreign_keys")  # touch the file: fails early when it is not a database
+            conn = Connection(self, target, raw)
+            raw.execute(f"PRAGMA synchronous = {sync}")
+            if fk:
+                raw.execute(f"PRAGMA foreign_keys = {fk}")
+            if not readonly and path != ":memory:" and sync in ("NORMAL", "OFF") and \
+                    raw.execute("PRAGMA journal_mode").fetchone()[0] == "delete":
+                # At synchronous NORMAL a TRUNCATE commit syncs exactly what a DELETE commit
+                # does (3 fdatasync per commit either way, strace-counted) and recovers from a
+                # crash the same way, but it empties the journal instead of unlinking it: no
+                # directory write per commit (-11% on 2,000 files). The mode is per connection
+                # for rollback journals; close() restores DELETE, which removes the empty
+                # journal. WAL and the other modes are left alone; at FULL TRUNCATE costs an
+                # extra sync, so DELETE stays.
+                raw.execute("PRAGMA journal_mode = TRUNCATE")
+                conn.on_close = _restore_delete_journal
         except sqlite3.Error as err:
             raise ConnectError(f"opening {target.redacted()}: {err}; check the path and permissions") from None
-        return Connection(self, target, raw)
+        return conn
 
     def server_version(self, conn: Connection) -> tuple[str, str]:
         return sqlite3.sqlite_version, "sqlite"
@@ -198,6 +214,41 @@ class SQLiteDialect(Dialect):
         off = abs(off)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", lt)
         return f"{stamp}{'.' + frac if frac else ''}{sign}{off // 3600:02d}:{off % 3600 // 60:02d}"
+
+
+# mattn/go-sqlite3, the driver of Atlas and dbmate, runs every connection with
+# synchronous=NORMAL and takes these URL parameters; we read the same ones, same defaults.
+_SYNC_PARAMS = ("_sync", "_synchronous")
+_SYNC_VALUES = {"0": "OFF", "off": "OFF", "1": "NORMAL", "normal": "NORMAL",
+                "2": "FULL", "full": "FULL", "3": "EXTRA", "extra": "EXTRA"}
+_FK_PARAMS = ("_fk", "_foreign_keys")
+_BOOL_VALUES = {"1": "ON", "yes": "ON", "true": "ON", "on": "ON",
+                "0": "OFF", "no": "OFF", "false": "OFF", "off": "OFF"}
+
+
+def _driver_settings(target: Target) -> tuple[str, str | None]:
+    """(synchronous, foreign_keys or None) as Atlas's driver sets them on connect, from the
+    URL's ``_sync``/``_synchronous`` and ``_fk``/``_foreign_keys``. Raises ConfigError for a
+    value the driver would reject."""
+    params = target.param_map
+
+    def pick(names: tuple[str, ...], values: dict[str, str], default: str | None) -> str | None:
+        name = next((n for n in names if params.get(n)), None)
+        if name is None:
+            return default
+        value = values.get(params[name].lower())
+        if value is None:
+            raise ConfigError(
+                f"reading the SQLite URL: {name}={params[name]!r} is not one of "
+                f"{', '.join(sorted({v.lower() for v in values.values()}))}; fix the URL parameter")
+        return value
+
+    return pick(_SYNC_PARAMS, _SYNC_VALUES, "NORMAL") or "NORMAL", pick(_FK_PARAMS, _BOOL_VALUES, None)
+
+
+def _restore_delete_journal(conn: Connection) -> None:
+    """Put the connection back in DELETE journal mode; SQLite removes the empty journal."""
+    conn.raw.execute("PRAGMA journal_mode = DELETE")
 
 
 _PG_PASSTHROUGH = {"sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "application_name",

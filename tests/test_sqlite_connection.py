@@ -1,0 +1,108 @@
+"""SQLite connections: the settings Atlas's driver (mattn/go-sqlite3) applies, from the same URL
+parameters, and the TRUNCATE journal used while applying (restored to DELETE afterwards)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pulumi_migrations_provider import engine
+from pulumi_migrations_provider.dialects import for_target
+from pulumi_migrations_provider.errors import ConfigError, StatementError
+from pulumi_migrations_provider.events import FileDone
+from pulumi_migrations_provider.target import Target
+from tests.dirtools import make_dir
+
+FILES = {
+    "1_a.sql": "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+    "2_b.sql": "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a (id));\n",
+    "3_c.sql": "INSERT INTO a (id) VALUES (1);\n",
+}
+
+
+def pragma(url: str, name: str, *, readonly: bool = False) -> object:
+    target = Target.parse(url)
+    conn = for_target(target).connect(target, timeout=5, readonly=readonly)
+    assert conn is not None
+    try:
+        return conn.raw.execute(f"PRAGMA {name}").fetchone()[0]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("", 1), ("?_sync=FULL", 2), ("?_synchronous=off", 0), ("?_sync=3", 3), ("?_sync=normal", 1),
+])
+def test_synchronous_follows_atlas_driver(tmp_path: Path, query: str, expected: int) -> None:
+    url = f"sqlite://{tmp_path}/s.db{query}"
+    assert pragma(url, "synchronous") == expected
+    assert pragma(url, "synchronous", readonly=True) == expected
+
+
+@pytest.mark.parametrize(("query", "expected"), [("", 0), ("?_fk=1", 1), ("?_foreign_keys=true", 1),
+                                                 ("?_fk=off", 0)])
+def test_foreign_keys_follow_atlas_driver(tmp_path: Path, query: str, expected: int) -> None:
+    assert pragma(f"sqlite://{tmp_path}/f.db{query}", "foreign_keys") == expected
+
+
+@pytest.mark.parametrize("query", ["?_sync=fast", "?_fk=maybe"])
+def test_bad_driver_parameter_is_a_config_error_and_writes_nothing(tmp_path: Path, query: str) -> None:
+    d = make_dir(tmp_path, FILES)
+    with pytest.raises(ConfigError, match=r"reading the SQLite URL: _(sync|fk)=") as err:
+        engine.apply(f"sqlite://{tmp_path}/x.db{query}", d)
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_foreign_keys_on_make_a_violating_migration_fail(tmp_path: Path) -> None:
+    files = {**FILES, "4_bad.sql": "INSERT INTO b (id, a_id) VALUES (1, 42);\n"}
+    d = make_dir(tmp_path, files)
+    with pytest.raises(StatementError, match="FOREIGN KEY constraint failed"):
+        engine.apply(f"sqlite://{tmp_path}/fk.db?_fk=1", d)
+    # SQLite's default (no _fk) does not enforce: the same file applies.
+    report = engine.apply(f"sqlite://{tmp_path}/nofk.db", d)
+    assert report.current_version == "4"
+
+
+def journal_seen_during_apply(url: str, db: Path, d: Path) -> list[bool]:
+    """Apply; after each file record whether the journal file exists (TRUNCATE keeps an empty
+    one between commits, DELETE unlinks it)."""
+    seen: list[bool] = []
+
+    def logger(event: object) -> None:
+        if isinstance(event, FileDone):
+            seen.append(os.path.exists(f"{db}-journal"))
+
+    engine.apply(url, d, logger=logger)
+    return seen
+
+
+def test_apply_uses_truncate_journal_and_restores_delete(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    db = tmp_path / "j.db"
+    assert journal_seen_during_apply(f"sqlite://{db}", db, d) == [True, True, True]
+    assert not Path(f"{db}-journal").exists()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert conn.execute("SELECT count(*) FROM atlas_schema_revisions").fetchone()[0] == 3
+
+
+def test_full_sync_keeps_delete_journal(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    db = tmp_path / "full.db"
+    assert journal_seen_during_apply(f"sqlite://{db}?_sync=FULL", db, d) == [False, False, False]
+
+
+def test_wal_database_stays_wal(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    db = tmp_path / "wal.db"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+    report = engine.apply(f"sqlite://{db}", d)
+    assert report.current_version == "3"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT count(*) FROM a").fetchone()[0] == 1
