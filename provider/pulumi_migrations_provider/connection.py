@@ -36,6 +36,8 @@ class Connection:
         cur = self.execute(sql, params)
         rows = cur.fetchall()
         cur.close()
+        if type(rows) is list and (not rows or type(rows[0]) is tuple):
+            return rows  # sqlite3 and psycopg already give a list of tuples
         return [tuple(r) for r in rows]
 
     def begin(self) -> None:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import lex, locks
 from .connection import Connection
 from .errors import ConfigError, ConnectError
 from .target import Target
+
+if TYPE_CHECKING:
+    from .lex import ScanOptions
 
 TABLE = "atlas_schema_revisions"
 REVISION_COLUMNS = ("version", "description", "type", "applied", "total", "executed_at",
@@ -35,9 +37,15 @@ class Dialect:
     name = ""
     transactional_ddl = True
     supports_script = False   # can run a whole file (plus its revision row) in one call
-    scan_options = lex.SQLITE
     begin_sql = "BEGIN"
     quote_char = '"'
+
+    @property
+    def scan_options(self) -> "ScanOptions":
+        """The statement splitter's options for this dialect (lex is imported only to apply)."""
+        from .lex import OPTIONS_BY_DIALECT
+
+        return OPTIONS_BY_DIALECT[self.name]
 
     def placeholders(self, sql: str) -> str:
         return sql.replace("?", "%s")
@@ -120,7 +128,6 @@ class SQLiteDialect(Dialect):
     name = "sqlite"
     transactional_ddl = True
     supports_script = True
-    scan_options = lex.SQLITE
     begin_sql = "BEGIN IMMEDIATE"
     quote_char = "`"
 
@@ -202,6 +209,8 @@ class SQLiteDialect(Dialect):
         return f"found table {tables[0]!r}" if len(tables) == 1 else f"found {len(tables)} tables"
 
     def lock(self, conn: Connection, timeout: float) -> Any:
+        from . import locks
+
         return locks.sqlite_lock(conn.target, timeout)
 
     def executed_at(self) -> Any:
@@ -261,7 +270,6 @@ class PostgresDialect(Dialect):
     json_placeholder = "?::jsonb"
     transactional_ddl = True
     supports_script = True   # without parameters psycopg sends the simple query protocol
-    scan_options = lex.POSTGRES
 
     def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
         import psycopg
@@ -339,6 +347,8 @@ class PostgresDialect(Dialect):
         return None
 
     def lock(self, conn: Connection, timeout: float) -> Any:
+        from . import locks
+
         return locks.postgres_lock(conn, timeout)
 
     def executed_at(self) -> Any:
@@ -349,7 +359,6 @@ class PostgresDialect(Dialect):
 class MySQLDialect(Dialect):
     name = "mysql"
     transactional_ddl = False
-    scan_options = lex.MYSQL
     quote_char = "`"
 
     def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
@@ -421,6 +430,8 @@ class MySQLDialect(Dialect):
         return None
 
     def lock(self, conn: Connection, timeout: float) -> Any:
+        from . import locks
+
         return locks.mysql_lock(conn, timeout)
 
     def executed_at(self) -> Any:

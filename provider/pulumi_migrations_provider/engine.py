@@ -16,18 +16,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__, plan
 from .connection import Connection
 from .dialects import Dialect, for_target
 from .errors import AppliedFileChangedError, DirectiveError, NonLinearError, NotCleanError
-from .events import Logger, nop_logger
-from .executor import Executor, Prepared, RunResult, prepare
 from .migdir import MigrationDir, MigrationFile
 from .reports import ApplyReport, Options, StatusReport, TargetInfo
 from .revisions import TYPE_BASELINE, Revision, RevisionStore
 from .sumfile import HashFile
 from .target import Target, as_target
+
+if TYPE_CHECKING:  # the executor (and lex, events) load only when something is to run
+    from .events import Logger
+    from .executor import Executor, Prepared, RunResult
 
 OPERATOR_VERSION = f"pulumi-migrations {__version__}"
 
@@ -70,7 +73,7 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
 
 def apply(target: Target | str, directory: MigrationDir | str | Path,
           options: Options | None = None, *, dry_run: bool = False,
-          logger: Logger = nop_logger) -> ApplyReport:
+          logger: Logger | None = None) -> ApplyReport:
     """Apply pending files under the migration lock and return what was done.
 
     First a read-only look (no lock, no write connection): when nothing is pending we stop
@@ -91,6 +94,10 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
     if not state.plan.pending and state.plan.baseline is None:
         return report
     _check_txmodes(state.plan.pending, opts.tx_mode)
+    from .events import nop_logger
+    from .executor import Executor, prepare
+
+    logger = nop_logger if logger is None else logger
     prepared = {f.name: prepare(f, hf, dialect.scan_options) for f in state.plan.pending}
     if dry_run:
         _run(Executor(None, None, tx_mode=opts.tx_mode, logger=logger, dry_run=True),

@@ -8,8 +8,6 @@
 from __future__ import annotations
 
 import os
-import random
-import tempfile
 import time
 import zlib
 from typing import TYPE_CHECKING, Any
@@ -21,6 +19,13 @@ if TYPE_CHECKING:
     from .connection import Connection
 
 LOCK_NAME = "atlas_migrate_execute"
+
+
+def _jitter() -> float:
+    """A random fraction in [0, 1) for retry back-off (random is imported only when waiting)."""
+    import random
+
+    return random.random()
 
 
 def lock_held(target: Target, waited: float) -> LockError:
@@ -51,7 +56,7 @@ def postgres_lock(conn: Connection, timeout: float) -> Any:
             break
         if time.monotonic() >= deadline:
             raise lock_held(conn.target, timeout)
-        time.sleep(min(base + random.random() * base, max(0.0, deadline - time.monotonic())))
+        time.sleep(min(base + _jitter() * base, max(0.0, deadline - time.monotonic())))
         base = min(base * 2, 1.0)
 
     def unlock() -> None:
@@ -86,6 +91,8 @@ def sqlite_lock(target: Target, timeout: float) -> Any:
     """
     import fcntl
 
+    import tempfile  # lazy, like random: tempfile pulls in shutil, bz2 and lzma
+
     tmp = tempfile.gettempdir()
     path = target.sqlite_path()
     ours = os.path.join(tmp, "pulumi_migrations_%08x.lock" % zlib.adler32(path.encode()))
@@ -99,7 +106,7 @@ def sqlite_lock(target: Target, timeout: float) -> Any:
             if time.monotonic() >= deadline:
                 os.close(fd)
                 raise lock_held(target, timeout) from None
-            time.sleep(0.02 + random.random() * 0.03)
+            time.sleep(0.02 + _jitter() * 0.03)
     name = LOCK_NAME
     if target.is_memory:  # Atlas's DSN starts with "file:" only in memory mode
         name = f"{name}_{zlib.adler32((target.database or 'file').encode()):x}"

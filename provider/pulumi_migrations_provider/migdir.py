@@ -20,14 +20,17 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from . import errors
 from .sumfile import HASH_FILE_NAME, HashFile
 from .sumfile import validate as _validate
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 __all__ = ["MigrationFile", "MigrationDir", "VERSION_FORMAT", "encode_name"]
 
@@ -166,6 +169,22 @@ class MigrationFile:
         return _directive(first) == ("sum", "ignore")
 
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _read_bytes(path: str) -> bytes:
+    """The file's bytes through raw ``os.read``: half the cost of ``open().read()`` (no
+    buffered file object), which matters when a no-op run reads 2,000 files."""
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        parts = []
+        while chunk := os.read(fd, 65536):
+            parts.append(chunk)
+    finally:
+        os.close(fd)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
 class MigrationDir:
     """A migration directory: its ``*.sql`` files (sorted byte-wise by name) and ``atlas.sum``.
 
@@ -219,8 +238,7 @@ class MigrationDir:
         files = []
         for entry in entries:
             try:
-                with open(entry.path, "rb") as fh:  # plain open: ~30% faster than Path.read_bytes
-                    data = fh.read()
+                data = _read_bytes(entry.path)
             except IsADirectoryError as err:
                 raise errors.FileNameError(
                     f"reading migration directory {root}: {entry.name!r} is a directory, not a "
@@ -324,6 +342,8 @@ class MigrationDir:
                 "use letters, digits and underscores"
             )
         self.validate()
+        from datetime import datetime, timezone
+
         moment = now or datetime.now(timezone.utc)
         if moment.tzinfo is not None:
             moment = moment.astimezone(timezone.utc)

@@ -53,7 +53,7 @@ class Revision:
 def parse_partial_hashes(value: Any) -> list[str] | None:
     """Accept every encoding Atlas has written: SQL NULL, JSON null, ``[]``, a full array
     (as text, bytes, or an already-decoded list from a jsonb column)."""
-    if value is None:
+    if value is None or value == "null":  # "null": what a finished file's row holds
         return None
     if isinstance(value, (bytes, bytearray, memoryview)):
         value = bytes(value).decode("utf-8")
@@ -118,16 +118,16 @@ class RevisionStore:
         except Exception as err:
             raise RevisionStoreError(self.describe_failure("reading", err)) from None
         revs = []
-        for r in rows:
+        for (version, description, type_, applied, total, executed_at, execution_time, error,
+             error_stmt, hash_, partial_hashes, operator_version) in rows:
             try:
-                ph = parse_partial_hashes(r[10])
+                ph = parse_partial_hashes(partial_hashes)
             except ValueError as err:
                 raise RevisionStoreError(
-                    f"reading {self.qualified_name}: version {r[0]}: {err}; fix the row by hand") from None
-            revs.append(Revision(
-                version=r[0], description=r[1], type=int(r[2]), applied=int(r[3]), total=int(r[4]),
-                executed_at=r[5], execution_time=int(r[6]), error=r[7] or "", error_stmt=r[8] or "",
-                hash=r[9] or "", partial_hashes=ph, operator_version=r[11] or ""))
+                    f"reading {self.qualified_name}: version {version}: {err}; fix the row by hand") from None
+            revs.append(Revision(version, description, int(type_), int(applied), int(total), executed_at,
+                                 int(execution_time), error or "", error_stmt or "", hash_ or "", ph,
+                                 operator_version or ""))
         revs.sort(key=lambda rev: rev.version.encode())
         return revs
 

@@ -90,9 +90,31 @@ def _psycopg2_path(tools_dir: Path) -> Path:
     return target
 
 
-def find_tools(tools_dir: Path, wanted: set[str], yoyo_driver: str = "psycopg2") -> Toolbox:
-    """Locate (and for dbmate, npm-install into ``tools_dir``) every wanted tool."""
+def _install_venv(tools_dir: Path) -> Path:
+    """``tools_dir/venv``: this checkout installed the way users get it (``pip install .``,
+    not editable: no import-hook finder at start-up, byte code compiled at install time),
+    next to yoyo-migrations. Dependencies are installed once; the project itself is
+    reinstalled on every run so the current code is measured. Returns the venv's bin dir."""
+    venv = tools_dir / "venv"
+    py = venv / "bin" / "python"
+    if not py.is_file():
+        tools_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", str(REPO), "yoyo-migrations"],
+                       check=True)
+    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
+                    str(REPO)], check=True)
+    return venv / "bin"
+
+
+def find_tools(tools_dir: Path, wanted: set[str], yoyo_driver: str = "psycopg2",
+               editable: bool = False) -> Toolbox:
+    """Locate (and for dbmate, npm-install into ``tools_dir``) every wanted tool. Ours and
+    yoyo run from ``tools_dir/venv`` (a regular install), or with ``editable`` from this
+    interpreter's venv."""
     bindir = Path(sys.executable).parent
+    if not editable and wanted & {"ours", "yoyo"}:
+        bindir = _install_venv(tools_dir)
     script = bindir / "pulumi-migrations"
     ours = [str(script)] if script.is_file() else [sys.executable, "-m", "pulumi_migrations_provider"]
     dbmate = None
@@ -267,7 +289,7 @@ def bench(args: argparse.Namespace) -> Results:
     work.mkdir(parents=True, exist_ok=True)
     os.chmod(work, 0o755)
     tools = [t for t in TOOLS if t in args.tools]
-    box = find_tools(Path(args.tools_dir), set(tools), args.yoyo_driver)
+    box = find_tools(Path(args.tools_dir), set(tools), args.yoyo_driver, editable=args.editable)
     layouts = {n: generate(work / "dirs", n) for n in args.sizes}
     pg = None
     if "postgres" in args.dialects:
@@ -454,7 +476,10 @@ def main(argv: list[str] | None = None) -> int:
                     type=lambda s: [t for t in TOOLS if t in s.split(",")])
     ap.add_argument("--work", default="/tmp/bench-migrations",
                     help="scratch directory (generated dirs, SQLite files, PG data)")
-    ap.add_argument("--tools-dir", default="/tmp/bench-tools", help="npm cache for dbmate")
+    ap.add_argument("--tools-dir", default="/tmp/bench-tools",
+                    help="dbmate (npm), and a venv with this checkout and yoyo pip-installed")
+    ap.add_argument("--editable", action="store_true",
+                    help="run ours and yoyo from this interpreter's (editable) venv instead")
     ap.add_argument("--yoyo-driver", choices=("psycopg2", "psycopg"), default="psycopg2",
                     help="yoyo's PostgreSQL driver: its default psycopg2 (pip-installed into "
                     "TOOLS_DIR/py, outside the venv) or psycopg 3 (postgresql+psycopg://)")
