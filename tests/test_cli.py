@@ -1,32 +1,34 @@
 """The pulumi-migrations CLI: commands, output formats, exit codes and password hygiene.
 
-Most tests drive the Typer app with ``CliRunner``; a few run the installed console script in a
-subprocess to check real exit codes, stderr one-liners and the stderr scrubber of ``main()``.
+Most tests call ``cli.main(argv)`` in-process (``run``), with stdout and stderr captured apart;
+a few run the installed console script in a subprocess to check real exit codes, stderr
+one-liners, start-up imports and the stderr scrubber of ``main()``.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from pulumi_migrations_provider import __version__
-from pulumi_migrations_provider.cli import app
+from pulumi_migrations_provider import __version__, cli
 from pulumi_migrations_provider.cliout import go_duration, parse_duration
 from pulumi_migrations_provider.migdir import MigrationDir
 from tests.dirtools import make_dir
 from tests.servers import SECRET_PASSWORD
 
-runner = CliRunner()
+COMMANDS = ("hash", "validate", "status", "apply", "new", "manifests")
 
 FILES = {
     "1_init.sql": "CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(50));\n",
@@ -38,9 +40,32 @@ FILES = {
 BAD_PASSWORD_URL = f"postgres://u:{quote(SECRET_PASSWORD, safe='')}@127.0.0.1:1/db?connect_timeout=2"
 
 
-def run(*args: str):
-    """Invoke the app in-process; stdout and stderr are kept apart."""
-    return runner.invoke(app, [str(a) for a in args])
+@dataclass
+class Result:
+    """What one in-process CLI run printed and its exit code."""
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run(*args: object) -> Result:
+    """Run ``cli.main(args)`` in-process; stdout and stderr are captured apart."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            cli.main([str(a) for a in args])
+        except SystemExit as exit_:
+            code = exit_.code
+        else:
+            raise AssertionError("cli.main() returned instead of exiting")
+    if code is None:
+        code = 0
+    assert isinstance(code, int), code
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def one_error_line(stderr: str) -> str:
@@ -59,7 +84,7 @@ def script() -> str:
     return found
 
 
-def run_script(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_script(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([script(), *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, timeout=60, env={"PATH": "/usr/bin:/bin"})
 
@@ -133,8 +158,149 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:
     args = [a.replace("sqlite://x.db", f"sqlite://{tmp_path}/x.db") for a in args]
     result = run(*args, "--dir", d)
     assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
+    line = one_error_line(result.stderr)
+    assert line.endswith(f"; see 'pulumi-migrations {args[0]} --help'"), line
+    assert result.stdout == ""
     assert not (tmp_path / "x.db").exists()
+
+
+USAGE_ERRORS = [
+    (["apply", "-u", "sqlite://x.db", "--frobnicate"],
+     "no such option: --frobnicate (did you mean --format?)"),
+    # the unknown option is blamed, not its value taken for AMOUNT
+    (["apply", "-u", "sqlite://x.db", "--formt", "json"], "no such option: --formt (did you mean --format?)"),
+    (["apply", "-u", "sqlite://x.db", "--url-secret=s"], "no such option: --url-secret"),
+    (["apply", "-u", "sqlite://x.db", "0"], "argument AMOUNT: '0' is not an integer >= 1"),
+    (["apply", "-u", "sqlite://x.db", "two"], "argument AMOUNT: 'two' is not an integer >= 1"),
+    (["apply", "-u", "sqlite://x.db", "--lock-timeout", "ten"],
+     "argument --lock-timeout: 'ten' is not a duration like 10s, 500ms, 1m30s or 2.5"),
+    (["apply", "-u", "sqlite://x.db", "--exec-order", "sideways"],
+     "argument --exec-order: invalid choice: 'sideways' (choose from 'linear', 'linear-skip', "
+     "'non-linear')"),
+    (["apply", "-u", "sqlite://x.db", "--baseline", "1", "--allow-dirty"],
+     "--baseline and --allow-dirty are mutually exclusive; pass only one"),
+    (["apply", "-u", "sqlite://x.db", "--to-version", "2", "1"],
+     "--to-version and an AMOUNT are mutually exclusive; pass only one"),
+    (["apply", "--dir"], "argument --dir: expected one argument"),
+    (["status"], "missing option --url/-u (or the DATABASE_URL environment variable)"),
+    (["new", "a", "b"], "unexpected extra argument: b"),
+    (["validate", "--dialect", "oracle"],
+     "argument --dialect: invalid choice: 'oracle' (choose from 'sqlite', 'postgres', 'mysql')"),
+    (["manifests", "--url-secret", "s"], "the following arguments are required: --name"),
+    (["manifests", "--name", "a"], "pass exactly one of --url and --url-secret"),
+    (["manifests", "--name", "a", "--url-secret", "s", "-l", "novalue"],
+     "argument -l/--label: 'novalue' is not k=v"),
+    (["manifests", "--name", "a", "--url-secret", "s", "--backoff-limit", "-1"],
+     "argument --backoff-limit: '-1' is not an integer >= 0"),
+    (["frob"], "argument COMMAND: invalid choice: 'frob' (choose from 'hash', 'validate', "
+               "'status', 'apply', 'new', 'manifests')"),
+    (["--bogus", "hash"], "no such option: --bogus"),
+    (["--version=1"], "argument --version: ignored explicit argument '1'"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"),
+                         [pytest.param(args, message, id=" ".join(args)) for args, message in USAGE_ERRORS])
+def test_usage_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 args: list[str], message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    command = next((f"{a} " for a in args if a in COMMANDS), "")
+    assert result.stderr == f"error: {message}; see 'pulumi-migrations {command}--help'\n"
+    assert result.stdout == "" and not (tmp_path / "x.db").exists()
+
+
+def test_empty_database_url_counts_as_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "")
+    result = run("apply")
+    assert result.exit_code == 2, result.output
+    assert "missing option --url/-u" in one_error_line(result.stderr)
+
+
+def test_no_arguments_prints_help_and_exits_2() -> None:
+    result = run()
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("usage: pulumi-migrations ")
+    assert all(f"\n  {name} " in result.stderr for name in COMMANDS), result.stderr
+
+
+def test_help_lists_every_command_with_its_summary() -> None:
+    result = run("--help")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("usage: pulumi-migrations ")
+    for name in COMMANDS:
+        line = next((ln for ln in lines if ln.startswith(f"  {name} ")), None)
+        assert line is not None and len(line.split()) > 2, result.stdout  # name + a summary
+    assert "  --version " in result.stdout
+    assert "Apply pending migration files (like 'atlas migrate apply')." in result.stdout
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_command_help_lists_flags_and_defaults(flag: str) -> None:
+    result = run("apply", flag)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())  # help wraps with the terminal width
+    assert result.stdout.startswith("usage: pulumi-migrations apply ")
+    for option in ("--url", "-u", "--dir", "--revisions-schema", "--baseline", "--allow-dirty",
+                   "--exec-order", "--tx-mode", "--to-version", "--dry-run", "--lock-timeout",
+                   "--allow-changed", "--format", "AMOUNT"):
+        assert option in text, option
+    for fragment in ("Migration directory: a path or file:// URL. [default: file://migrations]",
+                     "(10s, 500ms, 1m, 2.5). [default: 10s]", "or none. [default: file]",
+                     "Output format. [default: text]", "[env var: DATABASE_URL; required]",
+                     "Apply at most this many pending files."):
+        assert fragment in text, fragment
+    assert "[default: None]" not in text and "[default: False]" not in text
+
+
+def test_every_command_has_help() -> None:
+    for name in COMMANDS:
+        result = run(name, "--help")
+        assert result.exit_code == 0, (name, result.output)
+        assert result.stdout.startswith(f"usage: pulumi-migrations {name} ")
+    manifests = " ".join(run("manifests", "--help").stdout.split())
+    assert "-l K=V, --label K=V Label k=v for every object (repeatable)." in manifests
+    assert "Key of the URL in that Secret. [default: url]" in manifests
+
+
+def test_version_is_eager() -> None:
+    """Like Typer's eager --version: printed before anything else is looked at."""
+    result = run("--version", "apply", "--bogus")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, f"pulumi-migrations {__version__}\n", "")
+
+
+def test_usage_error_never_prints_the_password(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    raw = f"mysql://u:{SECRET_PASSWORD}@127.0.0.1:1/db"
+    backslash = "postgres://u:se\\cr'e\"t@h/db"  # argparse repr()s it: se\\\\cr\\'e"t
+    for args in (["apply", "--url", BAD_PASSWORD_URL, "--exec-order", BAD_PASSWORD_URL],
+                 ["apply", "--url", raw, "--exec-order", raw],
+                 ["apply", "--url", raw, "--lock-timeout", raw],
+                 ["status", "--url", raw, raw, BAD_PASSWORD_URL],
+                 ["apply", f"--url={raw}", f"--bogus={raw}"],
+                 ["apply", "--url", backslash, "--tx-mode", backslash]):
+        result = run(*args, "--dir", d)
+        assert result.exit_code == 2, result.output
+        line = one_error_line(result.stderr)
+        assert "****" in line or "--bogus" in line, line
+        assert_no_password(result.stdout, result.stderr)
+        for form in ("se\\cr'e\"t", repr("se\\cr'e\"t")[1:-1], "se\\\\cr\\'e\"t"):
+            assert form not in result.stderr, result.stderr
+    assert "invalid choice: 'postgres://u:****@h/db'" in run(
+        "apply", "--url", backslash, "--tx-mode", backslash).stderr
+
+
+def test_url_flag_wins_over_database_url(tmp_path: Path, sqlite_url: str,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    d = make_dir(tmp_path, FILES)
+    monkeypatch.setenv("DATABASE_URL", "oracle://scott:tiger@db/x")
+    result = run("status", "--dir", d, "-u", sqlite_url)
+    assert result.exit_code == 0, result.output
+    assert "Migration Status: PENDING" in result.stdout
 
 
 def test_bad_url_is_one_error_line(tmp_path: Path) -> None:
@@ -146,12 +312,26 @@ def test_bad_url_is_one_error_line(tmp_path: Path) -> None:
     assert "tiger" not in result.output
 
 
-def test_url_comes_from_database_url(tmp_path: Path) -> None:
+def test_status_and_apply_take_the_url_from_database_url(
+        tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     d = make_dir(tmp_path, FILES)
-    result = runner.invoke(app, ["status", "--dir", str(d)],
-                           env={"DATABASE_URL": "oracle://scott:tiger@db/x"})
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    result = run("status", "--dir", d)
+    assert result.exit_code == 0, result.output
+    assert "Migration Status: PENDING" in result.stdout
+    assert run("apply", "1", "--dir", d).exit_code == 0
+    status = json.loads(run("status", "--dir", d, "--format", "json").stdout)
+    assert status["current_version"] == "1" and status["pending"] == ["2_add_posts.sql"]
+    assert run("validate", "--dir", d).stdout.endswith("(checked with sqlite statement rules)\n")
+
+
+def test_url_comes_from_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    d = make_dir(tmp_path, FILES)
+    monkeypatch.setenv("DATABASE_URL", "oracle://scott:tiger@db/x")
+    result = run("status", "--dir", d)
     assert result.exit_code == 1, result.output
     assert "unsupported scheme 'oracle'" in one_error_line(result.stderr)
+    assert "tiger" not in result.output
 
 
 # --- hash / validate / new ------------------------------------------------------------------
@@ -391,7 +571,9 @@ def test_script_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
 
     usage = run_script("apply", "--url", "sqlite://x.db", "--frobnicate", cwd=tmp_path)
     assert usage.returncode == 2
-    assert "No such option" in usage.stderr and "Traceback" not in usage.stderr
+    assert one_error_line(usage.stderr) == ("error: no such option: --frobnicate (did you mean "
+                                            "--format?); see 'pulumi-migrations apply --help'")
+    assert usage.stdout == "" and not (tmp_path / "x.db").exists()
 
     url = run_script("status", "--dir", d, "--url", "sqlite")
     assert url.returncode == 1
@@ -404,7 +586,7 @@ def test_script_never_prints_the_password(tmp_path: Path) -> None:
     # A usage error echoes the extra arguments: main() scrubs stderr.
     usage = run_script("status", "--dir", d, "--url", BAD_PASSWORD_URL, BAD_PASSWORD_URL, raw)
     assert usage.returncode == 2
-    assert "unexpected extra argument" in usage.stderr
+    assert "unexpected extra arguments: postgres://u:****@" in one_error_line(usage.stderr)
     assert_no_password(usage.stdout, usage.stderr)
     # A connection failure is an error line naming the redacted target at most.
     failed = run_script("apply", "--dir", d, "--url", BAD_PASSWORD_URL, "--lock-timeout", "1s")
@@ -436,3 +618,39 @@ def test_script_on_a_terminal_shows_progress_not_statements(tmp_path: Path, sqli
     assert "-- migrating version 2: ok (" in out
     assert "-> CREATE TABLE" not in out  # statements are shown by the progress bar only
     assert "-- 3 sql statements" in out
+
+
+def test_start_up_imports_stay_lazy() -> None:
+    """``--version`` (and so every command's start) loads no parser framework, no Rich, no engine."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "pulumi_migrations_provider",
+                           "--version"], capture_output=True, text=True, timeout=60, check=False)
+    assert (proc.returncode, proc.stdout) == (0, f"pulumi-migrations {__version__}\n"), proc.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "argparse" in imported and "pulumi_migrations_provider.cli" in imported
+    heavy = {"typer", "click", "rich", "sqlalchemy", "yaml", "json", "shutil", "dataclasses",
+             "inspect", "pulumi_migrations_provider.target", "pulumi_migrations_provider.engine",
+             "pulumi_migrations_provider.migdir", "pulumi_migrations_provider.lex",
+             "pulumi_migrations_provider.k8s", "pulumi_migrations_provider.reports"}
+    assert not heavy & imported, sorted(heavy & imported)
+
+
+def test_module_entry_point_matches_the_script(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    proc = subprocess.run([sys.executable, "-m", "pulumi_migrations_provider", "validate", "--dir",
+                           str(d), "--tx-mode", "all"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert one_error_line(proc.stderr).endswith("see 'pulumi-migrations validate --help'")
+
+
+def test_script_closed_stdout_is_not_a_traceback(tmp_path: Path) -> None:
+    """`pulumi-migrations manifests ... | head -0`: exit 1 quietly, as Click did (EPIPE)."""
+    d = make_dir(tmp_path, FILES)
+    proc = subprocess.Popen([script(), "manifests", "--dir", str(d), "--name", "app",
+                             "--url-secret", "s"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={"PATH": "/usr/bin:/bin"})
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the child has imported anything: its first write fails
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1, stderr
+    assert stderr == ""

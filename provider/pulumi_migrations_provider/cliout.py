@@ -1,35 +1,45 @@
 """What the CLI prints: password scrubbing, Rich consoles, Go-style durations, and the
-``status`` and ``apply`` renderings (Atlas's text formats). No Typer here; cli.py wires it up."""
+``status`` and ``apply`` renderings (Atlas's text formats). No argument parsing here; cli.py
+wires it up.
+
+Imported on every CLI start, so its module-level imports are only ``re`` and ``sys``: Rich,
+``typing``, ``urllib.parse`` and ``target`` load where they are used.
+"""
 
 from __future__ import annotations
 
 import re
 import sys
-from typing import TYPE_CHECKING, Any, TextIO, cast
-from urllib.parse import unquote
 
-from .target import scrub
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
 if TYPE_CHECKING:
+    from typing import Any, TextIO
+
     from .migdir import MigrationDir
 
 # --- output: everything goes through the scrubber ------------------------------------------
 
 _SECRETS: set[str] = set()
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+_URL_IN_TEXT = r"[A-Za-z][A-Za-z0-9+.-]*://\S+"   # compiled on first use (re caches it)
 
 
 def _remember_secret(password: str | None) -> None:
-    """Add ``password`` (and its decoded form) to what every printed line is scrubbed of."""
-    if password:
-        _SECRETS.add(password)
-        if unquote(password) != password:
-            _SECRETS.add(unquote(password))
+    """Add ``password`` (its decoded form, and the escaped forms ``repr`` gives them, as in
+    argparse's "invalid choice: '...'") to what every printed line is scrubbed of."""
+    if not password:
+        return
+    from urllib.parse import unquote
+
+    for form in {password, unquote(password)}:
+        escaped = form.replace("\\", "\\\\")
+        _SECRETS.update({form, repr(form)[1:-1], escaped, escaped.replace("'", "\\'")})
 
 
 def _remember_urls_in(text: str | None) -> None:
     """Find URL-looking words in ``text`` and remember their passwords, even unparsable ones."""
-    for url in _URL_IN_TEXT.findall(text or ""):
+    if not text or "://" not in text:
+        return
+    for url in re.findall(_URL_IN_TEXT, text):
         rest = url.split("://", 1)[1]
         at = rest.rfind("@")
         user, sep, password = rest[:max(at, 0)].partition(":")
@@ -41,6 +51,8 @@ def _scrub_all(text: str) -> str:
     """Mask every remembered password (longest first, so substrings do not leave pieces)."""
     if not _SECRETS:
         return text
+    from .target import scrub
+
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = scrub(text, secret)
     return text
@@ -60,8 +72,13 @@ class _Scrubbed:
         return getattr(self._stream, name)
 
 
+def _scrubbed(stream: TextIO) -> TextIO:
+    """``stream`` behind the password scrubber, typed as the stream it stands for."""
+    return _Scrubbed(stream)  # type: ignore[return-value]
+
+
 def _stdout() -> TextIO:
-    return _Scrubbed(sys.stdout)  # type: ignore[return-value]
+    return _scrubbed(sys.stdout)
 
 
 def _console(*, stderr: bool = False, width: int | None = None) -> Any:
@@ -71,7 +88,7 @@ def _console(*, stderr: bool = False, width: int | None = None) -> Any:
     stream = sys.stderr if stderr else sys.stdout
     if width is None and not stream.isatty():
         width = 10_000  # logs and pipes: never wrap or truncate
-    return Console(file=cast(TextIO, _Scrubbed(stream)), markup=False, emoji=False,
+    return Console(file=_scrubbed(stream), markup=False, emoji=False,
                    highlight=False, soft_wrap=True, width=width)
 
 
@@ -85,7 +102,7 @@ def _print_error(message: str) -> None:
 
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0,
              "m": 60.0, "h": 3600.0}
-_GO_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+_GO_PART = r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)"   # compiled on first use
 
 
 def parse_duration(text: str) -> float:
@@ -99,7 +116,7 @@ def parse_duration(text: str) -> float:
     except ValueError:
         pos, value = 0, 0.0
         while pos < len(s):
-            m = _GO_PART.match(s, pos)
+            m = re.compile(_GO_PART).match(s, pos)
             if m is None:
                 raise ValueError(f"{text!r} is not a duration like 10s, 500ms, 1m30s or 2.5")
             value += float(m.group(1)) * _GO_UNITS[m.group(2)]
