@@ -580,6 +580,24 @@ def test_script_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
     assert "reading the database URL" in one_error_line(url.stderr)
 
 
+def test_script_fast_exit_loses_no_output_and_no_data(tmp_path: Path, sqlite_url: str) -> None:
+    # run() leaves with os._exit after flushing: every line must still arrive through a pipe,
+    # and the database must be complete, its journal gone (the connection was closed).
+    files = {f"{i}_t{i}.sql": f"CREATE TABLE t{i} (id INT);\n" for i in range(1, 301)}
+    d = make_dir(tmp_path, files)
+    applied = run_script("apply", "--dir", d, "--url", sqlite_url)
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.count("-- migrating version ") == 300
+    assert applied.stdout.rstrip().splitlines()[-1].strip() == "-- 300 sql statements"
+    db = Path(sqlite_url[len("sqlite://"):])
+    assert not Path(f"{db}-journal").exists()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM atlas_schema_revisions").fetchone()[0] == 300
+    status = run_script("status", "--dir", d, "--url", sqlite_url, "--format", "json")
+    assert status.returncode == 0
+    assert json.loads(status.stdout)["executed"] == 300
+
+
 def test_script_never_prints_the_password(tmp_path: Path) -> None:
     d = make_dir(tmp_path, FILES)
     raw = f"mysql://u:{SECRET_PASSWORD}@127.0.0.1:1/db"
