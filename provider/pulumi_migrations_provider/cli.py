@@ -24,9 +24,9 @@ import argparse
 import os
 import sys
 
-from . import __version__
 from .cliout import (_SECRETS, _ApplyPrinter, _print_error, _print_status, _remember_secret,
-                     _remember_urls_in, _Scrubbed, _stdout, parse_duration)
+                     _remember_urls_in, _Scrubbed, _stdout)
+from .cliparse import PROG, Formatter, Parser, VersionAction, duration, int_at_least, label
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from .migdir import MigrationDir
     from .target import Target
 
-PROG = "pulumi-migrations"
 _ERROR_FIELDS = ("file", "version", "index", "line", "col", "statement", "db_error", "reason")
 _EXEC_ORDERS = ("linear", "linear-skip", "non-linear")  # reports.EXEC_ORDERS (not imported: cost)
 _TX_MODES = ("file", "all", "none")
@@ -46,165 +45,6 @@ _LEX_DIALECT = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql"}
 
 
 # --- the parser -----------------------------------------------------------------------------
-
-
-class _Parser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose usage errors are one line on stderr and exit code 2.
-
-    A command's parser blames an unknown option first: in ``apply --formt json`` argparse would
-    otherwise complain that ``json`` is not an AMOUNT.
-    """
-
-    command = False          # a subcommand's parser (the root's arguments are not checked)
-    argv: list[str] = []     # what the last parse_known_args call was given
-    # A command's add_argument calls, deferred until the command is parsed or its help shown:
-    # only one of the six is ever needed, and argparse's add_argument is not free.
-    deferred: Callable[[_Parser], None] | None = None
-
-    def ready(self) -> None:
-        """Add the deferred arguments (``-h/--help`` first), once."""
-        add, self.deferred = self.deferred, None
-        if add is not None:
-            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
-                              help="show this help message and exit")
-            add(self)
-
-    def parse_known_args(  # type: ignore[override]
-            self, args: Sequence[str] | None = None,
-            namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
-        """Remember ``args`` (for ``error``), then parse them as argparse does."""
-        self.ready()
-        self.argv = list(sys.argv[1:] if args is None else args)
-        return super().parse_known_args(self.argv, namespace)
-
-    def format_usage(self) -> str:
-        """The usage line (with the deferred arguments)."""
-        self.ready()
-        return super().format_usage()
-
-    def format_help(self) -> str:
-        """The help text (with the deferred arguments)."""
-        self.ready()
-        return super().format_help()
-
-    def error(self, message: str) -> NoReturn:
-        """Print ``error: <message>; see '<prog> --help'`` and exit 2 (no usage block)."""
-        if self.command:
-            message = self.unknown_option() or message
-        line = " ".join(message.split())
-        sys.stderr.write(f"error: {line}; see '{self.prog} --help'\n")
-        raise SystemExit(2)
-
-    def unknown_option(self) -> str | None:
-        """``no such option: --x`` for the first option in ``argv`` this parser does not
-        know (``--`` ends the options; ``-1`` is a value), else None."""
-        for arg in self.argv:
-            if arg == "--":
-                break
-            if arg.startswith("--"):
-                name = arg.split("=", 1)[0]
-            elif arg.startswith("-") and len(arg) > 1 and not arg[1].isdigit() and arg[1] != ".":
-                name = arg[:2] if self.knows(arg[:2]) else arg.split("=", 1)[0]  # -uURL, -x
-            else:
-                continue
-            if not self.knows(name):
-                return self.no_such_option(name)
-        return None
-
-    def knows(self, option: str) -> bool:
-        """Whether ``option`` (``--dir``, ``-u``) is one of this parser's option strings."""
-        return option in self._option_string_actions
-
-    def no_such_option(self, name: str) -> str:
-        """The message for an unknown option ``name``, with the closest known one if any."""
-        import difflib
-
-        known = [s for s in self._option_string_actions if s.startswith("--")]
-        close = difflib.get_close_matches(name, known, n=1)
-        return f"no such option: {name}" + (f" (did you mean {close[0]}?)" if close else "")
-
-
-def _columns() -> int:
-    """The terminal width as ``shutil.get_terminal_size`` finds it (``COLUMNS``, else stdout's
-    terminal, else 80), without importing shutil: argparse builds a formatter for every
-    ``add_argument`` and the default one imports shutil (+2 ms on every start)."""
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    stdout = sys.__stdout__
-    if columns <= 0 and stdout is not None:
-        try:
-            columns = os.get_terminal_size(stdout.fileno()).columns
-        except (ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
-class _Formatter(argparse.HelpFormatter):
-    """Help with aligned columns that shows a flag's default when it has a meaningful one."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=32, width=_columns() - 2)
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        text = action.help
-        default = action.default
-        if (text is not None and action.option_strings and "%(default)" not in text
-                and default not in (None, False, "", argparse.SUPPRESS)):
-            text += " [default: %(default)s]"
-        return text
-
-    def _format_action(self, action: argparse.Action) -> str:
-        if isinstance(action, argparse._SubParsersAction):
-            # The command list: one line per command, without the bare "COMMAND" header line
-            # and at the indent argparse measured them with (else "manifests" wraps).
-            return "".join(self._format_action(sub) for sub in action._get_subactions())
-        return super()._format_action(action)
-
-
-class _Version(argparse.Action):
-    """``--version``: print ``pulumi-migrations <version>`` and exit 0 as soon as it is seen."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
-        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
-                         nargs=0, help=kwargs.get("help"))
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: Any, option_string: str | None = None) -> None:
-        sys.stdout.write(f"{PROG} {__version__}\n")
-        raise SystemExit(0)
-
-
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse ``type`` accepting integers ``>= minimum``."""
-
-    def convert(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= {minimum}")
-        return value
-
-    return convert
-
-
-def _duration(text: str) -> float:
-    """An argparse ``type`` for ``--lock-timeout``: a Go duration or seconds."""
-    try:
-        return parse_duration(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _label(text: str) -> tuple[str, str]:
-    """An argparse ``type`` for ``--label``: ``k=v`` with a non-empty key."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"{text!r} is not k=v")
-    return key, value
 
 
 def _add_dir(p: argparse.ArgumentParser) -> None:
@@ -256,7 +96,7 @@ def _status_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _apply_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("amount", metavar="AMOUNT", nargs="?", type=_int_at_least(1),
+    p.add_argument("amount", metavar="AMOUNT", nargs="?", type=int_at_least(1),
                    help="Apply at most this many pending files.")
     _add_url(p)
     _add_dir(p)
@@ -272,7 +112,7 @@ def _apply_arguments(p: argparse.ArgumentParser) -> None:
                    help="Apply pending files up to and including this version.")
     p.add_argument("--dry-run", action="store_true",
                    help="Print the statements that would run; write nothing.")
-    p.add_argument("--lock-timeout", metavar="DURATION", type=_duration, default="10s",
+    p.add_argument("--lock-timeout", metavar="DURATION", type=duration, default="10s",
                    help="How long to wait for the migration lock (10s, 500ms, 1m, 2.5).")
     p.add_argument("--allow-changed", action="store_true",
                    help="Proceed although an applied file changed since it ran.")
@@ -298,7 +138,7 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
                    help="Key of the URL in that Secret.")
     p.add_argument("--inline", action="store_true",
                    help="Embed the files in the AtlasMigration instead of a ConfigMap.")
-    p.add_argument("-l", "--label", metavar="K=V", action="append", type=_label,
+    p.add_argument("-l", "--label", metavar="K=V", action="append", type=label,
                    help="Label k=v for every object (repeatable).")
     p.add_argument("--baseline", metavar="VERSION",
                    help="spec.baseline: on a non-empty database, the operator treats this version "
@@ -306,7 +146,7 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exec-order", choices=_EXEC_ORDERS,
                    help="spec.execOrder; omitted: the operator's default (linear).")
     _add_revisions_schema(p)
-    p.add_argument("--backoff-limit", metavar="N", type=_int_at_least(0),
+    p.add_argument("--backoff-limit", metavar="N", type=int_at_least(0),
                    help="spec.backoffLimit: how many times the operator retries a failed run.")
     p.add_argument("--allow-down", action="store_true",
                    help="Let the operator migrate down when the directory shrinks "
@@ -314,25 +154,25 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
                         "both for a ConfigMap or inline directory).")
 
 
-def build_parser() -> _Parser:
+def build_parser() -> Parser:
     """The ``pulumi-migrations`` parser: six subcommands, each with its flags.
 
     The parsed namespace carries ``handler`` (the command's function) and ``command_parser``
     (for usage errors found after parsing).
     """
-    root = _Parser(
-        prog=PROG, formatter_class=_Formatter, allow_abbrev=False,
+    root = Parser(
+        prog=PROG, formatter_class=Formatter, allow_abbrev=False,
         description="Atlas-format versioned SQL migrations: hash, validate, status, apply, "
                     "new, manifests.",
         epilog="Exit codes: 0 success, 1 an error (one 'error:' line on stderr), "
                "2 a usage error. Run 'pulumi-migrations COMMAND --help' for a command's flags.")
-    root.add_argument("--version", action=_Version, help="Print the version and exit.")
+    root.add_argument("--version", action=VersionAction, help="Print the version and exit.")
     sub = root.add_subparsers(title="commands", metavar="COMMAND", dest="command", required=True,
                               prog=PROG)
     for name, handler, arguments, summary, details in _COMMANDS:
-        p: _Parser = sub.add_parser(
+        p: Parser = sub.add_parser(
             name, prog=f"{PROG} {name}", help=summary, description=summary + details,
-            formatter_class=_Formatter, allow_abbrev=False, add_help=False)
+            formatter_class=Formatter, allow_abbrev=False, add_help=False)
         p.command = True
         p.deferred = arguments
         p.set_defaults(handler=handler, command_parser=p)
@@ -540,7 +380,7 @@ def _run(args: list[str]) -> int:
         return 2
     ns, extras = root.parse_known_args(args)
     if extras:
-        parser: _Parser = getattr(ns, "command_parser", root)
+        parser: Parser = getattr(ns, "command_parser", root)
         options = [a.split("=", 1)[0] for a in extras if a.startswith("-") and len(a) > 1]
         unknown = [name for name in options if not parser.knows(name)]
         if unknown:  # an option before the command (the command's own are found in error())
