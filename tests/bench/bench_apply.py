@@ -45,7 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchgen import Layout, generate
 
-TOOLS = ("floor", "ours", "dbmate", "yoyo")
+TOOLS = ("floor", "floor-normal", "ours", "dbmate", "yoyo")
+# "floor-normal" (SQLite only, for information): the floor script at the connection settings
+# ours runs with (Atlas's driver default synchronous=NORMAL; TRUNCATE journal while applying).
+# The sqlite3 shell's own default is synchronous=FULL: one more fsync per commit.
+SQLITE_ONLY = {"floor-normal"}
 DIALECTS = ("sqlite", "postgres")
 APPLY_TARGET = 1.2      # ours / floor
 NOOP_VS_DBMATE = 3.0    # ours / dbmate on the no-op
@@ -208,6 +212,12 @@ class Databases:
             return (["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", pg.host,  # type: ignore
                      "-p", str(pg.port), "-U", APP_USER, "-d", db,  # type: ignore[union-attr]
                      "-f", str(layout.floor)], {"PGPASSWORD": self.pg_password()}, None)
+        if tool == "floor-normal":
+            script = layout.root / "floor-normal.sql"
+            if not script.exists():
+                script.write_text("PRAGMA synchronous=NORMAL;\nPRAGMA journal_mode=TRUNCATE;\n"
+                                  + layout.floor.read_text())
+            return ["sqlite3", "-bail", db], {}, script
         if tool == "ours":
             url = f"sqlite://{db}" if dialect == "sqlite" else pg.app_url(db)  # type: ignore
             return box.ours + ["apply", "--dir", f"file://{layout.atlas}", "--url", url], {}, None
@@ -307,6 +317,8 @@ def bench(args: argparse.Namespace) -> Results:
                 for dialect in args.dialects:
                     order = tools[rep % len(tools):] + tools[:rep % len(tools)]
                     for tool in order:
+                        if tool in SQLITE_ONLY and dialect != "sqlite":
+                            continue
                         db = dbs.fresh(dialect)
                         argv, env, stdin = dbs.command(tool, dialect, db, layouts[n], box)
                         dbs.settle(dialect)
@@ -319,7 +331,7 @@ def bench(args: argparse.Namespace) -> Results:
                         dbs.drop(dialect, db)
         n = max(args.sizes)
         for dialect in args.dialects:
-            for tool in (t for t in tools if t != "floor"):
+            for tool in (t for t in tools if not t.startswith("floor")):
                 db = dbs.fresh(dialect)
                 argv, env, stdin = dbs.command(tool, dialect, db, layouts[n], box)
                 run_timed(argv, env, stdin, logs / f"{tool}-{dialect}-{n}.log", secret)
