@@ -5,11 +5,12 @@ The executor sends BEGIN/COMMIT itself, so the same code drives every dialect.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .target import Target
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
+    from typing import Any, Callable, Sequence
     from .dialects import Dialect
 
 

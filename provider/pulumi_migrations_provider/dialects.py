@@ -14,13 +14,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from typing import TYPE_CHECKING, Any
 
 from .connection import Connection
 from .errors import ConfigError, ConnectError
 from .target import Target
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
+    from typing import Any
     from .lex import ScanOptions
 
 TABLE = "atlas_schema_revisions"

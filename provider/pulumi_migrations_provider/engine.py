@@ -14,11 +14,10 @@ Usage::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import __version__, plan
+from ._record import Record
 from .connection import Connection
 from .dialects import Dialect, for_target
 from .errors import AppliedFileChangedError, DirectiveError, NonLinearError, NotCleanError
@@ -28,9 +27,11 @@ from .revisions import TYPE_BASELINE, Revision, RevisionStore
 from .sumfile import HashFile
 from .target import Target, as_target
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:  # the executor (and lex, events) load only when something is to run
     from .events import Logger
     from .executor import Executor, Prepared, RunResult
+    from .plan import Plan
 
 OPERATOR_VERSION = f"pulumi-migrations {__version__}"
 
@@ -133,24 +134,44 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
         conn.close()
 
 
-@dataclass
-class _State:
+# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
+class _State(Record):
     """What one look at the database found."""
+
+    __slots__ = _fields = ("store", "exists", "revs", "plan")
     store: RevisionStore | None   # None: a SQLite file that does not exist yet
     exists: bool                  # the revisions table exists
     revs: list[Revision]
-    plan: plan.Plan
+    plan: Plan
+
+    def __init__(self, store: RevisionStore | None, exists: bool, revs: list[Revision],
+                 plan: Plan) -> None:
+        self.store = store
+        self.exists = exists
+        self.revs = revs
+        self.plan = plan
 
 
-@dataclass
-class _Job:
+# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
+class _Job(Record):
     """One engine call's inputs, resolved: options, target, validated directory, dialect."""
+
+    __slots__ = _fields = ("options", "target", "dir", "hash_file", "dialect", "schema")
     options: Options
     target: Target
     dir: MigrationDir
     hash_file: HashFile
     dialect: Dialect
     schema: str
+
+    def __init__(self, options: Options, target: Target, dir: MigrationDir, hash_file: HashFile,
+                 dialect: Dialect, schema: str) -> None:
+        self.options = options
+        self.target = target
+        self.dir = dir
+        self.hash_file = hash_file
+        self.dialect = dialect
+        self.schema = schema
 
     @classmethod
     def make(cls, target: Target | str, directory: MigrationDir | str | Path,
@@ -172,7 +193,7 @@ class _Job:
             except NonLinearError as err:
                 if not tolerate_out_of_order:
                     raise
-                skip = replace(self.options, exec_order="linear-skip")
+                skip = self.options.replace(exec_order="linear-skip")
                 return self.read_state(conn, skip), str(err), err.out_of_order
         finally:
             if conn is not None:

@@ -7,27 +7,43 @@ Versions compare as Python strings, which is Go's byte-wise string order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
+from ._record import Record
 from .errors import MissingMigrationError, NonLinearError, NotCleanError, VersionError
 from .migdir import MigrationFile
 from .revisions import Revision
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Callable, Sequence
 
-@dataclass
-class Plan:
+
+# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
+class Plan(Record):
     """The outcome of planning.
 
     ``pending`` is in execution order (out-of-order files first under ``non-linear``);
     ``baseline`` is the file to record as a baseline revision before anything runs (first run
     with ``--baseline`` only); ``partial`` is the revision of a partially applied last file.
+    ``remaining`` is all pending files, before ``to_version``/amount.
     """
-    pending: list[MigrationFile] = field(default_factory=list)
-    out_of_order: list[MigrationFile] = field(default_factory=list)
-    baseline: MigrationFile | None = None
-    partial: Revision | None = None
-    remaining: list[MigrationFile] = field(default_factory=list)  # all pending, before to_version/amount
+
+    __slots__ = _fields = ("pending", "out_of_order", "baseline", "partial", "remaining")
+    pending: list[MigrationFile]
+    out_of_order: list[MigrationFile]
+    baseline: MigrationFile | None
+    partial: Revision | None
+    remaining: list[MigrationFile]
+
+    def __init__(self, pending: list[MigrationFile] | None = None,
+                 out_of_order: list[MigrationFile] | None = None,
+                 baseline: MigrationFile | None = None, partial: Revision | None = None,
+                 remaining: list[MigrationFile] | None = None) -> None:
+        self.pending = [] if pending is None else pending
+        self.out_of_order = [] if out_of_order is None else out_of_order
+        self.baseline = baseline
+        self.partial = partial
+        self.remaining = [] if remaining is None else remaining
 
     @property
     def all_pending(self) -> int:

@@ -7,13 +7,14 @@ Rows are keyed by version. Writes are upserts that never change ``description`` 
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, replace
-from typing import Any
-
+from ._record import Record
 from .connection import Connection
 from .dialects import TABLE, Dialect
 from .errors import RevisionStoreError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 TYPE_BASELINE = 1
 TYPE_EXECUTE = 2
@@ -21,33 +22,55 @@ TYPE_RESOLVED = 4
 CLOUD_ROW = ".atlas_cloud_identifier"
 
 
-@dataclass
-class Revision:
+# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
+class Revision(Record):
     """One row of the revisions table (Atlas's ``migrate.Revision``).
 
     ``hash`` is the file's atlas.sum hash without ``h1:``; ``partial_hashes`` carry ``h1:``.
     ``applied`` < ``total`` means the file stopped midway; ``error``/``error_stmt`` say why.
-    ``execution_time`` is in nanoseconds.
+    ``execution_time`` is in nanoseconds. Mutable; ``==`` compares every field.
     """
+
+    __slots__ = _fields = ("version", "description", "type", "applied", "total", "executed_at",
+                           "execution_time", "error", "error_stmt", "hash", "partial_hashes",
+                           "operator_version")
     version: str
     description: str
-    type: int = TYPE_EXECUTE
-    applied: int = 0
-    total: int = 0
-    executed_at: Any = None
-    execution_time: int = 0
-    error: str = ""
-    error_stmt: str = ""
-    hash: str = ""
-    partial_hashes: list[str] | None = None
-    operator_version: str = ""
+    type: int
+    applied: int
+    total: int
+    executed_at: Any
+    execution_time: int
+    error: str
+    error_stmt: str
+    hash: str
+    partial_hashes: list[str] | None
+    operator_version: str
+
+    def __init__(self, version: str, description: str, type: int = TYPE_EXECUTE,
+                 applied: int = 0, total: int = 0, executed_at: Any = None,
+                 execution_time: int = 0, error: str = "", error_stmt: str = "", hash: str = "",
+                 partial_hashes: list[str] | None = None, operator_version: str = "") -> None:
+        self.version = version
+        self.description = description
+        self.type = type
+        self.applied = applied
+        self.total = total
+        self.executed_at = executed_at
+        self.execution_time = execution_time
+        self.error = error
+        self.error_stmt = error_stmt
+        self.hash = hash
+        self.partial_hashes = partial_hashes
+        self.operator_version = operator_version
 
     @property
     def partial(self) -> bool:
         return self.applied != self.total
 
     def copy(self, **changes: Any) -> "Revision":
-        return replace(self, **changes)
+        """A shallow copy with ``changes`` applied (``partial_hashes`` is shared unless changed)."""
+        return Revision(**dict(zip(self._fields, self._values()), **changes))
 
 
 def parse_partial_hashes(value: Any) -> list[str] | None:
@@ -61,6 +84,8 @@ def parse_partial_hashes(value: Any) -> list[str] | None:
         value = value.strip()
         if not value:
             return None
+        import json  # here: a no-op run reads only finished rows ("null", above)
+
         value = json.loads(value)
     if value is None:
         return None
@@ -148,7 +173,12 @@ class RevisionStore:
         """The upsert's parameters for ``rev``."""
         if rev.version == CLOUD_ROW:
             raise RevisionStoreError(f"writing {self.qualified_name}: {CLOUD_ROW} is not a revision")
-        ph = "null" if rev.partial_hashes is None else json.dumps(rev.partial_hashes, separators=(",", ":"))
+        if rev.partial_hashes is None:
+            ph = "null"
+        else:
+            import json
+
+            ph = json.dumps(rev.partial_hashes, separators=(",", ":"))
         return (
             rev.version, rev.description, rev.type, rev.applied, rev.total,
             rev.executed_at if rev.executed_at is not None else self.dialect.executed_at(),

@@ -17,11 +17,11 @@ from __future__ import annotations
 import hashlib
 from base64 import b64encode
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from . import errors
+from ._record import FrozenRecord
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
     from .migdir import MigrationDir, MigrationFile
 
@@ -41,17 +41,22 @@ def _b64(digest: bytes) -> str:
     return b64encode(digest).decode("ascii")
 
 
-@dataclass(frozen=True)
-class HashFile:
+# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
+# No __slots__: ``hash_of`` caches its index in the instance __dict__.
+class HashFile(FrozenRecord):
     """The content of an ``atlas.sum``.
 
     ``total`` is the base64 total (44 chars, no ``h1:``); ``entries`` are ``(file name, base64
     hash without h1:)`` in directory order. Files opted out with ``atlas:sum ignore`` have no
-    entry.
+    entry. Frozen and hashable.
     """
 
+    _fields = ("total", "entries")
     total: str
     entries: tuple[tuple[str, str], ...]
+
+    def __init__(self, total: str, entries: tuple[tuple[str, str], ...]) -> None:
+        self._assign(total, entries)
 
     @staticmethod
     def sum_of(entries: Iterable[tuple[str, str]]) -> str:
@@ -120,7 +125,7 @@ class HashFile:
     def hash_of(self, name: str) -> str | None:
         """Return the hash (no ``h1:``) recorded for a file name, or None if it has no entry."""
         index = self.__dict__.get("_index")
-        if index is None:  # built once; the dataclass is frozen, so bypass __setattr__
+        if index is None:  # built once; the class is frozen, so bypass __setattr__
             index = dict(self.entries)
             object.__setattr__(self, "_index", index)
         return index.get(name)

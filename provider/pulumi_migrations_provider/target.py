@@ -20,11 +20,14 @@ form (``Target.from_parts``) takes them as they are.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any, Mapping
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from ._record import FrozenRecord
 from .errors import ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 _SCHEMES = {
     "sqlite": "sqlite", "sqlite3": "sqlite", "sqlite+pysqlite": "sqlite",
@@ -41,18 +44,30 @@ _DRIVER_NAMES = {
 _MASK = "****"
 
 
-@dataclass(frozen=True)
-class Target:
-    """Where migrations go. Build with ``Target.parse(url)`` or ``Target.from_parts(...)``."""
+# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
+class Target(FrozenRecord):
+    """Where migrations go. Build with ``Target.parse(url)`` or ``Target.from_parts(...)``.
 
+    Frozen and hashable; ``==`` compares every field, the password included; ``repr`` and
+    ``str`` never show the password.
+    """
+
+    __slots__ = _fields = ("dialect", "scheme", "host", "port", "user", "password", "database",
+                           "params")
+    _hidden = ("password",)
     dialect: str                         # "sqlite" | "postgresql" | "mysql" (MariaDB included)
-    scheme: str = ""                     # the scheme as given, for round-tripping ("maria", "postgres")
-    host: str | None = None
-    port: int | None = None
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    database: str | None = None          # PG/MySQL database; SQLite file path (None = memory)
-    params: tuple[tuple[str, str], ...] = ()
+    scheme: str                          # the scheme as given, for round-tripping ("maria", "postgres")
+    host: str | None
+    port: int | None
+    user: str | None
+    password: str | None
+    database: str | None                 # PG/MySQL database; SQLite file path (None = memory)
+    params: tuple[tuple[str, str], ...]
+
+    def __init__(self, dialect: str, scheme: str = "", host: str | None = None,
+                 port: int | None = None, user: str | None = None, password: str | None = None,
+                 database: str | None = None, params: tuple[tuple[str, str], ...] = ()) -> None:
+        self._assign(dialect, scheme, host, port, user, password, database, params)
 
     # --- construction ---------------------------------------------------------------------
 
