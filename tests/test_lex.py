@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -33,7 +32,7 @@ LEX_ALL = ScanOptions(
     escaped_string_ext=True,
     hash_comments=True,
 )
-LEX_PG = dataclasses.replace(LEX_ALL, hash_comments=False)  # "_pg" files: no '#' comments
+LEX_PG = LEX_ALL.replace(hash_comments=False)  # "_pg" files: no '#' comments
 LEXGROUP = ScanOptions(match_begin=True)
 ESCAPED_MY = ScanOptions(backslash_escapes=True)
 ESCAPED_PG = ScanOptions(escaped_string_ext=True)

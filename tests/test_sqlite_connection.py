@@ -106,3 +106,20 @@ def test_wal_database_stays_wal(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("SELECT count(*) FROM a").fetchone()[0] == 1
+
+
+def test_executed_at_is_go_sqlite3_time_text_and_now() -> None:
+    import re
+    from datetime import datetime, timezone
+
+    from pulumi_migrations_provider.dialects import SQLiteDialect
+
+    dialect = SQLiteDialect()
+    stamps = [dialect.executed_at() for _ in range(3)]  # cached per second: still exact
+    for stamp in stamps:
+        m = re.fullmatch(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(\.\d{1,9})?([+-]\d\d:\d\d)", stamp)
+        assert m is not None, stamp
+        assert not (m.group(2) or ".").endswith("0")  # Go trims trailing zeros
+        when = datetime.fromisoformat(m.group(1) + (m.group(2) or "")[:7] + m.group(3))
+        assert abs((datetime.now(timezone.utc) - when).total_seconds()) < 5
+    assert stamps == sorted(stamps) or stamps[0][:19] != stamps[-1][:19]

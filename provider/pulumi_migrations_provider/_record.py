@@ -37,6 +37,11 @@ class Record:
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self._fields)
 
+    def replace(self, **changes: Any) -> Any:
+        """A new instance with ``changes`` applied (``dataclasses.replace``): the constructor
+        runs again, validation included. Every ``__init__`` takes its fields by name."""
+        return type(self)(**dict(zip(self._fields, self._values()), **changes))
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Record) and other.__class__ is self.__class__:
             return self._values() == other._values()

@@ -214,16 +214,22 @@ class SQLiteDialect(Dialect):
 
         return locks.sqlite_lock(conn.target, timeout)
 
+    _stamp: tuple[int, str, str] = (-1, "", "")  # (second, "date time", "+hh:mm") of the last call
+
     def executed_at(self) -> Any:
         # mattn/go-sqlite3 stores time.Time as "2006-01-02 15:04:05.999999999-07:00".
         ns = time.time_ns()
-        lt = time.localtime(ns // 1_000_000_000)
-        frac = f"{ns % 1_000_000_000:09d}".rstrip("0")
-        off = lt.tm_gmtoff or 0
-        sign = "+" if off >= 0 else "-"
-        off = abs(off)
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", lt)
-        return f"{stamp}{'.' + frac if frac else ''}{sign}{off // 3600:02d}:{off % 3600 // 60:02d}"
+        second, frac_ns = divmod(ns, 1_000_000_000)
+        if self._stamp[0] != second:  # localtime + strftime once per second, not once per file
+            lt = time.localtime(second)
+            off = lt.tm_gmtoff or 0
+            sign = "+" if off >= 0 else "-"
+            off = abs(off)
+            self._stamp = (second, time.strftime("%Y-%m-%d %H:%M:%S", lt),
+                           f"{sign}{off // 3600:02d}:{off % 3600 // 60:02d}")
+        _, stamp, zone = self._stamp
+        frac = f"{frac_ns:09d}".rstrip("0")
+        return f"{stamp}{'.' + frac if frac else ''}{zone}"
 
 
 # mattn/go-sqlite3, the driver of Atlas and dbmate, runs every connection with

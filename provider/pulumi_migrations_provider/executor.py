@@ -11,9 +11,9 @@ committed state and the error is recorded on it, so ``status`` shows what went w
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 from . import lex
+from ._record import Record
 from .connection import Connection
 from .dialects import driver_message
 from .errors import DirError, HistoryChangedError, MigrateError, RevisionStoreError, StatementError
@@ -24,13 +24,21 @@ from .revisions import TYPE_EXECUTE, Revision, RevisionStore
 from .sumfile import HashFile
 
 
-@dataclass
-class Prepared:
+class Prepared(Record):
     """A file split and hashed, ready to run."""
+
+    __slots__ = _fields = ("file", "statements", "hashes", "sum_hash")
     file: MigrationFile
     statements: list[lex.Statement]
     hashes: list[str]          # chained, with "h1:"
     sum_hash: str              # atlas.sum hash, without "h1:"
+
+    def __init__(self, file: MigrationFile, statements: list[lex.Statement], hashes: list[str],
+                 sum_hash: str) -> None:
+        self.file = file
+        self.statements = statements
+        self.hashes = hashes
+        self.sum_hash = sum_hash
 
 
 def prepare(file: MigrationFile, hash_file: HashFile, options: lex.ScanOptions) -> Prepared:
@@ -56,10 +64,16 @@ def check_history(p: Prepared, rev: Revision | None) -> None:
                 f"restore statements 1-{rev.applied} as they were and edit only later ones")
 
 
-@dataclass
-class RunResult:
-    applied: list[str] = field(default_factory=list)
-    statements: int = 0
+class RunResult(Record):
+    """What a run did: the files applied (names, in order) and the statements executed."""
+
+    __slots__ = _fields = ("applied", "statements")
+    applied: list[str]
+    statements: int
+
+    def __init__(self, applied: list[str] | None = None, statements: int = 0) -> None:
+        self.applied = [] if applied is None else applied
+        self.statements = statements
 
 
 class Executor:

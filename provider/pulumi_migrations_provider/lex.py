@@ -28,8 +28,8 @@ import hashlib
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from ._record import FrozenRecord
 from .errors import ParseError
 
 __all__ = [
@@ -44,16 +44,24 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class ScanOptions:
+# Plain classes, not dataclasses: dataclasses costs ~6 ms at start-up (see _record).
+class ScanOptions(FrozenRecord):
     """Which dialect features the scanner honours (Atlas's ``ScannerOptions``)."""
 
-    match_begin: bool = False  # BEGIN ... END grouping
-    match_begin_atomic: bool = False  # BEGIN ATOMIC ... END (PG)
-    match_dollar_quote: bool = False  # $tag$ ... $tag$
-    backslash_escapes: bool = False  # MySQL
-    escaped_string_ext: bool = False  # PG E'...' (a no-op, exactly like Atlas; see module doc)
-    hash_comments: bool = False  # '#' comments (MySQL)
+    __slots__ = _fields = ("match_begin", "match_begin_atomic", "match_dollar_quote",
+                           "backslash_escapes", "escaped_string_ext", "hash_comments")
+    match_begin: bool  # BEGIN ... END grouping
+    match_begin_atomic: bool  # BEGIN ATOMIC ... END (PG)
+    match_dollar_quote: bool  # $tag$ ... $tag$
+    backslash_escapes: bool  # MySQL
+    escaped_string_ext: bool  # PG E'...' (a no-op, exactly like Atlas; see module doc)
+    hash_comments: bool  # '#' comments (MySQL)
+
+    def __init__(self, match_begin: bool = False, match_begin_atomic: bool = False,
+                 match_dollar_quote: bool = False, backslash_escapes: bool = False,
+                 escaped_string_ext: bool = False, hash_comments: bool = False) -> None:
+        self._assign(match_begin, match_begin_atomic, match_dollar_quote, backslash_escapes,
+                     escaped_string_ext, hash_comments)
 
 
 MYSQL = ScanOptions(match_begin=True, backslash_escapes=True, hash_comments=True)
@@ -64,8 +72,7 @@ SQLITE = ScanOptions(match_begin=True)
 OPTIONS_BY_DIALECT = {"mysql": MYSQL, "mariadb": MYSQL, "postgresql": POSTGRES, "sqlite": SQLITE}
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(FrozenRecord):
     """One scanned statement.
 
     ``text`` is exactly Atlas's ``Stmt.Text``. ``pos`` is the character offset of the statement
@@ -74,11 +81,16 @@ class Statement:
     attaches to the statement, each with its terminator (``"-- x\\n"``, ``"/* y */"``).
     """
 
+    __slots__ = _fields = ("text", "pos", "line", "col", "comments")
     text: str
     pos: int
     line: int
     col: int
-    comments: tuple[str, ...] = ()
+    comments: tuple[str, ...]
+
+    def __init__(self, text: str, pos: int, line: int, col: int,
+                 comments: tuple[str, ...] = ()) -> None:
+        self._assign(text, pos, line, col, comments)
 
 
 # Go's unicode.IsSpace (used by strings.TrimSpace / TrimLeftFunc). Python's str.isspace() also

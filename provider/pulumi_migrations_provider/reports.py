@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ._record import FrozenRecord, Record
 from .errors import ConfigError
 
@@ -54,7 +53,7 @@ class Options(FrozenRecord):
 
     def replace(self, **changes: Any) -> "Options":
         """A copy with ``changes`` applied and validated (as ``dataclasses.replace`` did)."""
-        return Options(**dict(zip(self._fields, self._values()), **changes))
+        return super().replace(**changes)  # type: ignore[no-any-return]
 
     def _validate(self) -> None:
         if self.exec_order not in EXEC_ORDERS:
