@@ -48,10 +48,10 @@ def test_foreign_keys_follow_atlas_driver(tmp_path: Path, query: str, expected: 
     assert pragma(f"sqlite://{tmp_path}/f.db{query}", "foreign_keys") == expected
 
 
-@pytest.mark.parametrize("query", ["?_sync=fast", "?_fk=maybe"])
+@pytest.mark.parametrize("query", ["?_sync=fast", "?_fk=maybe", "?_locking_mode=shared"])
 def test_bad_driver_parameter_is_a_config_error_and_writes_nothing(tmp_path: Path, query: str) -> None:
     d = make_dir(tmp_path, FILES)
-    with pytest.raises(ConfigError, match=r"reading the SQLite URL: _(sync|fk)=") as err:
+    with pytest.raises(ConfigError, match=r"reading the SQLite URL: _(sync|fk|locking_mode)=") as err:
         engine.apply(f"sqlite://{tmp_path}/x.db{query}", d)
     assert "\n" not in str(err.value)
     assert not (tmp_path / "x.db").exists()
@@ -93,7 +93,55 @@ def test_apply_uses_truncate_journal_and_restores_delete(tmp_path: Path) -> None
 def test_full_sync_keeps_delete_journal(tmp_path: Path) -> None:
     d = make_dir(tmp_path, FILES)
     db = tmp_path / "full.db"
-    assert journal_seen_during_apply(f"sqlite://{db}?_sync=FULL", db, d) == [False, False, False]
+    engine.apply(f"sqlite://{db}?_sync=FULL", d)
+    assert not Path(f"{db}-journal").exists()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert conn.execute("SELECT count(*) FROM atlas_schema_revisions").fetchone()[0] == 3
+
+
+def reads_during_apply(url: str, db: Path, d: Path) -> list[str]:
+    """Apply; after each file, try to read the database from another connection without
+    waiting: the number of tables it sees, or the error."""
+    seen: list[str] = []
+
+    def logger(event: object) -> None:
+        if isinstance(event, FileDone):
+            try:
+                with sqlite3.connect(db, timeout=0) as other:
+                    n = other.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+                    seen.append(str(n.fetchone()[0]))
+            except sqlite3.OperationalError as err:
+                seen.append(str(err))
+
+    engine.apply(url, d, logger=logger)
+    return seen
+
+
+def test_apply_holds_the_file_exclusively_until_done(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    db = tmp_path / "x.db"
+    assert reads_during_apply(f"sqlite://{db}", db, d) == ["database is locked"] * 3
+    with sqlite3.connect(db, timeout=0) as other:  # released at the end of the run
+        other.execute("INSERT INTO a (id) VALUES (2)")
+        assert other.execute("SELECT count(*) FROM a").fetchone()[0] == 2
+
+
+def test_locking_mode_normal_lets_readers_in_between_files(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    db = tmp_path / "n.db"
+    # revisions table + a, then + b, then the same: readers see each committed file.
+    assert reads_during_apply(f"sqlite://{db}?_locking_mode=NORMAL", db, d) == ["2", "3", "3"]
+
+
+def test_status_takes_no_lock_and_changes_no_mode(tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FILES)
+    db = tmp_path / "s.db"
+    engine.apply(f"sqlite://{db}", d)
+    with sqlite3.connect(db, timeout=0) as writer:
+        writer.execute("BEGIN IMMEDIATE")  # a writer holds RESERVED: status still reads
+        assert engine.status(f"sqlite://{db}", d).status == "OK"
+        writer.execute("ROLLBACK")
 
 
 def test_wal_database_stays_wal(tmp_path: Path) -> None:
@@ -101,8 +149,8 @@ def test_wal_database_stays_wal(tmp_path: Path) -> None:
     db = tmp_path / "wal.db"
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
-    report = engine.apply(f"sqlite://{db}", d)
-    assert report.current_version == "3"
+    # Not taken exclusively: WAL readers go on reading while files apply.
+    assert reads_during_apply(f"sqlite://{db}", db, d) == ["2", "3", "3"]
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("SELECT count(*) FROM a").fetchone()[0] == 1
