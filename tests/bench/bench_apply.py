@@ -47,8 +47,8 @@ from benchgen import Layout, generate
 
 TOOLS = ("floor", "floor-normal", "ours", "dbmate", "yoyo")
 # "floor-normal" (SQLite only, for information): the floor script at the connection settings
-# ours runs with (Atlas's driver default synchronous=NORMAL; TRUNCATE journal while applying).
-# The sqlite3 shell's own default is synchronous=FULL: one more fsync per commit.
+# ours applies with (Atlas's driver default synchronous=NORMAL; exclusive locking and a TRUNCATE
+# journal for the run). The sqlite3 shell's own defaults (FULL, DELETE) sync twice more per commit.
 SQLITE_ONLY = {"floor-normal"}
 DIALECTS = ("sqlite", "postgres")
 APPLY_TARGET = 1.2      # ours / floor
@@ -213,10 +213,10 @@ class Databases:
                      "-p", str(pg.port), "-U", APP_USER, "-d", db,  # type: ignore[union-attr]
                      "-f", str(layout.floor)], {"PGPASSWORD": self.pg_password()}, None)
         if tool == "floor-normal":
-            script = layout.root / "floor-normal.sql"
+            script = layout.root / "floor-ours-settings.sql"
             if not script.exists():
-                script.write_text("PRAGMA synchronous=NORMAL;\nPRAGMA journal_mode=TRUNCATE;\n"
-                                  + layout.floor.read_text())
+                script.write_text("PRAGMA synchronous=NORMAL;\nPRAGMA locking_mode=EXCLUSIVE;\n"
+                                  "PRAGMA journal_mode=TRUNCATE;\n" + layout.floor.read_text())
             return ["sqlite3", "-bail", db], {}, script
         if tool == "ours":
             url = f"sqlite://{db}" if dialect == "sqlite" else pg.app_url(db)  # type: ignore
