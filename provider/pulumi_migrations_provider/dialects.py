@@ -260,14 +260,16 @@ class SQLiteDialect(Dialect):
         # mattn/go-sqlite3 stores time.Time as "2006-01-02 15:04:05.999999999-07:00".
         ns = time.time_ns()
         second, frac_ns = divmod(ns, 1_000_000_000)
-        if self._stamp[0] != second:  # localtime + strftime once per second, not once per file
+        cached = self._stamp  # one read: another thread may replace it meanwhile
+        if cached[0] != second:  # localtime + strftime once per second, not once per file
             lt = time.localtime(second)
             off = lt.tm_gmtoff or 0
             sign = "+" if off >= 0 else "-"
             off = abs(off)
-            self._stamp = (second, time.strftime("%Y-%m-%d %H:%M:%S", lt),
-                           f"{sign}{off // 3600:02d}:{off % 3600 // 60:02d}")
-        _, stamp, zone = self._stamp
+            cached = (second, time.strftime("%Y-%m-%d %H:%M:%S", lt),
+                      f"{sign}{off // 3600:02d}:{off % 3600 // 60:02d}")
+            self._stamp = cached
+        _, stamp, zone = cached
         frac = f"{frac_ns:09d}".rstrip("0")
         return f"{stamp}{'.' + frac if frac else ''}{zone}"
 
