@@ -11,8 +11,9 @@ import pytest
 
 from pulumi_migrations_provider import engine
 from pulumi_migrations_provider.dialects import for_target
-from pulumi_migrations_provider.errors import ConfigError, StatementError
+from pulumi_migrations_provider.errors import ConfigError, LockError, StatementError
 from pulumi_migrations_provider.events import FileDone
+from pulumi_migrations_provider.reports import Options
 from pulumi_migrations_provider.target import Target
 from tests.dirtools import make_dir
 
@@ -171,3 +172,74 @@ def test_executed_at_is_go_sqlite3_time_text_and_now() -> None:
         when = datetime.fromisoformat(m.group(1) + (m.group(2) or "")[:7] + m.group(3))
         assert abs((datetime.now(timezone.utc) - when).total_seconds()) < 5
     assert stamps == sorted(stamps) or stamps[0][:19] != stamps[-1][:19]
+
+
+def test_apply_waits_for_an_app_writer_instead_of_deadlocking(tmp_path: Path) -> None:
+    # An application is half way through a write transaction when the run starts: the run
+    # must wait for it (holding nothing), not hold a read lock that blocks the app's COMMIT.
+    import threading
+    import time
+
+    d = make_dir(tmp_path, FILES)
+    db = tmp_path / "app.db"
+    with sqlite3.connect(db) as setup:
+        setup.execute("CREATE TABLE app (id INTEGER)")
+    app = sqlite3.connect(db, timeout=5, isolation_level=None)
+    app.execute("BEGIN IMMEDIATE")
+    app.execute("INSERT INTO app VALUES (1)")
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(engine.apply(f"sqlite://{db}", d, Options(allow_dirty=True, lock_timeout=5)))
+        except Exception as err:  # reported below
+            outcome.append(err)
+
+    started = time.monotonic()
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(0.5)
+    app.execute("COMMIT")  # would fail "database is locked" if the run held a read lock
+    app.close()
+    worker.join(10)
+    assert not isinstance(outcome[0], Exception), outcome
+    assert time.monotonic() - started >= 0.5
+    with sqlite3.connect(db) as check:
+        assert check.execute("SELECT count(*) FROM app").fetchone()[0] == 1
+        assert check.execute("SELECT count(*) FROM atlas_schema_revisions").fetchone()[0] == 3
+
+
+def test_a_look_during_a_run_waits_then_says_the_database_is_held(tmp_path: Path) -> None:
+    import time
+
+    d = make_dir(tmp_path, FILES)
+    db = tmp_path / "held.db"
+    engine.apply(f"sqlite://{db}", d)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("COMMIT")  # the file stays locked, as during a run
+    started = time.monotonic()
+    with pytest.raises(LockError, match="another connection holds the database") as err:
+        engine.status(f"sqlite://{db}", d, Options(lock_timeout=0.6, connect_timeout=0.1))
+    assert time.monotonic() - started >= 0.5  # waited the lock timeout, not the connect one
+    assert "\n" not in str(err.value)
+    holder.close()
+    assert engine.status(f"sqlite://{db}", d).status == "OK"
+
+
+def test_the_file_lock_is_dropped_before_the_migration_lock(tmp_path: Path) -> None:
+    db = tmp_path / "order.db"
+    target = Target.parse(f"sqlite://{db}")
+    dialect = for_target(target)
+    conn = dialect.connect(target, timeout=1)
+    assert conn is not None
+    release = dialect.lock(conn, 1)
+    conn.execute("CREATE TABLE t (id INTEGER)").close()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        sqlite3.connect(db, timeout=0).execute("SELECT count(*) FROM t").fetchone()
+    release()  # what Connection.close runs before closing the connection itself
+    with sqlite3.connect(db, timeout=0) as other:
+        assert other.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    conn.raw.close()

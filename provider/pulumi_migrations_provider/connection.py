@@ -10,7 +10,7 @@ from .target import Target
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
-    from typing import Any, Callable, Sequence
+    from typing import Any, Sequence
     from .dialects import Dialect
 
 
@@ -23,7 +23,6 @@ class Connection:
         self.raw = raw
         self.in_tx = False
         self._unlock: Any = None
-        self.on_close: Callable[[Connection], None] | None = None  # dialect clean-up, best effort
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         cur = self.raw.cursor()
@@ -73,11 +72,6 @@ class Connection:
 
     def close(self) -> None:
         try:
-            if self.on_close is not None:
-                try:
-                    self.on_close(self)
-                except Exception:
-                    pass
             if self._unlock is not None:
                 self._unlock()
         finally:

@@ -99,7 +99,8 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
     from .executor import Executor, prepare
 
     logger = nop_logger if logger is None else logger
-    prepared = {f.name: prepare(f, hf, dialect.scan_options) for f in state.plan.pending}
+    scan = dialect.scan_options
+    prepared = {f.name: prepare(f, hf, scan) for f in state.plan.pending}
     if dry_run:
         _run(Executor(None, None, tx_mode=opts.tx_mode, logger=logger, dry_run=True),
              [prepared[f.name] for f in state.plan.pending], state, report)
@@ -115,7 +116,7 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
         if not p.pending and p.baseline is None:
             return report
         _check_txmodes(p.pending, opts.tx_mode)
-        files = [prepared.get(f.name) or prepare(f, hf, dialect.scan_options) for f in p.pending]
+        files = [prepared.get(f.name) or prepare(f, hf, scan) for f in p.pending]
         assert state.store is not None
         if not state.exists:
             state.store.ensure()
@@ -134,7 +135,6 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
         conn.close()
 
 
-# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
 class _State(Record):
     """What one look at the database found."""
 
@@ -152,7 +152,6 @@ class _State(Record):
         self.plan = plan
 
 
-# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
 class _Job(Record):
     """One engine call's inputs, resolved: options, target, validated directory, dialect."""
 
@@ -186,7 +185,9 @@ class _Job(Record):
         """Read the state through a read-only connection (no lock). With
         ``tolerate_out_of_order``, out-of-order files are returned (with the error text) instead
         of raised, and planning goes on as ``linear-skip``."""
-        conn = self.dialect.connect(self.target, timeout=self.options.connect_timeout, readonly=True)
+        opts = self.options
+        timeout = self.dialect.look_timeout(opts.connect_timeout, opts.lock_timeout)
+        conn = self.dialect.connect(self.target, timeout=timeout, readonly=True)
         try:
             try:
                 return self.read_state(conn, self.options), None, []

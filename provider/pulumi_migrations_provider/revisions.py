@@ -10,7 +10,7 @@ from __future__ import annotations
 from ._record import Record
 from .connection import Connection
 from .dialects import TABLE, Dialect
-from .errors import RevisionStoreError
+from .errors import LockError, MigrateError, RevisionStoreError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class RevisionStore:
         try:
             return self.dialect.table_exists(self.conn, self.schema)
         except Exception as err:
-            raise RevisionStoreError(self.describe_failure("looking for", err)) from None
+            raise self.failure("looking for", err) from None
 
     def ensure(self) -> None:
         """Create the schema (non-SQLite) and the table when missing."""
@@ -141,7 +141,7 @@ class RevisionStore:
                 f"SELECT {cols} FROM {self.dialect.table_name(self.schema)} WHERE "
                 f"{self.dialect.quote('version')} <> ?", (CLOUD_ROW,))
         except Exception as err:
-            raise RevisionStoreError(self.describe_failure("reading", err)) from None
+            raise self.failure("reading", err) from None
         revs = []
         for (version, description, type_, applied, total, executed_at, execution_time, error,
              error_stmt, hash_, partial_hashes, operator_version) in rows:
@@ -185,6 +185,16 @@ class RevisionStore:
             int(rev.execution_time), rev.error or "", rev.error_stmt or "", rev.hash,
             self.dialect.json_param(ph), self.operator_version,
         )
+
+    def failure(self, doing: str, err: BaseException) -> MigrateError:
+        """The error to raise for a driver error while ``doing`` something with the table: a
+        LockError when another connection holds the database (a SQLite file a run keeps
+        locked until it ends), else a RevisionStoreError."""
+        if self.dialect.is_busy(err):
+            return LockError(f"{doing} the revisions table {self.qualified_name}: another connection "
+                             "holds the database (a migration run keeps a SQLite file until it ends); "
+                             "wait for it to finish or raise --lock-timeout")
+        return RevisionStoreError(self.describe_failure(doing, err))
 
     def describe_failure(self, doing: str, err: BaseException) -> str:
         from .dialects import driver_message
