@@ -22,8 +22,9 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from pulumi_migrations_provider import __version__, cli
-from pulumi_migrations_provider.cliout import go_duration, parse_duration
+from pulumi_migrations_provider import __version__, cli, cliparse
+from pulumi_migrations_provider.cliout import (_forget_secrets, _remember_urls_in, _scrub_all,
+                                               go_duration, parse_duration)
 from pulumi_migrations_provider.migdir import MigrationDir
 from tests.dirtools import make_dir
 from tests.servers import SECRET_PASSWORD
@@ -267,6 +268,35 @@ def test_every_command_has_help() -> None:
     assert "Key of the URL in that Secret. [default: url]" in manifests
 
 
+def test_unknown_options_before_the_command_and_after_it_share_one_rule() -> None:
+    p = cli.build_parser()
+    ns, _ = p.parse_known_args(["apply", "-u", "sqlite://x.db"])
+    parser = ns.command_parser
+    assert parser.unknown_option(["--url=x", "-usqlite://y", "-1", "--dir", "d"]) is None
+    assert parser.unknown_option(["-1", "--formt"]) == (
+        "no such option: --formt (did you mean --format?)")
+    assert parser.unknown_option(["--", "--bogus"]) is None  # after --, nothing is an option
+    assert parser.unknown_option(["-x=1"]) == "no such option: -x"
+
+
+def test_terminal_width_is_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = os.get_terminal_size
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(os, "get_terminal_size", lambda *a: calls.append(a) or real(*a))
+    cliparse.columns.cache_clear()
+    try:
+        assert run("apply", "--help").exit_code == 0
+        assert run("manifests", "--help").exit_code == 0
+        assert len(calls) <= 1, calls  # not once per add_argument (none when stdout is no tty)
+        monkeypatch.setenv("COLUMNS", "57")
+        assert cliparse.columns() == cliparse.columns() != 57  # cached for the process
+        cliparse.columns.cache_clear()
+        assert cliparse.columns() == 57
+    finally:
+        cliparse.columns.cache_clear()
+
+
 def test_version_is_eager() -> None:
     """Like Typer's eager --version: printed before anything else is looked at."""
     result = run("--version", "apply", "--bogus")
@@ -409,6 +439,19 @@ def test_new_creates_missing_directory(tmp_path: Path) -> None:
     result = run("new", "init", "--dir", f"file://{tmp_path}/fresh")
     assert result.exit_code == 0, result.output
     assert [f.description for f in MigrationDir.load(tmp_path / "fresh").files] == ["init"]
+
+
+def test_new_reads_dir_urls_as_load_does(tmp_path: Path) -> None:
+    result = run("new", "init", "--dir", f"FILE://{tmp_path}/upper?format=atlas")
+    assert result.exit_code == 0, result.output
+    assert Path(result.stdout.strip()).parent == tmp_path / "upper"
+    for bad, message in ((f"s3://{tmp_path}/m", "unsupported scheme 's3'"),
+                         (f"file://{tmp_path}/m?format=golang-migrate", "format 'golang-migrate'"),
+                         ("file://", "the URL names no directory")):
+        result = run("new", "init", "--dir", bad)
+        assert result.exit_code == 1, result.output
+        assert message in one_error_line(result.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["upper"]  # nothing else created
 
 
 def test_new_refuses_a_stale_sum(tmp_path: Path) -> None:
@@ -554,6 +597,54 @@ def test_password_never_printed_in_process(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     one_error_line(result.stderr)
     assert_no_password(result.stdout, result.stderr)
+
+
+# A password JSON escapes (", \\ and a non-ASCII letter), and every form it can be printed in.
+JSON_PASSWORD = 's3"cr\\\u00e9t-42'
+JSON_PASSWORD_FORMS = (JSON_PASSWORD, quote(JSON_PASSWORD, safe=""), quote(JSON_PASSWORD),
+                       json.dumps(JSON_PASSWORD)[1:-1],
+                       json.dumps(JSON_PASSWORD, ensure_ascii=False)[1:-1])
+JSON_PASSWORD_URL = (f"postgres://u:{quote(JSON_PASSWORD, safe='')}@127.0.0.1:1/db"
+                     "?connect_timeout=1")
+
+
+def assert_no_json_password(*texts: str) -> None:
+    assert "\\u00e9" in JSON_PASSWORD_FORMS[3] and "\u00e9" in JSON_PASSWORD_FORMS[4]
+    for text in texts:
+        for form in JSON_PASSWORD_FORMS:
+            assert form not in text, (form, text)
+
+
+@pytest.mark.parametrize("command", ["status", "apply"])
+def test_json_output_never_prints_the_password(tmp_path: Path, command: str) -> None:
+    d = make_dir(tmp_path, FILES)
+    result = run(command, "--dir", d, "--url", JSON_PASSWORD_URL, "--format", "json")
+    assert result.exit_code == 1, result.output
+    one_error_line(result.stderr)
+    assert json.loads(result.stdout)["type"] == "ConnectError"
+    assert_no_json_password(result.stdout, result.stderr)
+
+
+def test_json_output_masks_a_json_escaped_password(tmp_path: Path, sqlite_url: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failing statement that holds the password: ``--format json`` escapes it."""
+    d = make_dir(tmp_path, {"1_a.sql": f"SELECT '{JSON_PASSWORD}' FROM nope;\n"})
+    monkeypatch.setenv("DATABASE_URL", JSON_PASSWORD_URL)  # remembered; --url wins
+    result = run("apply", "--dir", d, "--url", sqlite_url, "--format", "json")
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["statement"] == "SELECT '****' FROM nope;", data
+    assert_no_json_password(result.stdout, result.stderr)
+
+
+def test_scrubber_masks_every_form_of_every_password() -> None:
+    _forget_secrets()
+    try:
+        _remember_urls_in(f"mysql://u:{quote(JSON_PASSWORD, safe='')}@h/db postgres://v:ab@h/db")
+        text = " ".join((*JSON_PASSWORD_FORMS, repr(JSON_PASSWORD)[1:-1], "ab", "xabc"))
+        assert _scrub_all(text) == " ".join(["****"] * 7 + ["x****c"])
+    finally:
+        _forget_secrets()
 
 
 # --- the installed console script -----------------------------------------------------------

@@ -3,7 +3,7 @@ that replaced the dataclasses on that path (``_record``).
 
 ``import dataclasses`` alone costs ~6 ms (it imports ``inspect``, ``ast``, ``dis``, ...), and
 the issue's target for a no-op apply over 2,000 files is 3x dbmate (see tests/bench/README.md).
-Modules loaded only when something is applied (executor, events, lex) may use dataclasses.
+A no-op run must not even load the modules that apply files (executor, events, lex).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def test_a_no_op_apply_loads_no_dataclasses(tmp_path: Path) -> None:
                             "2_b.sql": "CREATE TABLE b (id int);\n"})
     argv = ("apply", "--dir", str(d), "--url", f"sqlite://{tmp_path / 'app.db'}")
 
-    code, out, modules = run_cli(*argv)  # applies: the executor (and its dataclasses) load
+    code, out, modules = run_cli(*argv)  # applies: the executor loads
     assert code == 0 and "-- 2 migrations" in out, out
     assert "pulumi_migrations_provider.executor" in modules  # the wrapper sees lazy imports
 
@@ -160,6 +160,33 @@ def test_options_replace_and_revision_copy() -> None:
     assert (c.applied, r.applied, c.partial_hashes) == (1, 0, ["h1:x"])
     with pytest.raises(TypeError):
         r.copy(nope=1)
+
+
+def test_migration_file_replace_recomputes_the_derived_fields() -> None:
+    f = MigrationFile("1_a.sql", b"-- atlas:txmode none\n\nSELECT 1;\n")
+    assert f.txmode == "none"  # cached in f's __dict__: the copy must not inherit it
+    g = f.replace(name="20_b_c.sql", data=b"SELECT 2;\n")
+    assert (g.name, g.version, g.description, g.data, g.txmode) == (
+        "20_b_c.sql", "20", "b_c", b"SELECT 2;\n", None)
+    assert f.replace() == f and f.replace() is not f
+    assert f.replace(data=b"") == MigrationFile("1_a.sql", b"")
+    for derived in ("version", "description"):
+        with pytest.raises(TypeError, match=derived):
+            f.replace(**{derived: "2"})
+    with pytest.raises(TypeError):
+        f.replace(nope=1)
+
+
+def test_record_asdict_and_replace_copy_lists() -> None:
+    s = StatusReport("PENDING", "1", "2", "2", "2", 1, pending=["2_b.sql"])
+    d = s._asdict()
+    assert list(d) == list(StatusReport._fields) and d["pending"] == s.pending
+    assert d["pending"] is not s.pending
+    r = s.replace(status="OK")
+    assert (r.status, r.pending, s.status) == ("OK", ["2_b.sql"], "PENDING")
+    assert r.pending is not s.pending
+    assert TargetInfo("sqlite", "3", "sqlite", "main", "t")._asdict() == TargetInfo(
+        "sqlite", "3", "sqlite", "main", "t").to_dict()
 
 
 def test_report_dicts_keep_the_field_order() -> None:

@@ -4,7 +4,7 @@
 ``tokenize``) and each ``@dataclass`` execs generated code at import; a no-op ``apply`` must
 start fast (see tests/bench/README.md). So the classes a no-op run loads subclass ``Record``
 (or ``FrozenRecord``), list their fields in ``_fields`` and write their own ``__init__``.
-Modules loaded only when something runs (events, executor, lex) keep their dataclasses.
+The modules loaded only when something runs (events, executor, lex) use them too.
 
 Example::
 
@@ -21,7 +21,9 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
-    from typing import Any, ClassVar
+    from typing import Any, ClassVar, TypeVar
+
+    _R = TypeVar("_R", bound="Record")
 
 __all__ = ["Record", "FrozenRecord"]
 
@@ -37,10 +39,18 @@ class Record:
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self._fields)
 
-    def replace(self, **changes: Any) -> Any:
-        """A new instance with ``changes`` applied (``dataclasses.replace``): the constructor
-        runs again, validation included. Every ``__init__`` takes its fields by name."""
-        return type(self)(**dict(zip(self._fields, self._values()), **changes))
+    def _asdict(self) -> dict[str, Any]:
+        """Field name to value in ``_fields`` order, lists copied (``dataclasses.asdict``,
+        one level deep)."""
+        return {name: list(value) if isinstance(value, list) else value
+                for name, value in zip(self._fields, self._values())}
+
+    def replace(self: _R, **changes: Any) -> _R:
+        """A new instance with ``changes`` applied (``dataclasses.replace``, lists copied): the
+        constructor runs again, validation included. This default passes every field to
+        ``__init__`` by name; a class whose ``__init__`` does not take them all (derived fields,
+        as ``MigrationFile``'s) overrides it."""
+        return type(self)(**{**self._asdict(), **changes})
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Record) and other.__class__ is self.__class__:

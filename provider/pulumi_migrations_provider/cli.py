@@ -14,8 +14,8 @@ masks the password of any URL it was given (arguments, ``DATABASE_URL``); the ma
 is the one exception (it carries the ``--url`` it was asked to embed).
 
 Start-up is kept cheap: the parser is the standard library's ``argparse``; Rich, the engine
-(SQLAlchemy), the statement scanner and the Kubernetes renderer are imported inside the
-commands that need them, never at module level.
+(with its database drivers: sqlite3, psycopg, PyMySQL), the statement scanner and the
+Kubernetes renderer are imported inside the commands that need them, never at module level.
 """
 
 from __future__ import annotations
@@ -24,13 +24,12 @@ import argparse
 import os
 import sys
 
-from .cliout import (_SECRETS, _ApplyPrinter, _print_error, _print_status, _remember_secret,
-                     _remember_urls_in, _Scrubbed, _stdout)
+from .cliout import (_ApplyPrinter, _forget_secrets, _print_error, _print_status,
+                     _remember_secret, _remember_urls_in, _Scrubbed, _stdout)
 from .cliparse import PROG, Formatter, Parser, VersionAction, duration, int_at_least, label
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import Any, Callable, NoReturn, Sequence
 
     from .errors import MigrateError
@@ -38,13 +37,13 @@ if TYPE_CHECKING:
     from .target import Target
 
 _ERROR_FIELDS = ("file", "version", "index", "line", "col", "statement", "db_error", "reason")
-_EXEC_ORDERS = ("linear", "linear-skip", "non-linear")  # reports.EXEC_ORDERS (not imported: cost)
-_TX_MODES = ("file", "all", "none")
 _FORMATS = ("text", "json")
 _LEX_DIALECT = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql"}
 
 
 # --- the parser -----------------------------------------------------------------------------
+# The argument builders run only for the command being parsed (or whose help is shown); the
+# ones naming reports' choices serve status, apply and manifests, which import reports anyway.
 
 
 def _add_dir(p: argparse.ArgumentParser) -> None:
@@ -64,7 +63,9 @@ def _add_revisions_schema(p: argparse.ArgumentParser) -> None:
 
 
 def _add_exec_order(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--exec-order", choices=_EXEC_ORDERS, default="linear",
+    from .reports import EXEC_ORDERS
+
+    p.add_argument("--exec-order", choices=EXEC_ORDERS, default="linear",
                    help="How to treat files added before the last applied version.")
 
 
@@ -96,6 +97,8 @@ def _status_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _apply_arguments(p: argparse.ArgumentParser) -> None:
+    from .reports import TX_MODES
+
     p.add_argument("amount", metavar="AMOUNT", nargs="?", type=int_at_least(1),
                    help="Apply at most this many pending files.")
     _add_url(p)
@@ -106,7 +109,7 @@ def _apply_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-dirty", action="store_true",
                    help="Allow the first run on a database that already holds tables.")
     _add_exec_order(p)
-    p.add_argument("--tx-mode", choices=_TX_MODES, default="file",
+    p.add_argument("--tx-mode", choices=TX_MODES, default="file",
                    help="One transaction per file, for all files, or none.")
     p.add_argument("--to-version", metavar="VERSION",
                    help="Apply pending files up to and including this version.")
@@ -126,6 +129,8 @@ def _new_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _manifests_arguments(p: argparse.ArgumentParser) -> None:
+    from .reports import EXEC_ORDERS
+
     p.add_argument("--name", required=True,
                    help="Name of the AtlasMigration and ConfigMap. [required]")
     _add_dir(p)
@@ -143,7 +148,7 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline", metavar="VERSION",
                    help="spec.baseline: on a non-empty database, the operator treats this version "
                         "as already applied.")
-    p.add_argument("--exec-order", choices=_EXEC_ORDERS,
+    p.add_argument("--exec-order", choices=EXEC_ORDERS,
                    help="spec.execOrder; omitted: the operator's default (linear).")
     _add_revisions_schema(p)
     p.add_argument("--backoff-limit", metavar="N", type=int_at_least(0),
@@ -188,19 +193,24 @@ def _usage(ns: argparse.Namespace, message: str) -> NoReturn:
     parser.error(message)
 
 
+def _url_or_env(ns: argparse.Namespace) -> str | None:
+    """``--url``, else a non-empty ``DATABASE_URL``, else None."""
+    return ns.url if ns.url is not None else os.environ.get("DATABASE_URL") or None
+
+
 def _required_url(ns: argparse.Namespace) -> str:
     """``--url``, else a non-empty ``DATABASE_URL``; with neither, a usage error."""
-    url = ns.url if ns.url is not None else os.environ.get("DATABASE_URL") or None
+    url = _url_or_env(ns)
     if url is None:
         _usage(ns, "missing option --url/-u (or the DATABASE_URL environment variable)")
     return url
 
 
 def _target(url: str) -> Target:
-    """Parse ``url`` and remember its password for the scrubber. Raises ConfigError."""
+    """Parse ``url`` (an argument or ``DATABASE_URL``, whose URL-looking words ``main`` has
+    remembered) and remember its password as parsed for the scrubber. Raises ConfigError."""
     from .target import Target
 
-    _remember_urls_in(url)
     target = Target.parse(url)
     _remember_secret(target.password)
     return target
@@ -229,16 +239,6 @@ def _fail(err: MigrateError, *, json_output: bool) -> None:
         _dump_json(data)
 
 
-def _dir_path(directory: str) -> Path:
-    """The filesystem path of a ``--dir`` value (a path or ``file://`` URL), for creating it."""
-    from pathlib import Path
-    from urllib.parse import unquote
-
-    if directory.startswith("file://"):
-        return Path(unquote(directory[len("file://"):].split("?", 1)[0]))
-    return Path(directory)
-
-
 # --- the commands (each raises MigrateError for _run to print) ------------------------------
 
 
@@ -251,7 +251,7 @@ def _hash(ns: argparse.Namespace) -> None:
 def _validate(ns: argparse.Namespace) -> None:
     from . import lex
 
-    url = ns.url if ns.url is not None else os.environ.get("DATABASE_URL") or None
+    url = _url_or_env(ns)
     if ns.dialect is not None:
         rules = _LEX_DIALECT[ns.dialect]
     elif url:
@@ -310,7 +310,9 @@ def _apply(ns: argparse.Namespace) -> None:
 
 
 def _new(ns: argparse.Namespace) -> None:
-    path = _dir_path(ns.directory)
+    from .migdir import dir_path
+
+    path = dir_path(ns.directory)  # ConfigError for a URL that is no file:// directory
     if not path.exists():
         try:
             path.mkdir(parents=True)
@@ -328,8 +330,7 @@ def _manifests(ns: argparse.Namespace) -> None:
     if (ns.url is None) == (ns.url_secret is None):
         _usage(ns, "pass exactly one of --url and --url-secret")
     labels = dict(ns.label or [])
-    _remember_urls_in(ns.url)  # error lines are scrubbed; the YAML below is not
-    if ns.url is not None:
+    if ns.url is not None:  # main() remembered its password: errors are scrubbed, YAML not
         from .target import Target
 
         Target.parse(ns.url)  # reject a malformed URL before it lands in YAML
@@ -381,10 +382,9 @@ def _run(args: list[str]) -> int:
     ns, extras = root.parse_known_args(args)
     if extras:
         parser: Parser = getattr(ns, "command_parser", root)
-        options = [a.split("=", 1)[0] for a in extras if a.startswith("-") and len(a) > 1]
-        unknown = [name for name in options if not parser.knows(name)]
+        unknown = parser.unknown_option(extras)
         if unknown:  # an option before the command (the command's own are found in error())
-            parser.error(parser.no_such_option(unknown[0]))
+            parser.error(unknown)
         plural = "s" if len(extras) > 1 else ""
         parser.error(f"unexpected extra argument{plural}: {' '.join(extras)}")
     from .errors import MigrateError  # after parsing: --version and --help never need it
@@ -402,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     with its code, stderr scrubbed of the password of every URL in the arguments and in
     ``DATABASE_URL``."""
     args = sys.argv[1:] if argv is None else [str(a) for a in argv]
-    _SECRETS.clear()
+    _forget_secrets()
     for arg in args:
         _remember_urls_in(arg)
     _remember_urls_in(os.environ.get("DATABASE_URL"))

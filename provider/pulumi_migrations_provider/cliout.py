@@ -3,7 +3,8 @@
 wires it up.
 
 Imported on every CLI start, so its module-level imports are only ``re`` and ``sys``: Rich,
-``typing``, ``urllib.parse`` and ``target`` load where they are used.
+``typing``, ``json``, ``urllib.parse`` and ``target`` load where they are used (the last three
+once a password is remembered).
 """
 
 from __future__ import annotations
@@ -19,20 +20,38 @@ if TYPE_CHECKING:
 
 # --- output: everything goes through the scrubber ------------------------------------------
 
-_SECRETS: set[str] = set()
+_SECRETS: set[str] = set()                # every masked form of every remembered password
+_MASKING: list[tuple[str, str]] = []      # (form, target's mask), longest form first
 _URL_IN_TEXT = r"[A-Za-z][A-Za-z0-9+.-]*://\S+"   # compiled on first use (re caches it)
 
 
 def _remember_secret(password: str | None) -> None:
-    """Add ``password`` (its decoded form, and the escaped forms ``repr`` gives them, as in
-    argparse's "invalid choice: '...'") to what every printed line is scrubbed of."""
+    """Add ``password`` to what every printed line is scrubbed of, in all its forms: as given
+    and percent-decoded; each of those as ``repr`` escapes it (argparse's "invalid choice:
+    '...'") and as JSON escapes it (``--format json``, with and without ``ensure_ascii``);
+    and each of those percent-encoded as ``target.scrub`` masks it."""
     if not password:
         return
+    import json
     from urllib.parse import unquote
 
+    from .target import _MASK as mask, masked_forms
+
+    shown: set[str] = set()
     for form in {password, unquote(password)}:
         escaped = form.replace("\\", "\\\\")
-        _SECRETS.update({form, repr(form)[1:-1], escaped, escaped.replace("'", "\\'")})
+        shown.update({form, repr(form)[1:-1], escaped, escaped.replace("'", "\\'"),
+                      json.dumps(form)[1:-1], json.dumps(form, ensure_ascii=False)[1:-1]})
+    forms = {masked for form in shown for masked in masked_forms(form)}
+    if not forms <= _SECRETS:
+        _SECRETS.update(forms)
+        _MASKING[:] = [(form, mask) for form in sorted(_SECRETS, key=len, reverse=True)]
+
+
+def _forget_secrets() -> None:
+    """Forget every remembered password (``main`` starts each run with none)."""
+    _SECRETS.clear()
+    _MASKING.clear()
 
 
 def _remember_urls_in(text: str | None) -> None:
@@ -48,13 +67,9 @@ def _remember_urls_in(text: str | None) -> None:
 
 
 def _scrub_all(text: str) -> str:
-    """Mask every remembered password (longest first, so substrings do not leave pieces)."""
-    if not _SECRETS:
-        return text
-    from .target import scrub
-
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = scrub(text, secret)
+    """Mask every remembered password (longest form first, so substrings leave no pieces)."""
+    for form, mask in _MASKING:
+        text = text.replace(form, mask)
     return text
 
 

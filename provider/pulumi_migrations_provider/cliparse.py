@@ -2,12 +2,13 @@
 command arguments, a help formatter that shows defaults, and the flag value types.
 
 Kept apart from ``cli`` (the commands) so each stays small; nothing here imports more than
-``argparse`` and ``os`` at start-up.
+``argparse``, ``functools`` (which ``re`` loads anyway) and ``os`` at start-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
@@ -63,15 +64,15 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print ``error: <message>; see '<prog> --help'`` and exit 2 (no usage block)."""
         if self.command:
-            message = self.unknown_option() or message
+            message = self.unknown_option(self.argv) or message
         line = " ".join(message.split())
         sys.stderr.write(f"error: {line}; see '{self.prog} --help'\n")
         raise SystemExit(2)
 
-    def unknown_option(self) -> str | None:
-        """``no such option: --x`` for the first option in ``argv`` this parser does not
+    def unknown_option(self, args: Sequence[str]) -> str | None:
+        """``no such option: --x`` for the first option in ``args`` this parser does not
         know (``--`` ends the options; ``-1`` is a value), else None."""
-        for arg in self.argv:
+        for arg in args:
             if arg == "--":
                 break
             if arg.startswith("--"):
@@ -97,10 +98,12 @@ class Parser(argparse.ArgumentParser):
         return f"no such option: {name}" + (f" (did you mean {close[0]}?)" if close else "")
 
 
+@functools.cache
 def columns() -> int:
     """The terminal width as ``shutil.get_terminal_size`` finds it (``COLUMNS``, else stdout's
     terminal, else 80), without importing shutil: argparse builds a formatter for every
-    ``add_argument`` and the default one imports shutil (+2 ms on every start)."""
+    ``add_argument`` and the default one imports shutil (+2 ms on every start). Computed once
+    per process (``columns.cache_clear()`` forgets it)."""
     try:
         columns = int(os.environ.get("COLUMNS", "0"))
     except ValueError:

@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 
-# Plain classes, not dataclasses: dataclasses costs ~6 ms at start-up (see _record).
 class ScanOptions(FrozenRecord):
     """Which dialect features the scanner honours (Atlas's ``ScannerOptions``)."""
 

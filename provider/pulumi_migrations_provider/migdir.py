@@ -31,8 +31,9 @@ from .sumfile import validate as _validate
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
     from datetime import datetime
+    from typing import Any
 
-__all__ = ["MigrationFile", "MigrationDir", "VERSION_FORMAT", "encode_name"]
+__all__ = ["MigrationFile", "MigrationDir", "VERSION_FORMAT", "dir_path", "encode_name"]
 
 #: ``strftime`` layout of generated versions (Go layout ``20060102150405``, UTC).
 VERSION_FORMAT = "%Y%m%d%H%M%S"
@@ -64,7 +65,6 @@ def _go_quote(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
 # No __slots__: the cached properties below live in the instance __dict__.
 class MigrationFile(FrozenRecord):
     """One migration file: its base name and raw bytes.
@@ -89,6 +89,16 @@ class MigrationFile(FrozenRecord):
         # Straight into __dict__ (frozen: __setattr__ refuses); a no-op run builds 2,000 of these.
         self.__dict__.update(name=name, data=data, version=stem.split("_", 1)[0],
                              description=desc if sep else "")
+
+    def replace(self, **changes: Any) -> MigrationFile:
+        """A new file with ``changes`` (``name``, ``data``) applied; ``version`` and
+        ``description`` are recomputed from the name. Passing either of them raises TypeError,
+        as ``dataclasses.replace`` does for an ``init=False`` field."""
+        for derived in ("version", "description"):
+            if derived in changes:
+                raise TypeError(f"field {derived} is derived from the name; it cannot be "
+                                "specified with replace()")
+        return type(self)(**{"name": self.name, "data": self.data, **changes})
 
     def text(self) -> str:
         """Return the content decoded as UTF-8.
@@ -226,7 +236,7 @@ class MigrationDir:
         ``errors.FileNameError`` (a ``*.sql`` entry that is a directory or unreadable),
         ``errors.DuplicateVersionError`` (unless ``unique_versions=False``).
         """
-        root = _dir_path(path)
+        root = dir_path(path)
         try:
             entries = [e for e in os.scandir(root) if e.name.endswith(".sql")]
         except FileNotFoundError as err:
@@ -386,8 +396,12 @@ def _check_versions(files: list[MigrationFile]) -> None:
             raise errors.DuplicateVersionError(version, names)
 
 
-def _dir_path(path: str | Path) -> Path:
-    """Turn a plain path or Atlas ``file://`` URL into a Path (``file://a/b`` is relative)."""
+def dir_path(path: str | Path) -> Path:
+    """Turn a plain path or Atlas ``file://`` URL into a Path (``file://a/b`` is relative).
+
+    Raises ``errors.ConfigError`` for another scheme, a ``format`` other than ``atlas``, or a
+    URL that names no directory. Nothing is read: the path may not exist yet.
+    """
     if isinstance(path, Path):
         return path
     if not _URL_SCHEME.match(path):

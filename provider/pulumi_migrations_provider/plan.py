@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from typing import Callable, Sequence
 
 
-# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
 class Plan(Record):
     """The outcome of planning.
 

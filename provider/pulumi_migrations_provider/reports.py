@@ -13,13 +13,6 @@ EXEC_ORDERS = ("linear", "linear-skip", "non-linear")
 TX_MODES = ("file", "all", "none")
 
 
-def _as_dict(rec: Record) -> dict[str, Any]:
-    """Field name to value in field order, lists copied: what ``dataclasses.asdict`` gave."""
-    return {name: list(value) if isinstance(value, list) else value
-            for name, value in zip(rec._fields, rec._values())}
-
-
-# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
 class Options(FrozenRecord):
     """How to compute and apply pending migrations (Atlas's ``migrate apply`` flags).
 
@@ -51,10 +44,6 @@ class Options(FrozenRecord):
                      amount, lock_timeout, connect_timeout, allow_changed)
         self._validate()
 
-    def replace(self, **changes: Any) -> "Options":
-        """A copy with ``changes`` applied and validated (as ``dataclasses.replace`` did)."""
-        return super().replace(**changes)  # type: ignore[no-any-return]
-
     def _validate(self) -> None:
         if self.exec_order not in EXEC_ORDERS:
             raise ConfigError(
@@ -76,7 +65,6 @@ class Options(FrozenRecord):
             raise ConfigError("reading options: lock timeout must not be negative")
 
 
-# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
 class StatusReport(Record):
     """What is applied and what is pending. Nothing was written to compute it.
 
@@ -130,10 +118,9 @@ class StatusReport(Record):
         self.table_exists = table_exists
 
     def to_dict(self) -> dict[str, Any]:
-        return _as_dict(self)
+        return self._asdict()
 
 
-# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
 class ApplyReport(Record):
     """What one apply did. ``applied`` lists the files completed by this run, in order;
     ``pending`` those still pending after the run."""
@@ -165,10 +152,9 @@ class ApplyReport(Record):
         self.baseline_written = baseline_written
 
     def to_dict(self) -> dict[str, Any]:
-        return _as_dict(self)
+        return self._asdict()
 
 
-# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
 class TargetInfo(FrozenRecord):
     """What ``inspect`` learns about a database without writing to it. Frozen and hashable."""
 
@@ -185,4 +171,4 @@ class TargetInfo(FrozenRecord):
         self._assign(dialect, server_version, flavor, revisions_schema, revisions_table)
 
     def to_dict(self) -> dict[str, Any]:
-        return _as_dict(self)
+        return self._asdict()

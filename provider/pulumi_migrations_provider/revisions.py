@@ -22,7 +22,6 @@ TYPE_RESOLVED = 4
 CLOUD_ROW = ".atlas_cloud_identifier"
 
 
-# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
 class Revision(Record):
     """One row of the revisions table (Atlas's ``migrate.Revision``).
 
@@ -69,8 +68,8 @@ class Revision(Record):
         return self.applied != self.total
 
     def copy(self, **changes: Any) -> "Revision":
-        """A shallow copy with ``changes`` applied (``partial_hashes`` is shared unless changed)."""
-        return Revision(**dict(zip(self._fields, self._values()), **changes))
+        """A copy with ``changes`` applied (``partial_hashes`` copied, not shared)."""
+        return self.replace(**changes)
 
 
 def parse_partial_hashes(value: Any) -> list[str] | None:

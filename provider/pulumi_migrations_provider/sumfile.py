@@ -41,7 +41,6 @@ def _b64(digest: bytes) -> str:
     return b64encode(digest).decode("ascii")
 
 
-# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
 # No __slots__: ``hash_of`` caches its index in the instance __dict__.
 class HashFile(FrozenRecord):
     """The content of an ``atlas.sum``.

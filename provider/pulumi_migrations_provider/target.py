@@ -44,7 +44,6 @@ _DRIVER_NAMES = {
 _MASK = "****"
 
 
-# A plain class, not a dataclass: dataclasses costs ~6 ms at start-up (see tests/bench/README.md).
 class Target(FrozenRecord):
     """Where migrations go. Build with ``Target.parse(url)`` or ``Target.from_parts(...)``.
 
@@ -215,13 +214,19 @@ class Target(FrozenRecord):
         return self.redacted()
 
 
+def masked_forms(password: str | None) -> list[str]:
+    """What ``scrub`` replaces: ``password`` and its percent-encodings (as a URL or a DSN
+    carries it), distinct and longest first; empty for no password."""
+    if not password:
+        return []
+    forms = {password, quote(password, safe=""), quote(password), quote(password, safe="@:")}
+    return sorted(forms, key=len, reverse=True)
+
+
 def scrub(text: str, password: str | None) -> str:
     """Replace ``password`` and its encodings in ``text`` by ``****``."""
-    if not password:
-        return text
-    for form in {password, quote(password, safe=""), quote(password), quote(password, safe="@:")}:
-        if form:
-            text = text.replace(form, _MASK)
+    for form in masked_forms(password):
+        text = text.replace(form, _MASK)
     return text
 
 
