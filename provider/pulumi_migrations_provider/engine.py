@@ -291,7 +291,7 @@ def check_applied_unchanged(d: MigrationDir, hf: HashFile, revs: list[Revision],
     by_version = {r.version: r for r in revs}
     changed = []
     for f in d.files:
-        if f.is_checkpoint and f.version not in by_version:
+        if f.version not in by_version and f.is_checkpoint:
             continue
         rev = by_version.get(f.version)
         if rev is None:

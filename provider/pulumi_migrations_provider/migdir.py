@@ -125,6 +125,8 @@ class MigrationFile(FrozenRecord):
         A header-only file without a final newline does not count.
         """
         content = self.data
+        if not content.startswith((b"#", b"--")):
+            return ()  # most files: no header, and no copy of the content to find that out
         lines: list[bytes] = []
         while content.startswith((b"#", b"--")):
             idx = content.find(b"\n")

@@ -132,7 +132,7 @@ class RevisionStore:
 
     def read_all(self) -> list[Revision]:
         """Every revision except the cloud identifier, sorted by version byte-wise."""
-        cols = ", ".join(self.dialect.quote(c) for c in (
+        cols = ", ".join(self.dialect.read_expr(c) for c in (
             "version", "description", "type", "applied", "total", "executed_at", "execution_time",
             "error", "error_stmt", "hash", "partial_hashes", "operator_version"))
         try:
