@@ -179,3 +179,10 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unset DATABASE_URL and KUBECONFIG so no test picks up the developer's settings."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("KUBECONFIG", raising=False)
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    """The suite's copied test data (``tests/testdata``; provenance in its SOURCE.md)."""
+    from tests.paths import TESTDATA
+    return TESTDATA

@@ -31,10 +31,10 @@ from pulumi_migrations_provider.k8s import (
 from pulumi_migrations_provider.migdir import MigrationDir
 
 from tests.dirtools import make_dir
+from tests.paths import CRDS, OPERATOR_SAMPLES
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CRD_PATH = SHARED / "crds" / "db.atlasgo.io_atlasmigrations.yaml"
-SAMPLES = SHARED / "conformance" / "atlas-operator-samples"
+CRD_PATH = CRDS / "db.atlasgo.io_atlasmigrations.yaml"
+SAMPLES = OPERATOR_SAMPLES
 EXAMPLE_DIR = Path(__file__).resolve().parents[1] / "examples" / "kubernetes" / "migrations"
 
 PASSWORD = "s3cr#t/p@ss:wörd"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import ATLAS_TESTDATA
 from pulumi_migrations_provider.errors import ParseError
 from pulumi_migrations_provider.lex import (
     MYSQL,
@@ -20,10 +21,10 @@ from pulumi_migrations_provider.lex import (
     statement_hashes,
 )
 
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "atlas"
+CONFORMANCE = ATLAS_TESTDATA
 SEPARATOR = "\n-- end --\n"
 
-# Option sets named in shared/conformance/README.md for each golden folder.
+# Option sets named in tests/testdata/SOURCE.md for each golden folder.
 LEX_ALL = ScanOptions(
     match_begin=True,
     match_begin_atomic=True,

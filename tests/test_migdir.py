@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.dirtools import make_dir
+from tests.paths import ATLAS_TESTDATA
 from pulumi_migrations_provider import errors
 from pulumi_migrations_provider.migdir import MigrationDir, MigrationFile
 
-CONFORMANCE = Path("/work/shared/conformance/atlas")
+CONFORMANCE = ATLAS_TESTDATA
 
 
 # --- names ----------------------------------------------------------------------------------

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.dirtools import make_dir
+from tests.paths import ATLAS_TESTDATA
 from pulumi_migrations_provider import errors
 from pulumi_migrations_provider.migdir import MigrationDir, MigrationFile
 from pulumi_migrations_provider.sumfile import HashFile, validate
 
-CONFORMANCE = Path("/work/shared/conformance/atlas")
+CONFORMANCE = ATLAS_TESTDATA
 EMPTY_SUM = b"h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"
 
 
