@@ -397,6 +397,27 @@ def _run(args: list[str]) -> int:
     return 0
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so the engine stops the same way: the
+    statement under way finishes or rolls back, progress is recorded, locks are released."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _interrupted(stop: KeyboardInterrupt) -> int:
+    """One line for an interrupt; the exit code the shell gives a process stopped by that signal
+    (130 for SIGINT, 143 for SIGTERM)."""
+    terminated = isinstance(stop, Terminated)
+    try:
+        sys.stderr.write("error: terminated (SIGTERM); rerun the same command to continue\n" if terminated
+                         else "error: interrupted; rerun the same command to continue\n")
+    except (OSError, ValueError):
+        pass
+    return 143 if terminated else 130
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Console-script entry point: run the CLI with ``argv`` (default ``sys.argv[1:]``) and exit
     with its code, stderr scrubbed of the password of every URL in the arguments and in
@@ -411,9 +432,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     try:
         code = _run(args)
         sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's exit
-    except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
-        code = 130
+    except KeyboardInterrupt as stop:
+        code = _interrupted(stop)
     except BrokenPipeError:  # e.g. `pulumi-migrations manifests ... | head`
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -432,11 +452,19 @@ def run() -> NoReturn:
     (measured, tests/bench/README.md), an eighth of the whole run. Nothing is lost: the engine
     closes its connections and locks before returning, and both streams are flushed here.
     A bug (any other exception) takes the normal path, traceback and all."""
+    import signal
+    signal.signal(signal.SIGTERM, _terminate)
     code = 0
     try:
-        main()
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        try:
+            main()
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except KeyboardInterrupt as stop:  # a signal between main's own handler and here
+        code = _interrupted(stop)
+    # The work is done (or stopped and recorded): a late Ctrl-C must not turn into a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
