@@ -231,6 +231,44 @@ def test_dry_run_on_fresh_database_writes_nothing(db_url: str, tmp_path: Path) -
 # --- the password never leaks through the CLI -----------------------------------------------
 
 
+REFUSED_BEFORE_ANYTHING_RUNS = [
+    # (id, content of 2_b.sql, error type, file:line:col, words in the message)
+    ("unclosed-block-comment", "CREATE TABLE b (id INT);\n/* never closed\nCREATE TABLE c (id INT);\n",
+     ParseError, "2_b.sql:2:1", "unclosed comment"),
+    ("bom", b"\xef\xbb\xbfCREATE TABLE b (id INT);\n", FileEncodingError, "2_b.sql:1:1",
+     "byte order mark"),
+    ("nul-in-literal", b"CREATE TABLE b (id INT);\nINSERT INTO b VALUES ('a\x00b');\n",
+     FileEncodingError, "2_b.sql:2:25", "NUL byte"),
+]
+
+
+@pytest.mark.parametrize("content, exc, where, words",
+                         [c[1:] for c in REFUSED_BEFORE_ANYTHING_RUNS],
+                         ids=[c[0] for c in REFUSED_BEFORE_ANYTHING_RUNS])
+def test_bad_later_file_is_refused_before_anything_runs(
+        db_url: str, tmp_path: Path, content: str | bytes, exc: type[MigrateError], where: str,
+        words: str) -> None:
+    """File 1 is fine, file 2 is broken: apply and validate both name file:line:col, and file 1
+    never ran (Atlas applies file 1 first, then fails or, for the comment, silently drops c)."""
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n", "2_b.sql": content})
+    with pytest.raises(exc) as info:
+        engine.apply(db_url, d)
+    assert_one_line(info.value, where, words)
+    assert_untouched(db_url)
+    code, out = run_cli(tmp_path, "validate", "--dir", str(d), "--url", db_url)
+    assert code == 1 and where in out and words in out, out
+    assert_untouched(db_url)
+
+
+def test_unclosed_dollar_quote_is_refused_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    bad = "CREATE TABLE b (id INT);\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1;\n"
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n", "2_b.sql": bad})
+    with pytest.raises(ParseError) as info:
+        engine.apply(pg_url, d)
+    assert_one_line(info.value, "2_b.sql:2:", "unclosed")
+    assert_untouched(pg_url)
+
+
 def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run ``python -m pulumi_migrations_provider ARGS``; return (exit code, stdout + stderr)."""
     full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}

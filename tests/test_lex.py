@@ -406,3 +406,24 @@ KNOWN_HASHES = [
 
 def test_statement_hashes_feed_utf8():
     assert statement_hashes(["é"]) == ["h1:SplVfkAzw1Od4utlRyAXytX5VX96BiWgnxw/biumnEw="]
+
+
+@pytest.mark.parametrize("src, options, line, col, reason", [
+    ("CREATE TABLE b (id INT);\n/* never closed\nCREATE TABLE c (id INT);\n", SQLITE, 2, 1,
+     "unclosed comment '/*'"),
+    ("SELECT 1;\n  /* open", MYSQL, 2, 3, "unclosed comment '/*'"),
+    ("CREATE TABLE b (id INT);\nSELECT $$ never closed;\n", POSTGRES, 2, 8, "unclosed dollar quote $$"),
+    ("SELECT 1;\nSELECT $body$ x;\n", POSTGRES, 2, 8, "unclosed dollar quote $body$"),
+], ids=["comment-swallows-sql", "comment-at-end", "dollar", "tagged-dollar"])
+def test_unclosed_comment_or_dollar_quote_is_an_error(src: str, options: object, line: int, col: int,
+                                                      reason: str) -> None:
+    """Better than Atlas: it carries on past an unclosed ``/*`` or ``$$`` and sends the rest of
+    the file as one statement (SQLite then silently drops the statements inside the comment)."""
+    with pytest.raises(ParseError) as info:
+        split_statements(src, options, file="2_b.sql")  # type: ignore[arg-type]
+    assert (info.value.line, info.value.col, info.value.reason) == (line, col, reason)
+
+
+def test_line_comment_at_end_without_newline_is_still_a_statement() -> None:
+    """Atlas's quirk is kept: only ``/*`` must be closed; a final ``--`` line is text."""
+    assert [s.text for s in split_statements("SELECT 1;\n-- tail", SQLITE)] == ["SELECT 1;", "-- tail"]

@@ -150,6 +150,11 @@ class SQLiteDialect(Dialect):
     def execute_script(self, conn: Connection, script: str) -> None:
         conn.raw.executescript(script)  # only ever with no transaction open: it would commit it
 
+    def json_param(self, value: str | None) -> Any:
+        # Atlas stores partial_hashes through ent's []byte: a BLOB (X'6e756c6c' for null). A TEXT
+        # 'null' would not compare equal to it in SQLite, so we write the same storage class.
+        return None if value is None else value.encode("utf-8")
+
     def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
         path = target.sqlite_path()
         sync, fk, locking = _driver_settings(target)
@@ -518,7 +523,7 @@ class MySQLDialect(Dialect):
             f"CREATE TABLE IF NOT EXISTS {self.table_name(schema)} (`version` varchar(255) NOT NULL, "
             "`description` varchar(255) NOT NULL, `type` bigint unsigned NOT NULL DEFAULT 2, "
             "`applied` bigint NOT NULL DEFAULT 0, `total` bigint NOT NULL DEFAULT 0, "
-            "`executed_at` timestamp NOT NULL, `execution_time` bigint NOT NULL, `error` longtext NULL, "
+            "`executed_at` timestamp NULL, `execution_time` bigint NOT NULL, `error` longtext NULL, "
             "`error_stmt` longtext NULL, `hash` varchar(255) NOT NULL, `partial_hashes` json NULL, "
             "`operator_version` varchar(255) NOT NULL, PRIMARY KEY (`version`)) "
             "CHARSET utf8mb4 COLLATE utf8mb4_bin"
@@ -558,9 +563,14 @@ class MySQLDialect(Dialect):
 
 
 def _mysql_message(err: BaseException) -> str:
+    """A server error as Atlas's Go driver words it (go-sql-driver/mysql ``MySQLError.Error``):
+    ``Error 1146 (42S02): Table 'db.t' doesn't exist``, or ``Error N: message`` without a
+    SQLSTATE. Atlas writes this text into the revisions table's ``error`` column, so ours must be
+    the same for either tool to read the other's rows alike."""
     args: tuple = getattr(err, "args", ())
-    if len(args) >= 2:
-        return f"{args[1]} (code {args[0]})"
+    if len(args) >= 2 and isinstance(args[0], int):
+        state = getattr(err, "sqlstate", None)
+        return f"Error {args[0]} ({state}): {args[1]}" if state else f"Error {args[0]}: {args[1]}"
     return str(err)
 
 

@@ -271,6 +271,11 @@ class _Scanner:
             elif c == "$" and opts.match_dollar_quote and (dq := _DOLLAR.match(src, k)):
                 tag = dq.group()
                 j = src.find(tag, dq.end())
+                if j < 0 and self.delim == _DEFAULT_DELIM:
+                    # Atlas sends the rest of the file as one statement, and PostgreSQL fails on
+                    # it only when it is reached, after earlier files ran: refuse it up front.
+                    # (Under a custom delimiter Atlas's goldens pin an unclosed "$$" as text.)
+                    raise _ScanError(k + 1, f"unclosed dollar quote {tag}")
                 self.i = n if j < 0 else j + len(tag)
             elif c == "#" and opts.hash_comments:
                 self.comment(k, 1, "\n")
@@ -322,8 +327,14 @@ class _Scanner:
         src = self.src
         body = k + left
         idx = src.find(right, body)
-        if idx < 0:  # not a comment: carry on scanning after the opener
-            self.i = body
+        if idx < 0:
+            if right == "*/":
+                # Atlas carries on after an unclosed "/*" and sends the rest of the file to the
+                # database as part of one statement; SQLite then takes it all as a comment and
+                # the statements after it are silently lost. We refuse the file instead
+                # (README, "Where we differ from Atlas").
+                raise _ScanError(k + 1, "unclosed comment '/*'")  # col of the '/', as for quotes
+            self.i = body  # "--" or "#" at the end of input without a newline: not a comment
             return
         end = idx + len(right)
         self.i = end

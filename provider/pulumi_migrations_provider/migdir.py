@@ -103,18 +103,35 @@ class MigrationFile(FrozenRecord):
     def text(self) -> str:
         """Return the content decoded as UTF-8.
 
-        Raises ``errors.FileEncodingError`` (with ``file``, ``offset``, ``line``) when the bytes
-        are not valid UTF-8.
+        Raises ``errors.FileEncodingError`` (with ``file``, ``offset``, ``line``, ``col``) when
+        the bytes are not valid UTF-8, start with a UTF-8 byte order mark, or hold a NUL byte.
+        Atlas sends both of the latter to the database as they are: a BOM becomes part of the
+        first statement (a syntax error on PostgreSQL and MySQL, silently accepted by SQLite), a
+        NUL fails only when its statement is reached, after earlier files were applied. We
+        refuse the file before anything runs.
         """
+        data = self.data
+        if data.startswith(b"\xef\xbb\xbf"):
+            raise self._encoding_error(0, "starts with a UTF-8 byte order mark; save the file as "
+                                          "UTF-8 without BOM")
+        nul = data.find(b"\0")
+        if nul >= 0:
+            raise self._encoding_error(nul, "holds a NUL byte, which no database accepts in a "
+                                            "statement; remove it (write it as an escape, e.g. "
+                                            "char(0), if the data needs one)")
         try:
-            return self.data.decode("utf-8")
+            return data.decode("utf-8")
         except UnicodeDecodeError as err:
-            line = self.data.count(b"\n", 0, err.start) + 1
-            col = err.start - (self.data.rfind(b"\n", 0, err.start) + 1) + 1
-            raise errors.FileEncodingError(
-                f"reading {self.name}: invalid UTF-8 byte at offset {err.start} "
-                f"({self.name}:{line}:{col}); save the file as UTF-8",
-                file=self.name, offset=err.start, line=line, col=col) from err
+            raise self._encoding_error(err.start, "has an invalid UTF-8 byte; save the file as "
+                                                  "UTF-8") from err
+
+    def _encoding_error(self, offset: int, what: str) -> errors.FileEncodingError:
+        data = self.data
+        line = data.count(b"\n", 0, offset) + 1
+        col = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+        return errors.FileEncodingError(
+            f"reading {self.name}: {self.name}:{line}:{col} (offset {offset}) {what}",
+            file=self.name, offset=offset, line=line, col=col)
 
     @cached_property
     def _header(self) -> tuple[tuple[str, str], ...]:

@@ -75,7 +75,7 @@ class Revision(Record):
 def parse_partial_hashes(value: Any) -> list[str] | None:
     """Accept every encoding Atlas has written: SQL NULL, JSON null, ``[]``, a full array
     (as text, bytes, or an already-decoded list from a jsonb column)."""
-    if value is None or value == "null":  # "null": what a finished file's row holds
+    if value is None or value == "null" or value == b"null":  # what a finished file's row holds
         return None
     if isinstance(value, (bytes, bytearray, memoryview)):
         value = bytes(value).decode("utf-8")

@@ -121,7 +121,7 @@ def revisions(url: str) -> dict[str, Row]:
     if not has_revisions_table(url):
         return {}
     dialect = dialect_of(url)
-    ph = {"sqlite": "partial_hashes", "postgresql": "partial_hashes::text",
+    ph = {"sqlite": "CAST(partial_hashes AS TEXT)", "postgresql": "partial_hashes::text",
           "mysql": "CAST(partial_hashes AS CHAR)"}[dialect]
     rows = query(url, f"SELECT version, applied, total, error, error_stmt, hash, {ph} "
                       f"FROM {revisions_table(url)}")
