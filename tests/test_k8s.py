@@ -523,3 +523,24 @@ def test_example_directory_renders(crd_schema: dict) -> None:
     check_config_map(objs[0])
     check_atlas_migration(objs[2], crd_schema)
     assert set(objs[0]["data"]) == {p.name for p in EXAMPLE_DIR.iterdir()}
+
+
+@pytest.mark.parametrize("file_kib, warned", [(20, False), (300, True)], ids=["small", "300KiB"])
+def test_manifests_warns_when_client_side_apply_cannot_take_it(tmp_path: Path, file_kib: int,
+                                                                warned: bool) -> None:
+    """Client-side ``kubectl apply`` copies the object into an annotation (at most 256 KiB in
+    all); the real operator run saw ``metadata.annotations: Too long`` at about 256 KiB."""
+    import sys
+    body = "".join(f"INSERT INTO t VALUES ({i}, '{'x' * 90}');\n" for i in range(file_kib * 10))
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE t (id INT, v TEXT);\n" + body})
+    proc = subprocess.run(
+        [sys.executable, "-m", "pulumi_migrations_provider", "manifests", "--dir", str(d),
+         "--name", "app", "--url-secret", "app-db"],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert yaml.safe_load_all(proc.stdout)
+    if warned:
+        line, = proc.stderr.splitlines()
+        assert line.startswith("warning: the ConfigMap app-") and "--server-side" in line, line
+    else:
+        assert proc.stderr == ""

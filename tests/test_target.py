@@ -77,3 +77,29 @@ def test_structured_target_connects_with_raw_password(pg_url, tmp_path):
                               database=t.database, params={"sslmode": "disable"})
     d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id int);\n"})
     assert engine.apply(parts, d).applied == ["1_a.sql"]
+
+
+@pytest.mark.parametrize("url, words, secret", [
+    ("postgres://app:pw@db.example:5432", "no database name", "pw"),
+    ("postgres://app:pw@db.example:5432/", "no database name", "pw"),
+    ("postgres://app:pw@db.example:99999/app", "port '99999' is not a number from 1 to 65535", "pw"),
+    ("postgres://app:pw@db.example:5x32/app", "port '5x32' is not a number", "pw"),
+    ("mysql://app:pw@db.example:0/app", "port '0'", "pw"),
+    ("postgres://app:p@ss w0rd@db.example/app", "percent-encode", "ss w0rd"),
+    ("postgres://app:p?ss9@db.example:5432/app", "percent-encode", "ss9"),
+    ("postgres://app:p#ss9@db.example:5432/app", "percent-encode", "ss9"),
+], ids=["pg-no-db", "pg-empty-db", "port-range", "port-text", "port-zero", "raw-space",
+        "raw-question", "raw-hash"])
+def test_url_mistakes_say_what_is_wrong(url: str, words: str, secret: str) -> None:
+    """Issue 8: a URL with no database was applied into the maintenance database without a word,
+    a bad port was reported as a password problem, and a raw password with a space had part of it
+    printed as the host."""
+    with pytest.raises(ConfigError) as err:
+        Target.parse(url)
+    msg = str(err.value)
+    assert words in msg and "\n" not in msg, msg
+    assert secret not in msg, msg
+
+
+def test_postgres_database_named_postgres_is_still_allowed() -> None:
+    assert Target.parse("postgres://app:pw@h:5432/postgres").database == "postgres"

@@ -348,6 +348,11 @@ def _manifests(ns: argparse.Namespace) -> None:
     text = k8s.dump_yaml(objects)
     # The YAML is the product (it may carry the --url the user asked to embed): not scrubbed.
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    for kind, obj_name, size in k8s.too_large_for_client_side_apply(objects):
+        sys.stderr.write(
+            f"warning: the {kind} {obj_name} is {size} bytes as JSON; client-side 'kubectl apply' "
+            f"copies it into an annotation limited to {k8s.ANNOTATIONS_MAX_BYTES} bytes and will "
+            "fail: use 'kubectl apply --server-side -f -'\n")
 
 
 # name, handler, arguments, summary (the command list and its help), more help
@@ -364,7 +369,8 @@ _COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], None],
     ("new", _new, _new_arguments,
      "Create an empty migration file named after the current UTC time and re-hash atlas.sum.", ""),
     ("manifests", _manifests, _manifests_arguments,
-     "Print Kubernetes manifests for the Atlas operator (pipe into 'kubectl apply -f -').",
+     "Print Kubernetes manifests for the Atlas operator (pipe into "
+     "'kubectl apply --server-side -f -').",
      " Pass exactly one of --url and --url-secret."),
 )
 

@@ -40,7 +40,8 @@ from .sumfile import HASH_FILE_NAME
 from .target import Target, as_target
 
 __all__ = [
-    "API_VERSION", "KIND", "CONFIGMAP_MAX_BYTES", "EXEC_ORDERS",
+    "API_VERSION", "KIND", "CONFIGMAP_MAX_BYTES", "ANNOTATIONS_MAX_BYTES", "EXEC_ORDERS",
+    "too_large_for_client_side_apply",
     "render_manifests", "render_url_secret", "directory_data", "config_map_name",
     "secret_name", "normalize_url", "dump_yaml",
 ]
@@ -414,6 +415,26 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _Dumper.add_representer(str, _represent_str)
+
+
+ANNOTATIONS_MAX_BYTES = 256 * 1024  # all annotations of one object (apimachinery TotalAnnotationSizeLimitB)
+
+
+def too_large_for_client_side_apply(objects: list[dict]) -> list[tuple[str, str, int]]:
+    """(kind, name, bytes) of each object that client-side ``kubectl apply`` cannot take.
+
+    Client-side apply stores the object, as compact JSON, in the
+    ``kubectl.kubernetes.io/last-applied-configuration`` annotation, and an object's annotations
+    may hold at most 256 KiB; server-side apply has no such copy and takes objects up to 1 MiB.
+    """
+    import json
+
+    out = []
+    for obj in objects:
+        size = len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        if size >= ANNOTATIONS_MAX_BYTES:
+            out.append((obj.get("kind", "object"), obj.get("metadata", {}).get("name", "?"), size))
+    return out
 
 
 def dump_yaml(objects: list[dict]) -> str:

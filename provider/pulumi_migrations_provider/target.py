@@ -92,6 +92,18 @@ class Target(FrozenRecord):
             f"reading the database URL {_redact_text(url)}: the user name or password holds an "
             "unencoded reserved character; percent-encode @ : / ? # % in them (or use the "
             "structured driver/host/user/password form)")
+        authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+        if any(c.isspace() for c in authority) or ("@" in rest and "@" not in authority):
+            # A raw password with a space, or a '/', '?' or '#' in it that ended the authority
+            # early: never read part of it as the host, the port or the database.
+            raise unencoded
+        host_port = authority.rpartition("@")[2]
+        if not host_port.startswith("[") and host_port.count(":") == 1:
+            port_text = host_port.split(":", 1)[1]
+            if port_text and (not port_text.isdigit() or not 0 < int(port_text) < 65536):
+                raise ConfigError(
+                    f"reading the database URL {_redact_text(url)}: the port {port_text!r} is not "
+                    "a number from 1 to 65535; fix the port (or leave it out for the default)")
         try:
             parts = urlsplit(f"x://{rest}")
             port = parts.port
@@ -108,6 +120,13 @@ class Target(FrozenRecord):
         params = tuple(parse_qsl(parts.query, keep_blank_values=True))
         if dialect == "mysql" and database is None:
             database = dict(params).get("database") or None
+        if dialect == "postgresql" and database is None:
+            # libpq would pick a database named like the user, often the maintenance database
+            # "postgres": every file would be applied there without a word. Refuse instead.
+            raise ConfigError(
+                f"reading the database URL {_redact_text(url)}: no database name; add it to the "
+                "path (postgres://user:pass@host:5432/DBNAME), naming 'postgres' explicitly if "
+                "that really is the target")
         return cls(
             dialect=dialect, scheme=lowered, host=parts.hostname, port=port,
             user=unquote(parts.username) if parts.username else None,
