@@ -243,3 +243,43 @@ def test_the_file_lock_is_dropped_before_the_migration_lock(tmp_path: Path) -> N
         assert other.execute("SELECT count(*) FROM t").fetchone()[0] == 0
         assert other.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     conn.raw.close()
+
+
+def _leave_hot_journal(path: Path) -> None:
+    """SIGKILL a process inside a write transaction that has already spilled changed pages into
+    the database file: what a kill during a long migration leaves behind."""
+    import subprocess
+    import sys
+    code = (
+        "import sqlite3, sys, time\n"
+        f"c = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+        "c.execute('PRAGMA cache_size=2'); c.execute('BEGIN')\n"
+        "c.execute('CREATE TABLE IF NOT EXISTS junk (x)')\n"
+        "for _ in range(200): c.execute('INSERT INTO junk VALUES (zeroblob(5000))')\n"
+        "print('ready', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    proc.kill()
+    proc.wait()
+    assert os.path.getsize(f"{path}-journal") > 0
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):  # what a read-only look meets
+        sqlite3.connect(f"file:{path}?mode=ro", uri=True).execute("SELECT * FROM sqlite_master").fetchall()
+
+
+def test_hot_journal_after_a_kill_is_rolled_back_before_the_look(tmp_path: Path) -> None:
+    """Issue 8: after such a kill every status and apply failed for good with 'attempt to write a
+    readonly database'. SQLite's own recovery (one ordinary read) restores the committed state."""
+    db = tmp_path / "app.db"
+    url = f"sqlite://{db}"
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n"})
+    engine.apply(url, d)
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n",
+                            "2_b.sql": "CREATE TABLE b (id INT);\n"})
+    _leave_hot_journal(db)
+    report = engine.status(url, d)
+    assert (report.current_version, [f for f in report.pending]) == ("1", ["2_b.sql"])
+    assert not os.path.exists(f"{db}-journal") or os.path.getsize(f"{db}-journal") == 0
+    tables = {r[0] for r in sqlite3.connect(db).execute("SELECT name FROM sqlite_master")}
+    assert "junk" not in tables  # the killed transaction was rolled back, not kept
+    engine.apply(url, d)
+    assert engine.status(url, d).status == "OK"

@@ -165,6 +165,7 @@ class SQLiteDialect(Dialect):
             elif readonly:
                 if not os.path.exists(path):
                     return None
+                _recover_hot_journal(path, timeout)
                 raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
                                       timeout=timeout, check_same_thread=False)
             else:
@@ -354,6 +355,35 @@ _BOOL_VALUES = {"1": "ON", "yes": "ON", "true": "ON", "on": "ON",
                 "0": "OFF", "no": "OFF", "false": "OFF", "off": "OFF"}
 _LOCKING_PARAMS = ("_locking_mode", "_locking")
 _LOCKING_VALUES = {"normal": "NORMAL", "exclusive": "EXCLUSIVE"}
+
+
+def _recover_hot_journal(path: str, timeout: float) -> None:
+    """Let SQLite roll back a hot journal before a read-only look.
+
+    A process killed inside a write transaction that had already changed the database file
+    leaves a hot ``-journal``; a read-only connection cannot roll it back and fails for good
+    ("attempt to write a readonly database", SQLite error 776). Any ordinary connection's first
+    read does the rollback (SQLite's own crash recovery, restoring the last committed state),
+    so when a non-empty journal is there we make one such read first. Nothing of ours is written.
+    A journal that is not hot (another process is inside its transaction) is left alone by
+    SQLite; that read then waits up to ``timeout`` like any reader. When the file cannot be
+    opened for writing, the read-only open below reports the problem.
+    """
+    try:
+        if os.path.getsize(path + "-journal") == 0:
+            return
+    except OSError:
+        return
+    try:
+        rw = sqlite3.connect(path, isolation_level=None, timeout=timeout, check_same_thread=False)
+    except sqlite3.Error:
+        return
+    try:
+        rw.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    except sqlite3.Error:
+        pass
+    finally:
+        rw.close()
 
 
 def _driver_settings(target: Target) -> tuple[str, str | None, str | None]:
