@@ -232,3 +232,33 @@ def test_lock_held_elsewhere_times_out(db_url: str, tmp_path: Path,
     finally:
         release()
     assert engine.apply(db_url, d, Options(lock_timeout=5)).applied == ["1_a.sql"]
+
+
+def test_stale_sqlite_lock_file_of_a_killed_run_never_blocks(tmp_path: Path) -> None:
+    """Issue 8: after a SIGKILL our rerun waited for the dead run's Atlas lock file to expire
+    (its --lock-timeout), and so did an apply to an unrelated SQLite file. The OS lock tells that
+    no run of ours is alive behind the file, so it is taken over at once."""
+    db = tmp_path / "app.db"
+    code = ("import sys, time\n"
+            "from pulumi_migrations_provider.locks import sqlite_lock\n"
+            "from pulumi_migrations_provider.target import Target\n"
+            f"sqlite_lock(Target.parse({f'sqlite://{db}'!r}), 600.0)\n"
+            "print('locked', flush=True); time.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=_env(tmp_path),
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "locked\n"
+    proc.kill()
+    proc.wait()
+    lock_file = tmp_path / f"{LOCK_NAME}.lock"
+    assert int(lock_file.read_text()) > time.time_ns() + 500 * 1_000_000_000  # left, unexpired
+    other = tmp_path / "other.db"
+    for path in (db, other):
+        d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n"}, name=f"m_{path.stem}")
+        started = time.monotonic()
+        out = subprocess.run(
+            [sys.executable, "-m", "pulumi_migrations_provider", "apply", "--dir", str(d),
+             "--url", f"sqlite://{path}", "--lock-timeout", "1s"],
+            cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=60, check=False)
+        assert out.returncode == 0, out.stderr
+        assert time.monotonic() - started < 5.0
+    assert not lock_file.exists()

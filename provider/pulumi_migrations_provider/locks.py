@@ -81,6 +81,24 @@ def mysql_lock(conn: Connection, timeout: float) -> Any:
     return unlock
 
 
+def _atlas_file_free(atlas_file: str, owner: int) -> bool:
+    """True when Atlas's lock file is absent, expired, or left by a dead run of ours (its value
+    is the one recorded in the owner file, whose flock the caller now holds)."""
+    try:
+        with open(atlas_file, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        return True
+    recorded = os.pread(owner, 64, 0)
+    if recorded and raw == recorded:
+        return True
+    try:
+        expires = int(raw.strip() or b"0")
+    except ValueError:
+        expires = 0
+    return expires <= time.time_ns()
+
+
 def sqlite_lock(target: Target, timeout: float) -> Any:
     """Atlas's lock file plus an OS lock of our own.
 
@@ -111,26 +129,35 @@ def sqlite_lock(target: Target, timeout: float) -> Any:
     if target.is_memory:  # Atlas's DSN starts with "file:" only in memory mode
         name = f"{name}_{zlib.adler32((target.database or 'file').encode()):x}"
     atlas_file = os.path.join(tmp, name + ".lock")
-    while True:
-        try:
-            with open(atlas_file, "rb") as fh:
-                expires = int(fh.read().strip() or b"0")
-        except FileNotFoundError:
-            expires = 0
-        except ValueError:
-            expires = 0
-        if expires <= time.time_ns():
-            break
-        if time.monotonic() >= deadline:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-            raise LockError(
-                f"acquiring the migration lock on {target.redacted()}: Atlas's lock file {atlas_file} "
-                f"is held; wait for the other run to finish or raise --lock-timeout")
-        time.sleep(0.05)
+    # Who of ours wrote Atlas's file: a run holds an flock on this companion for as long as the
+    # file is its own, and records the value it wrote. A waiter that gets the flock knows no run
+    # of ours is alive behind the file; if the file still holds the recorded value, the run that
+    # wrote it was killed, and the file is stale (it is never Atlas's: Atlas writes other values).
+    owner = os.open(os.path.join(tmp, name + ".lock.owner"), os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if _atlas_file_free(atlas_file, owner):
+                    break
+                fcntl.flock(owner, fcntl.LOCK_UN)
+            except BlockingIOError:
+                pass  # a live run of ours owns Atlas's file
+            if time.monotonic() >= deadline:
+                raise LockError(
+                    f"acquiring the migration lock on {target.redacted()}: Atlas's lock file "
+                    f"{atlas_file} is held; wait for the other run to finish or raise --lock-timeout")
+            time.sleep(0.02 + _jitter() * 0.03)
+    except BaseException:
+        os.close(owner)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        raise
     ours_value = str(time.time_ns() + int(timeout * 1e9)).encode()
     with open(atlas_file, "wb") as out:
         out.write(ours_value)
+    os.ftruncate(owner, 0)
+    os.pwrite(owner, ours_value, 0)
 
     def unlock() -> None:
         try:  # remove Atlas's file only while it is still ours (another run may own it now)
@@ -139,6 +166,9 @@ def sqlite_lock(target: Target, timeout: float) -> Any:
                     os.remove(atlas_file)
         except FileNotFoundError:
             pass
+        os.ftruncate(owner, 0)
+        fcntl.flock(owner, fcntl.LOCK_UN)
+        os.close(owner)
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
