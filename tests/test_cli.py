@@ -642,7 +642,8 @@ def test_scrubber_masks_every_form_of_every_password() -> None:
     try:
         _remember_urls_in(f"mysql://u:{quote(JSON_PASSWORD, safe='')}@h/db postgres://v:ab@h/db")
         text = " ".join((*JSON_PASSWORD_FORMS, repr(JSON_PASSWORD)[1:-1], "ab", "xabc"))
-        assert _scrub_all(text) == " ".join(["****"] * 7 + ["x****c"])
+        # "xabc" only contains the password "ab" inside a longer word: left alone (issue 11).
+        assert _scrub_all(text) == " ".join(["****"] * 7 + ["xabc"])
     finally:
         _forget_secrets()
 
@@ -763,3 +764,18 @@ def test_script_closed_stdout_is_not_a_traceback(tmp_path: Path) -> None:
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 1, stderr
     assert stderr == ""
+
+
+def test_scrubber_masks_the_password_not_our_words() -> None:
+    """Issue 11: with the common password ``postgres`` messages read
+    ``connecting to ****://****:****@…`` and ``checked with ****ql statement rules``."""
+    _forget_secrets()
+    try:
+        _remember_urls_in("postgres://postgres:postgres@db:5432/app")
+        line = ("connecting to postgres://postgres:postgres@db:5432/app: checked with postgresql "
+                "statement rules; password=postgres 'postgres' \"postgres\"")
+        assert _scrub_all(line) == (
+            "connecting to postgres://postgres:****@db:5432/app: checked with postgresql "
+            "statement rules; password=**** '****' \"****\"")
+    finally:
+        _forget_secrets()

@@ -67,10 +67,13 @@ def _remember_urls_in(text: str | None) -> None:
 
 
 def _scrub_all(text: str) -> str:
-    """Mask every remembered password (longest form first, so substrings leave no pieces)."""
-    for form, mask in _MASKING:
-        text = text.replace(form, mask)
-    return text
+    """Mask every remembered password (longest form first, so substrings leave no pieces)
+    where it can be one (``target.mask_forms``): never inside our own words."""
+    if not _MASKING:
+        return text
+    from .target import mask_forms
+
+    return mask_forms(text, [form for form, _ in _MASKING])
 
 
 class _Scrubbed:

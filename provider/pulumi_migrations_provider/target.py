@@ -242,11 +242,24 @@ def masked_forms(password: str | None) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
+def mask_forms(text: str, forms: list[str]) -> str:
+    """Replace each occurrence of one of ``forms`` (longest first) in ``text`` by ``****`` where
+    it can be a password: not inside a longer word (the password ``postgres`` leaves
+    ``postgresql`` alone) and not as a URL's scheme or user name (``postgres://postgres:``),
+    which come before ``://`` or right after it. Masking by the word instead turned our own
+    messages into ``****://****:****@`` and ``****ql statement rules``."""
+    if not forms or not any(form in text for form in forms):
+        return text
+    import re
+
+    alternatives = "|".join(re.escape(form) for form in forms)
+    pattern = rf"(?<![A-Za-z0-9_])(?<!://)(?:{alternatives})(?![A-Za-z0-9_])(?!://)"
+    return re.sub(pattern, _MASK, text)
+
+
 def scrub(text: str, password: str | None) -> str:
-    """Replace ``password`` and its encodings in ``text`` by ``****``."""
-    for form in masked_forms(password):
-        text = text.replace(form, _MASK)
-    return text
+    """Replace ``password`` and its encodings in ``text`` by ``****`` (see ``mask_forms``)."""
+    return mask_forms(text, masked_forms(password))
 
 
 def _redact_text(url: str) -> str:
