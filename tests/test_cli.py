@@ -27,6 +27,7 @@ from pulumi_migrations_provider.cliout import (_forget_secrets, _remember_urls_i
                                                go_duration, parse_duration)
 from pulumi_migrations_provider.migdir import MigrationDir
 from tests.dirtools import make_dir
+from tests.helpers import dbcheck
 from tests.servers import SECRET_PASSWORD
 
 COMMANDS = ("hash", "validate", "status", "apply", "new", "manifests")
@@ -779,3 +780,54 @@ def test_scrubber_masks_the_password_not_our_words() -> None:
             "statement rules; password=**** '****' \"****\"")
     finally:
         _forget_secrets()
+
+
+def test_status_takes_the_options_that_change_what_is_pending(tmp_path: Path, db_url: str) -> None:
+    """Issue 11: ``status --baseline`` was 'no such option', so one could not look before
+    onboarding an existing database. Status answers what apply with the same flags would do,
+    and writes nothing."""
+    dbcheck.query(db_url, "CREATE TABLE legacy (id INT)")
+    d = make_dir(tmp_path, FILES)
+    dirty = run("status", "--dir", d, "--url", db_url)
+    assert dirty.exit_code == 1 and "not clean" in dirty.stderr and "--baseline" in dirty.stderr
+    looks = {
+        "--baseline": (["--baseline", "1"], ["2_add_posts.sql"]),
+        "--allow-dirty": (["--allow-dirty"], list(FILES)),
+    }
+    for flag, (extra, pending) in looks.items():
+        result = run("status", "--dir", d, "--url", db_url, "--format", "json",
+                     "--lock-timeout", "2s", "--exec-order", "linear", *extra)
+        assert result.exit_code == 0, (flag, result.output)
+        assert json.loads(result.stdout)["pending"] == pending, flag
+        dry = run("apply", "--dir", d, "--url", db_url, "--dry-run", "--format", "json", *extra)
+        assert json.loads(dry.stdout)["pending"] == pending, (flag, dry.output)
+    assert dbcheck.tables(db_url) == {"legacy"}  # neither status nor the dry run wrote anything
+    both = run("status", "--dir", d, "--url", db_url, "--baseline", "1", "--allow-dirty")
+    assert both.exit_code == 2 and "mutually exclusive" in both.stderr
+
+
+def test_allow_changed_accepts_an_edit_once(tmp_path: Path, db_url: str) -> None:
+    """Issue 11: ``apply --allow-changed`` succeeded, then the very next apply and status failed
+    again. Accepting the edit records the file's new hash; later runs need no flag."""
+    d = make_dir(tmp_path, FILES)
+    assert run("apply", "--dir", d, "--url", db_url).exit_code == 0
+    make_dir(tmp_path, {**FILES, "1_init.sql": FILES["1_init.sql"] + "-- reviewed\n"})
+    refused = run("status", "--dir", d, "--url", db_url)
+    assert refused.exit_code == 1 and "1_init.sql was changed" in refused.stderr
+    looked = run("status", "--dir", d, "--url", db_url, "--allow-changed")
+    assert looked.exit_code == 0, looked.output
+    dry = run("apply", "--dir", d, "--url", db_url, "--allow-changed", "--dry-run")
+    assert "Would accept the edit of applied file 1_init.sql" in dry.stdout, dry.output
+    assert run("status", "--dir", d, "--url", db_url).exit_code == 1  # the dry run recorded nothing
+    accepted = run("apply", "--dir", d, "--url", db_url, "--allow-changed")
+    assert accepted.exit_code == 0, accepted.output
+    assert "Accepted the edit of applied file 1_init.sql" in accepted.stdout
+    assert "Accepted the edit of applied file 2_add_posts.sql" in accepted.stdout  # chained hash
+    for command in ("status", "apply"):
+        again = run(command, "--dir", d, "--url", db_url)
+        assert again.exit_code == 0, (command, again.output)
+    rows = dbcheck.revisions(db_url)
+    from pulumi_migrations_provider.migdir import MigrationDir
+    hf = MigrationDir.load(d).hash_file()
+    assert {v: r.hash for v, r in rows.items()} == {"1": hf.hash_of("1_init.sql"),
+                                                    "2": hf.hash_of("2_add_posts.sql")}

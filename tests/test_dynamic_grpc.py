@@ -206,6 +206,11 @@ def test_applied_file_changed_fails_the_preview(stack: Stack, fresh_url: Callabl
     assert "allow_changed=True" in str(exc.value) and "--allow-changed" not in str(exc.value)
     pv = _migrate(stack, "app", url, d, preview=True, allow_changed=True)
     assert pv.op == "update" and pv.inputs["pending"] == []
+    # Accepting the edit is a one-time act (issue 11): up records the new hash, and the flag can
+    # be removed again without the preview failing.
+    _migrate(stack, "app", url, d, allow_changed=True)
+    pv = _migrate(stack, "app", url, d, preview=True)
+    assert pv.inputs["pending"] == []
 
 
 def test_failing_migration_keeps_progress_and_resumes(stack: Stack, fresh_url: Callable[[], str],

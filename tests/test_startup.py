@@ -200,7 +200,7 @@ def test_report_dicts_keep_the_field_order() -> None:
     assert d["pending"] is not s.pending  # lists are copied, as dataclasses.asdict did
     assert list(ApplyReport(None, None, None).to_dict()) == [
         "from_version", "current_version", "target_version", "applied", "pending", "statements",
-        "duration_ns", "dry_run", "baseline_written"]
+        "duration_ns", "dry_run", "baseline_written", "accepted"]
     assert TargetInfo("sqlite", "3", "sqlite", "main", "t").to_dict() == {
         "dialect": "sqlite", "server_version": "3", "flavor": "sqlite",
         "revisions_schema": "main", "revisions_table": "t"}

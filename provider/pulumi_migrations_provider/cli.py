@@ -88,11 +88,36 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
                         "[env var: DATABASE_URL]")
 
 
+def _add_pending_options(p: argparse.ArgumentParser) -> None:
+    """The options that change what is pending: ``status`` takes them too, so it answers
+    exactly what ``apply`` with the same options would do."""
+    p.add_argument("--baseline", metavar="VERSION",
+                   help="On a non-empty database, treat this version as already applied.")
+    p.add_argument("--allow-dirty", action="store_true",
+                   help="Allow the first run on a database that already holds tables.")
+    _add_exec_order(p)
+    p.add_argument("--lock-timeout", metavar="DURATION", type=duration, default="10s",
+                   help="How long to wait for the migration lock (10s, 500ms, 1m, 2.5).")
+    p.add_argument("--allow-changed", action="store_true",
+                   help="Proceed although an applied file changed since it ran.")
+
+
+def _pending_options(ns: argparse.Namespace, **more: Any) -> Any:
+    """``Options`` from the flags ``_add_pending_options`` adds (plus ``more``)."""
+    if ns.baseline and ns.allow_dirty:
+        _usage(ns, "--baseline and --allow-dirty are mutually exclusive; pass only one")
+    from .reports import Options
+
+    return Options(revisions_schema=ns.revisions_schema, baseline=ns.baseline,
+                   allow_dirty=ns.allow_dirty, exec_order=ns.exec_order,
+                   lock_timeout=ns.lock_timeout, allow_changed=ns.allow_changed, **more)
+
+
 def _status_arguments(p: argparse.ArgumentParser) -> None:
     _add_url(p)
     _add_dir(p)
     _add_revisions_schema(p)
-    _add_exec_order(p)
+    _add_pending_options(p)
     _add_format(p)
 
 
@@ -104,21 +129,13 @@ def _apply_arguments(p: argparse.ArgumentParser) -> None:
     _add_url(p)
     _add_dir(p)
     _add_revisions_schema(p)
-    p.add_argument("--baseline", metavar="VERSION",
-                   help="On a non-empty database, treat this version as already applied.")
-    p.add_argument("--allow-dirty", action="store_true",
-                   help="Allow the first run on a database that already holds tables.")
-    _add_exec_order(p)
+    _add_pending_options(p)
     p.add_argument("--tx-mode", choices=TX_MODES, default="file",
                    help="One transaction per file, for all files, or none.")
     p.add_argument("--to-version", metavar="VERSION",
                    help="Apply pending files up to and including this version.")
     p.add_argument("--dry-run", action="store_true",
                    help="Print the statements that would run; write nothing.")
-    p.add_argument("--lock-timeout", metavar="DURATION", type=duration, default="10s",
-                   help="How long to wait for the migration lock (10s, 500ms, 1m, 2.5).")
-    p.add_argument("--allow-changed", action="store_true",
-                   help="Proceed although an applied file changed since it ran.")
     _add_format(p)
 
 
@@ -269,11 +286,10 @@ def _validate(ns: argparse.Namespace) -> None:
 
 def _status(ns: argparse.Namespace) -> None:
     target = _target(_required_url(ns))
+    options = _pending_options(ns)
     d = _load(ns.directory)
     from . import engine
-    from .reports import Options
 
-    options = Options(revisions_schema=ns.revisions_schema, exec_order=ns.exec_order)
     report = engine.status(target, d, options)
     if ns.output == "json":
         _dump_json(report.to_dict())
@@ -283,30 +299,28 @@ def _status(ns: argparse.Namespace) -> None:
 
 def _apply(ns: argparse.Namespace) -> None:
     url = _required_url(ns)
-    if ns.baseline and ns.allow_dirty:
-        _usage(ns, "--baseline and --allow-dirty are mutually exclusive; pass only one")
     if ns.to_version is not None and ns.amount is not None:
         _usage(ns, "--to-version and an AMOUNT are mutually exclusive; pass only one")
     target = _target(url)
+    options = _pending_options(ns, tx_mode=ns.tx_mode, to_version=ns.to_version, amount=ns.amount)
     d = _load(ns.directory)
     from . import engine
-    from .reports import Options
 
-    options = Options(revisions_schema=ns.revisions_schema, baseline=ns.baseline,
-                      allow_dirty=ns.allow_dirty, exec_order=ns.exec_order,
-                      tx_mode=ns.tx_mode, to_version=ns.to_version, amount=ns.amount,
-                      lock_timeout=ns.lock_timeout, allow_changed=ns.allow_changed)
     if ns.output == "json":
         report = engine.apply(target, d, options, dry_run=ns.dry_run)
         _dump_json(report.to_dict())
         return
     printer = _ApplyPrinter(live=sys.stdout.isatty())
     try:
-        engine.apply(target, d, options, dry_run=ns.dry_run, logger=printer)
+        report = engine.apply(target, d, options, dry_run=ns.dry_run, logger=printer)
     finally:
         printer.close()
+    out = _stdout()
+    for name in report.accepted:
+        out.write(f"{'Would accept' if ns.dry_run else 'Accepted'} the edit of applied file {name} "
+                  f"({'nothing recorded' if ns.dry_run else 'its new hash is recorded'})\n")
     if not printer.started:
-        _stdout().write("No migration files to execute\n")
+        out.write("No migration files to execute\n")
 
 
 def _new(ns: argparse.Namespace) -> None:

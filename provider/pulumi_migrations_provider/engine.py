@@ -92,7 +92,10 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
     opts, dialect, hf = job.options, job.dialect, job.hash_file
     state, _, _ = job.look()
     report = _report(state, dry_run)
-    if not state.plan.pending and state.plan.baseline is None:
+    to_accept = opts.allow_changed and bool(changed_applied_files(job.dir, hf, state.revs))
+    if dry_run and to_accept:
+        report.accepted = [f.name for f, _, _ in changed_applied_files(job.dir, hf, state.revs)]
+    if not state.plan.pending and state.plan.baseline is None and (dry_run or not to_accept):
         return report
     _check_txmodes(state.plan.pending, opts.tx_mode)
     from .events import nop_logger
@@ -112,6 +115,8 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
         conn.lock(opts.lock_timeout)
         state = job.read_state(conn, opts)
         report = _report(state, dry_run)
+        if opts.allow_changed:
+            report.accepted = _accept_edits(state, job.dir, hf)
         p = state.plan
         if not p.pending and p.baseline is None:
             return report
@@ -288,6 +293,19 @@ def check_applied_unchanged(d: MigrationDir, hf: HashFile, revs: list[Revision],
     """
     if allow_changed or not revs:
         return
+    changed = [f.name for f, _, _ in changed_applied_files(d, hf, revs)][:1]
+    if changed:
+        raise AppliedFileChangedError(
+            f"checking applied migrations: {changed[0]} was changed after it was applied "
+            f"(its hash differs from the revisions table); restore the file, or add a new migration "
+            "for the change (pass --allow-changed to accept the edit)", changed)
+
+
+def changed_applied_files(d: MigrationDir, hf: HashFile,
+                          revs: list[Revision]) -> list[tuple[MigrationFile, Revision, str]]:
+    """(file, its row, its current atlas.sum hash) for each cleanly applied file whose hash
+    differs from the row's, up to the first file that has no row (atlas.sum hashes are
+    chained: once one file changed, every later applied file's hash changed with it)."""
     by_version = {r.version: r for r in revs}
     changed = []
     for f in d.files:
@@ -298,13 +316,21 @@ def check_applied_unchanged(d: MigrationDir, hf: HashFile, revs: list[Revision],
             break
         current = hf.hash_of(f.name)
         if rev.hash and not rev.partial and current is not None and current != rev.hash:
-            changed.append(f.name)
-            break
-    if changed:
-        raise AppliedFileChangedError(
-            f"checking applied migrations: {changed[0]} was changed after it was applied "
-            f"(its hash differs from the revisions table); restore the file, or add a new migration "
-            "for the change (pass --allow-changed to accept the edit)", changed)
+            changed.append((f, rev, current))
+    return changed
+
+
+def _accept_edits(state: _State, d: MigrationDir, hf: HashFile) -> list[str]:
+    """Record the current hash of every edited applied file (under the lock): accepting an edit
+    is a one-time act, so the next run without ``allow_changed`` is clean. Returns the names of
+    the files whose edit was accepted (the first one edited, then the ones after it whose
+    chained hash moved with it)."""
+    changed = changed_applied_files(d, hf, state.revs)
+    assert state.store is not None or not changed
+    for _, rev, current in changed:
+        assert state.store is not None
+        state.store.write(rev.copy(hash=current))
+    return [f.name for f, _, _ in changed]
 
 
 def _check_txmodes(files: list[MigrationFile], tx_mode: str) -> None:

@@ -123,10 +123,12 @@ class StatusReport(Record):
 
 class ApplyReport(Record):
     """What one apply did. ``applied`` lists the files completed by this run, in order;
-    ``pending`` those still pending after the run."""
+    ``pending`` those still pending after the run; ``accepted`` the applied files whose edit
+    this run accepted (``allow_changed``: their new hash is recorded, later runs are clean)."""
 
     __slots__ = _fields = ("from_version", "current_version", "target_version", "applied",
-                           "pending", "statements", "duration_ns", "dry_run", "baseline_written")
+                           "pending", "statements", "duration_ns", "dry_run", "baseline_written",
+                           "accepted")
     from_version: str | None
     current_version: str | None
     target_version: str | None
@@ -136,11 +138,13 @@ class ApplyReport(Record):
     duration_ns: int
     dry_run: bool
     baseline_written: str | None
+    accepted: list[str]
 
     def __init__(self, from_version: str | None, current_version: str | None,
                  target_version: str | None, applied: list[str] | None = None,
                  pending: list[str] | None = None, statements: int = 0, duration_ns: int = 0,
-                 dry_run: bool = False, baseline_written: str | None = None) -> None:
+                 dry_run: bool = False, baseline_written: str | None = None,
+                 accepted: list[str] | None = None) -> None:
         self.from_version = from_version
         self.current_version = current_version
         self.target_version = target_version
@@ -150,6 +154,7 @@ class ApplyReport(Record):
         self.duration_ns = duration_ns
         self.dry_run = dry_run
         self.baseline_written = baseline_written
+        self.accepted = [] if accepted is None else accepted
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
