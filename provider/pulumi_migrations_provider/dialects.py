@@ -123,6 +123,11 @@ class Dialect:
     def json_param(self, value: str | None) -> Any:
         return value
 
+    def connection_lost(self, conn: Connection, err: BaseException) -> bool:
+        """True when ``err`` means the connection itself broke (the server went away, the
+        session was killed), so nothing more can be done on ``conn``."""
+        return False
+
     def execute_script(self, conn: Connection, script: str) -> None:
         raise NotImplementedError
 
@@ -451,6 +456,11 @@ class PostgresDialect(Dialect):
                 "check the host, port, credentials and database name") from None
         return Connection(self, target, raw)
 
+    def connection_lost(self, conn: Connection, err: BaseException) -> bool:
+        # psycopg marks the connection broken (or closed) when the server went away.
+        raw = conn.raw
+        return bool(getattr(raw, "broken", False) or getattr(raw, "closed", False))
+
     def server_version(self, conn: Connection) -> tuple[str, str]:
         return conn.query("SHOW server_version")[0][0], "postgresql"
 
@@ -540,6 +550,13 @@ class MySQLDialect(Dialect):
             if hasattr(raw, attr):
                 setattr(raw, attr, None)
         return Connection(self, target, raw)
+
+    def connection_lost(self, conn: Connection, err: BaseException) -> bool:
+        # PyMySQL: 2006 server has gone away, 2013 lost during query, 2055 lost at handshake;
+        # 0 (InterfaceError) for a socket already closed.
+        args = getattr(err, "args", ())
+        code = args[0] if args and isinstance(args[0], int) else None
+        return code in (0, 2006, 2013, 2055) or not getattr(conn.raw, "open", True)
 
     def server_version(self, conn: Connection) -> tuple[str, str]:
         version = conn.query("SELECT VERSION()")[0][0]

@@ -175,6 +175,18 @@ class ConnectError(MigrateError):
     """The database could not be reached or refused our credentials."""
 
 
+class ConnectionLostError(ConnectError):
+    """The connection broke during a run (server stopped or restarted, session killed, network).
+    ``in_doubt`` is the 1-based statement of ``file`` that may or may not have completed (None
+    when the run left nothing in doubt: the file's transaction, with its revision row, either
+    committed or not)."""
+
+    def __init__(self, message: str, *, file: str | None = None, in_doubt: int | None = None):
+        self.file = file
+        self.in_doubt = in_doubt
+        super().__init__(message)
+
+
 class LockError(MigrateError):
     """Another migration run holds the lock."""
 

@@ -16,7 +16,8 @@ from . import lex
 from ._record import Record
 from .connection import Connection
 from .dialects import driver_message
-from .errors import DirError, HistoryChangedError, MigrateError, RevisionStoreError, StatementError
+from .errors import (ConnectionLostError, DirError, HistoryChangedError, MigrateError,
+                     RevisionStoreError, StatementError)
 from .events import (ExecutionDone, ExecutionFailed, ExecutionStarted, FileDone, FileStarted,
                      Logger, StatementRun)
 from .migdir import MigrationFile
@@ -167,6 +168,8 @@ class Executor:
                 try:
                     conn.execute(s.text).close()
                 except Exception as err:  # the driver's error: recorded, then raised as ours
+                    if conn.dialect.connection_lost(conn, err):
+                        raise self._lost(p, err, None if mode == "file" and not progress else i) from None
                     raise self._failed(p, i, err, mode, first_in_tx, start_ns) from None
                 row.applied = i + 1
                 row.error = row.error_stmt = ""
@@ -181,9 +184,18 @@ class Executor:
             store.write(row, new=new)
             if mode == "file":
                 conn.commit()
-        except BaseException:
+        except ConnectionLostError:
+            raise
+        except BaseException as err:
             if conn.in_tx and mode == "file":
-                conn.rollback()
+                try:
+                    conn.rollback()
+                except Exception:
+                    if conn.dialect.connection_lost(conn, err):
+                        raise self._lost(p, err, None) from None
+                    raise
+            if isinstance(err, Exception) and conn.dialect.connection_lost(conn, err):
+                raise self._lost(p, err, None) from None
             raise
         self.log(FileDone(p.file.name, p.file.version, len(texts) - resume, time.monotonic_ns() - start_ns))
 
@@ -199,6 +211,8 @@ class Executor:
         try:
             conn.run_script([s.text for s in todo], begin=True)
         except Exception as err:  # the driver's error: located, recorded, raised as ours
+            if conn.dialect.connection_lost(conn, err):
+                raise self._lost(p, err, None) from None
             conn.rollback()
             i, cause = self._locate_failure(p, resume, err)
             self._log_statements(p, resume, i + 1)
@@ -214,6 +228,8 @@ class Executor:
             conn.rollback()
             raise
         except Exception as err:
+            if conn.dialect.connection_lost(conn, err):  # the COMMIT itself may have happened:
+                raise self._lost(p, err, None) from None  # file and row commit together either way
             conn.rollback()
             raise RevisionStoreError(store.describe_failure("writing", err)) from None
         result.statements += len(todo)
@@ -239,6 +255,26 @@ class Executor:
         finally:
             conn.rollback()
         return len(p.statements) - 1, err
+
+    def _lost(self, p: Prepared, err: BaseException, in_doubt: int | None) -> ConnectionLostError:
+        """The connection broke while running ``p``. With ``in_doubt`` None the file and its
+        revision row were in one transaction (committed together or not at all): a rerun
+        continues exactly once. Otherwise statement ``in_doubt`` (0-based) ran outside such a
+        transaction and its progress row may not have been written: the rerun runs it again,
+        so the message names it for the user to check first."""
+        conn = self.conn
+        assert conn is not None
+        doing = f"applying {p.file.name} (version {p.file.version})"
+        reason = f"the connection to the database was lost ({driver_message(err, conn.target)})"
+        if in_doubt is None:
+            return ConnectionLostError(
+                f"{doing}: {reason}; the file and its revision row commit together, so nothing is "
+                "half done: rerun the same command to continue", file=p.file.name)
+        s = p.statements[in_doubt]
+        return ConnectionLostError(
+            f"{doing}: {reason} while statement {in_doubt + 1} at {p.file.name}:{s.line}:{s.col} "
+            "ran; it may or may not have completed and the rerun runs it again: check its effect "
+            "first, then rerun the same command", file=p.file.name, in_doubt=in_doubt + 1)
 
     def _failed(self, p: Prepared, i: int, err: BaseException, mode: str, first_in_tx: bool,
                 start_ns: int) -> StatementError:

@@ -197,5 +197,9 @@ class RevisionStore:
 
     def describe_failure(self, doing: str, err: BaseException) -> str:
         from .dialects import driver_message
+        what = driver_message(err, self.conn.target)
+        if self.dialect.connection_lost(self.conn, err):
+            return (f"{doing} the revisions table {self.qualified_name}: the connection to the "
+                    f"database was lost ({what}); rerun the same command once it is reachable")
         return (f"{doing} the revisions table {self.qualified_name}: "
-                f"{driver_message(err, self.conn.target)}; check the database user's privileges")
+                f"{what}; check the database user's privileges")

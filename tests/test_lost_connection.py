@@ -1,0 +1,79 @@
+"""The connection breaks in the middle of a run (issue 8): one line saying so, never a traceback,
+and the rerun completes. PostgreSQL: the session is terminated by the file itself; MariaDB: the
+session is killed from outside while a statement runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.dirtools import make_dir
+from tests.helpers import dbcheck
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path))
+    env.pop("DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "pulumi_migrations_provider", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+def test_postgres_session_terminated_mid_file(pg_url: str, tmp_path: Path) -> None:
+    """The file and its row are one transaction: nothing is half done, the rerun is exact."""
+    d = make_dir(tmp_path, {
+        "1_a.sql": "CREATE TABLE flag (x INT);\nINSERT INTO flag VALUES (1);\n",
+        "2_b.sql": ("CREATE TABLE b (id INT);\nINSERT INTO b VALUES (1);\n"
+                    "SELECT pg_terminate_backend(pg_backend_pid()) FROM flag;\n"),
+    })
+    line = _one_error_line(_cli("apply", "--dir", str(d), "--url", pg_url, tmp_path=tmp_path))
+    assert "applying 2_b.sql (version 2): the connection to the database was lost" in line, line
+    assert "rerun the same command" in line
+    assert "b" not in dbcheck.tables(pg_url)  # rolled back with the session
+    dbcheck.query(pg_url, "DELETE FROM flag")
+    rerun = _cli("apply", "--dir", str(d), "--url", pg_url, tmp_path=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert dbcheck.query(pg_url, "SELECT count(*) FROM b") == [(1,)]
+    assert dbcheck.revisions(pg_url)["2"].applied == 3
+
+
+def test_mariadb_session_killed_during_a_statement(maria_url: str, tmp_path: Path) -> None:
+    """MariaDB cannot put DDL and its progress row in one transaction: the statement that ran
+    when the connection broke is named as in doubt."""
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\nSELECT SLEEP(20);\n"})
+    database = maria_url.rsplit("/", 1)[1].split("?")[0]
+    killed: list[int] = []
+
+    def kill_the_sleeper() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not killed:
+            rows = dbcheck.query(maria_url, "SELECT id FROM information_schema.PROCESSLIST "
+                                            "WHERE db = %s AND info LIKE 'SELECT SLEEP%%'", (database,))
+            for (pid,) in rows:
+                dbcheck.query(maria_url, f"KILL CONNECTION {int(pid)}")
+                killed.append(pid)
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_sleeper)
+    killer.start()
+    proc = _cli("apply", "--dir", str(d), "--url", maria_url, tmp_path=tmp_path)
+    killer.join()
+    assert killed, "the statement was never seen running"
+    line = _one_error_line(proc)
+    assert "the connection to the database was lost" in line, line
+    assert "statement 2 at 1_a.sql:2:1" in line and "may or may not have completed" in line, line
+    assert "check the database user's privileges" not in line
