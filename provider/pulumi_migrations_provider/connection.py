@@ -84,6 +84,7 @@ class Connection:
     def lock(self, timeout: float) -> None:
         """Take the migration lock (excludes Atlas too); released by ``close``."""
         self._unlock = self.dialect.lock(self, timeout)
+        self.dialect.bound_lock_waits(self, timeout)
 
 
 def _terminated(statement: str) -> str:

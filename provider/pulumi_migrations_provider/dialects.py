@@ -120,6 +120,14 @@ class Dialect:
     def lock(self, conn: Connection, timeout: float) -> Any:
         raise NotImplementedError
 
+    #: Why a busy database waits, for LockError messages (see ``is_busy``).
+    busy_hint = "another session holds a lock on it"
+
+    def bound_lock_waits(self, conn: Connection, seconds: float) -> None:
+        """Make every lock wait of this session (tables, rows, metadata) give up after
+        ``seconds``, so a statement blocked by another session fails like the migration lock
+        does instead of hanging. Called right after connecting, for looks and runs alike."""
+
     def json_param(self, value: str | None) -> Any:
         return value
 
@@ -198,6 +206,9 @@ class SQLiteDialect(Dialect):
         # A file needs no connecting, but a run that holds it (see _tune_for_apply) makes a
         # reader wait: as long as a run would wait for the migration lock.
         return max(connect_timeout, lock_timeout)
+
+    busy_hint = ("another connection holds the database (a migration run keeps a SQLite file "
+                 "until it ends)")
 
     def is_busy(self, err: BaseException) -> bool:
         if not isinstance(err, sqlite3.OperationalError):
@@ -514,6 +525,12 @@ class PostgresDialect(Dialect):
 
         return locks.postgres_lock(conn, timeout)
 
+    def bound_lock_waits(self, conn: Connection, seconds: float) -> None:
+        conn.execute(f"SET lock_timeout = '{max(1, int(seconds * 1000))}ms'").close()
+
+    def is_busy(self, err: BaseException) -> bool:
+        return getattr(err, "sqlstate", None) == "55P03"  # lock_not_available (lock_timeout)
+
     def executed_at(self) -> Any:
         from datetime import datetime, timezone
         return datetime.now(timezone.utc)
@@ -603,6 +620,15 @@ class MySQLDialect(Dialect):
         from . import locks
 
         return locks.mysql_lock(conn, timeout)
+
+    def bound_lock_waits(self, conn: Connection, seconds: float) -> None:
+        whole = max(1, int(seconds + 0.999))  # both take whole seconds, at least 1
+        conn.execute(f"SET SESSION lock_wait_timeout = {whole}, "
+                     f"innodb_lock_wait_timeout = {whole}").close()
+
+    def is_busy(self, err: BaseException) -> bool:
+        args = getattr(err, "args", ())
+        return bool(args) and args[0] == 1205  # Lock wait timeout exceeded (metadata or row)
 
     def executed_at(self) -> Any:
         from datetime import datetime

@@ -194,6 +194,8 @@ class _Job(Record):
         timeout = self.dialect.look_timeout(opts.connect_timeout, opts.lock_timeout)
         conn = self.dialect.connect(self.target, timeout=timeout, readonly=True)
         try:
+            if conn is not None:
+                self.dialect.bound_lock_waits(conn, opts.lock_timeout)
             try:
                 return self.read_state(conn, self.options), None, []
             except NonLinearError as err:

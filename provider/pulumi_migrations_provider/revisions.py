@@ -190,9 +190,8 @@ class RevisionStore:
         LockError when another connection holds the database (a SQLite file a run keeps
         locked until it ends), else a RevisionStoreError."""
         if self.dialect.is_busy(err):
-            return LockError(f"{doing} the revisions table {self.qualified_name}: another connection "
-                             "holds the database (a migration run keeps a SQLite file until it ends); "
-                             "wait for it to finish or raise --lock-timeout")
+            return LockError(f"{doing} the revisions table {self.qualified_name}: "
+                             f"{self.dialect.busy_hint}; wait for it to finish or raise --lock-timeout")
         return RevisionStoreError(self.describe_failure(doing, err))
 
     def describe_failure(self, doing: str, err: BaseException) -> str:
