@@ -245,13 +245,13 @@ def test_new_file_naming_and_rehash(tmp_path):
     MigrationDir.load(root).validate()
 
 
-def test_new_file_refuses_existing_version_and_stale_sum(tmp_path):
+def test_new_file_takes_the_next_free_second_and_refuses_stale_sum(tmp_path):
     root = make_dir(tmp_path, {"20230316090502_a.sql": "A;"})
     d = MigrationDir.load(root)
-    with pytest.raises(errors.DuplicateVersionError) as info:
-        d.new_file("b", now=datetime(2023, 3, 16, 9, 5, 2))
-    assert info.value.files == ["20230316090502_a.sql", "20230316090502_b.sql"]
-    assert not (root / "20230316090502_b.sql").exists()
+    for expected in ("20230316090503_b.sql", "20230316090504_b.sql"):  # `new` twice in one second
+        assert d.new_file("b", now=datetime(2023, 3, 16, 9, 5, 2)).name == expected
+        assert (root / expected).exists()
+    assert [f.name for f in MigrationDir.load(root).files][-1] == "20230316090504_b.sql"
     with pytest.raises(errors.FileNameError):
         d.new_file("../evil")
     (root / "20230316090502_a.sql").write_text("edited")

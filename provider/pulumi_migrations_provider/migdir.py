@@ -367,8 +367,9 @@ class MigrationDir:
         The version is ``now`` (default: the current time) in UTC as ``%Y%m%d%H%M%S``; a naive
         ``now`` is taken as UTC. The directory is validated first, as Atlas does, so a stale
         ``atlas.sum`` is not silently blessed. Returns the new file.
-        Raises ``errors.DuplicateVersionError`` when the version exists,
-        ``errors.FileNameError`` for a name with a path separator, and validation errors.
+        ``errors.FileNameError`` for a name with a path separator, and validation errors. When the
+        version is taken (``new`` twice in one second), the next free second is used: Atlas would
+        write a second file of the same version, which every later command then refuses.
         """
         if "/" in name or "\\" in name or "\n" in name:
             raise errors.FileNameError(
@@ -381,11 +382,14 @@ class MigrationDir:
         moment = now or datetime.now(timezone.utc)
         if moment.tzinfo is not None:
             moment = moment.astimezone(timezone.utc)
+        from datetime import timedelta
+
+        taken = {f.version for f in self.files}
         version = moment.strftime(VERSION_FORMAT)
-        existing = [f.name for f in self.files if f.version == version]
+        while version in taken:  # `new` twice in one second: the next free second, never a clash
+            moment += timedelta(seconds=1)
+            version = moment.strftime(VERSION_FORMAT)
         fname = f"{version}_{name}.sql" if name else f"{version}.sql"
-        if existing:
-            raise errors.DuplicateVersionError(version, existing + [fname])
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
         new = MigrationFile(fname, data)
         if self.path is not None:
