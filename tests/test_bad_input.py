@@ -329,3 +329,32 @@ def test_password_never_leaks(server_url: str, tmp_path: Path,
         assert_no_password(out, wrong_password)
         assert (code != 0) is should_fail, f"{args} exit code {code}:\n{out}"
     assert "missing_table" in outputs[0] and "missing_table" in outputs[2], outputs[:3]
+
+
+@pytest.mark.parametrize("url, words", [
+    ("postgres://u:pw@127.0.0.1:1/db?connect_timeout=abc", "connect_timeout='abc' is not a whole number"),
+    ("mysql://u:pw@127.0.0.1:1/db?charset=bogus", "charset='bogus' is not a character set"),
+], ids=["pg-connect-timeout", "mysql-charset"])
+def test_bad_url_parameters_are_one_line(tmp_path: Path, url: str, words: str) -> None:
+    """Issue 8: both were tracebacks (ValueError, AttributeError inside the driver)."""
+    d = make_dir(tmp_path, GOOD)
+    code, out = run_cli(tmp_path, "status", "--dir", str(d), "--url", url)
+    assert code == 1 and "Traceback" not in out, out
+    line, = [x for x in out.splitlines() if x.strip()]
+    assert line.startswith("error: ") and words in line and "pw" not in line, line
+
+
+def test_text_in_an_integer_revisions_column_is_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "bad.db"
+    import sqlite3
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE atlas_schema_revisions (version text PRIMARY KEY, description "
+                     "text, type integer, applied integer, total integer, executed_at datetime, "
+                     "execution_time integer, error text, error_stmt text, hash text, "
+                     "partial_hashes json, operator_version text)")
+        conn.execute("INSERT INTO atlas_schema_revisions VALUES ('1', 'a', 'x', 'y', 1, "
+                     "'2024-01-01 00:00:00', 1, '', '', 'h', 'null', 'v')")
+    d = make_dir(tmp_path, GOOD)
+    code, out = run_cli(tmp_path, "status", "--dir", str(d), "--url", f"sqlite://{db}")
+    assert code == 1 and "Traceback" not in out, out
+    assert "version 1: type, applied, total and execution_time must be integers" in out, out

@@ -447,7 +447,7 @@ class PostgresDialect(Dialect):
         kwargs: dict[str, Any] = {
             "host": target.host or "localhost", "port": target.port or 5432,
             "dbname": target.database or "postgres",
-            "connect_timeout": int(params.get("connect_timeout") or max(2, round(timeout))),
+            "connect_timeout": _seconds_param(target, "connect_timeout") or max(2, round(timeout)),
             "autocommit": True,
         }
         if target.user is not None:
@@ -549,7 +549,7 @@ class MySQLDialect(Dialect):
             "host": target.host or "localhost", "port": target.port or 3306,
             "user": target.user or "root", "password": target.password or "",
             "connect_timeout": timeout, "autocommit": True,
-            "charset": params.get("charset", "utf8mb4"),
+            "charset": _mysql_charset(target),
             # PyMySQL's connect_timeout covers only the TCP connect; a server that accepts and
             # never greets would hang the handshake. Bound it, then lift it (below).
             "read_timeout": timeout, "write_timeout": timeout,
@@ -633,6 +633,33 @@ class MySQLDialect(Dialect):
     def executed_at(self) -> Any:
         from datetime import datetime
         return datetime.now().replace(microsecond=0)
+
+
+def _seconds_param(target: Target, name: str) -> int | None:
+    """A URL parameter that must be a whole number of seconds (None when absent)."""
+    text = target.param_map.get(name)
+    if text is None or text == "":
+        return None
+    if not text.isdigit():
+        raise ConfigError(f"reading the database URL {target.redacted()}: {name}={text!r} is not a "
+                          "whole number of seconds; fix the parameter (e.g. connect_timeout=10)")
+    return int(text)
+
+
+def _mysql_charset(target: Target) -> str:
+    """The ``charset`` URL parameter, checked against the driver's table (PyMySQL fails on an
+    unknown one with an AttributeError deep inside connect)."""
+    name = target.param_map.get("charset") or "utf8mb4"
+    from pymysql.charset import charset_by_name
+
+    try:
+        known = charset_by_name(name) is not None
+    except KeyError:
+        known = False
+    if not known:
+        raise ConfigError(f"reading the database URL {target.redacted()}: charset={name!r} is not a "
+                          "character set MySQL/MariaDB knows; use e.g. charset=utf8mb4")
+    return name
 
 
 def _mysql_message(err: BaseException) -> str:

@@ -149,8 +149,15 @@ class RevisionStore:
             except ValueError as err:
                 raise RevisionStoreError(
                     f"reading {self.qualified_name}: version {version}: {err}; fix the row by hand") from None
-            revs.append(Revision(version, description, int(type_), int(applied), int(total), executed_at,
-                                 int(execution_time), error or "", error_stmt or "", hash_ or "", ph,
+            try:
+                numbers = [int(v) for v in (type_, applied, total, execution_time)]
+            except (TypeError, ValueError):
+                raise RevisionStoreError(
+                    f"reading {self.qualified_name}: version {version}: type, applied, total and "
+                    f"execution_time must be integers, found {type_!r}, {applied!r}, {total!r}, "
+                    f"{execution_time!r}; fix the row by hand") from None
+            revs.append(Revision(version, description, numbers[0], numbers[1], numbers[2], executed_at,
+                                 numbers[3], error or "", error_stmt or "", hash_ or "", ph,
                                  operator_version or ""))
         revs.sort(key=lambda rev: rev.version.encode())
         return revs
