@@ -831,3 +831,15 @@ def test_allow_changed_accepts_an_edit_once(tmp_path: Path, db_url: str) -> None
     hf = MigrationDir.load(d).hash_file()
     assert {v: r.hash for v, r in rows.items()} == {"1": hf.hash_of("1_init.sql"),
                                                     "2": hf.hash_of("2_add_posts.sql")}
+
+
+def test_rolled_back_failed_file_is_not_the_current_version(tmp_path: Path, db_url: str) -> None:
+    """Issue 11: status showed 'Current Version: 2 (0 statements applied)' for a file whose
+    transaction rolled back; it ran nothing, so version 1 is current and 2 is pending."""
+    bad = {**FILES, "2_add_posts.sql": "SELECT * FROM no_such_table;\nCREATE TABLE p (id INT);\n"}
+    d = make_dir(tmp_path, bad)
+    assert run("apply", "--dir", d, "--url", db_url).exit_code == 1
+    status = json.loads(run("status", "--dir", d, "--url", db_url, "--format", "json").stdout)
+    assert (status["current_version"], status["executed"], status["pending"]) == (
+        "1", 1, ["2_add_posts.sql"]), status
+    assert status["error"], status  # the failure is still shown

@@ -193,7 +193,7 @@ def _print_status(report: Any, d: "MigrationDir") -> None:
             ("Pending Files:", pending)]
     for label, value in rows:
         console.print(Text.assemble(("  --", "yellow"), f" {label:<16} ", (value, "cyan")))
-    if partial:
+    if partial or report.error_statement:  # a rolled-back failure ran nothing but failed
         sql = " ".join((report.error_statement or "").split("\n"))
         console.print()
         console.print("Last migration attempt had errors:")

@@ -53,18 +53,22 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
     state, error, out_of_order = job.look(tolerate_out_of_order=True)
     revs, p = state.revs, state.plan
     last = revs[-1] if revs else None
+    # A failed file whose transaction rolled back ran nothing: its row only keeps the error (Atlas
+    # leaves no row at all), so it is neither the current version nor an executed file.
+    ran = [r for r in revs if not (r.applied == 0 and r.error and r.total > 0)]
+    current = ran[-1].version if ran else None
     pending = [f.name for f in p.pending]
     report = StatusReport(
         status="PENDING" if pending or out_of_order else "OK",
-        current_version=last.version if last else None,
+        current_version=current,
         next_version=p.pending[0].version if p.pending else None,
         latest_version=job.dir.latest_version,
-        target_version=p.pending[-1].version if p.pending else (last.version if last else None),
-        executed=len(revs), pending=pending, out_of_order=out_of_order,
+        target_version=p.pending[-1].version if p.pending else current,
+        executed=len(ran), pending=pending, out_of_order=out_of_order,
         revisions_table=f"{job.schema}.atlas_schema_revisions", table_exists=state.exists, error=error,
     )
     if last is not None and (last.partial or last.error):
-        report.partial = last.partial
+        report.partial = last.partial and bool(ran) and ran[-1] is last
         report.applied_statements = last.applied
         report.total_statements = last.total
         report.error = report.error or last.error or None
