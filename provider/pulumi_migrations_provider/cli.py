@@ -52,9 +52,10 @@ def _add_dir(p: argparse.ArgumentParser) -> None:
 
 
 def _add_url(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-u", "--url", metavar="URL",
+    p.add_argument("-u", "--url", metavar="URL", action="append",
                    help="Database URL (sqlite://, postgres://, mysql://, maria://); password "
-                        "percent-encoded. [env var: DATABASE_URL; required]")
+                        "percent-encoded; repeat it to run on several databases. "
+                        "[env var: DATABASE_URL; required]")
 
 
 def _add_revisions_schema(p: argparse.ArgumentParser) -> None:
@@ -74,8 +75,15 @@ def _add_format(p: argparse.ArgumentParser) -> None:
                    help="Output format.")
 
 
+def _add_project(p: argparse.ArgumentParser, *, fan_out: bool = False) -> None:
+    from .cliproject import add_arguments
+
+    add_arguments(p, fan_out=fan_out)
+
+
 def _hash_arguments(p: argparse.ArgumentParser) -> None:
     _add_dir(p)
+    _add_project(p)
 
 
 def _validate_arguments(p: argparse.ArgumentParser) -> None:
@@ -86,6 +94,7 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-u", "--url", metavar="URL",
                    help="Only used to pick the splitting rules; nothing connects. "
                         "[env var: DATABASE_URL]")
+    _add_project(p)
 
 
 def _add_pending_options(p: argparse.ArgumentParser) -> None:
@@ -119,6 +128,7 @@ def _status_arguments(p: argparse.ArgumentParser) -> None:
     _add_revisions_schema(p)
     _add_pending_options(p)
     _add_format(p)
+    _add_project(p, fan_out=True)
 
 
 def _apply_arguments(p: argparse.ArgumentParser) -> None:
@@ -137,12 +147,14 @@ def _apply_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="Print the statements that would run; write nothing.")
     _add_format(p)
+    _add_project(p, fan_out=True)
 
 
 def _new_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME", nargs="?", default="",
                    help="Name part of the file: <version>_<name>.sql.")
     _add_dir(p)
+    _add_project(p)
 
 
 def _manifests_arguments(p: argparse.ArgumentParser) -> None:
@@ -174,6 +186,7 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
                    help="Let the operator migrate down when the directory shrinks "
                         "(protectedFlows.migrateDown allow + autoApprove; the operator needs "
                         "both for a ConfigMap or inline directory).")
+    _add_project(p)
 
 
 def build_parser() -> Parser:
@@ -410,6 +423,9 @@ def _run(args: list[str]) -> int:
     from .errors import MigrateError  # after parsing: --version and --help never need it
 
     try:
+        from .cliproject import configure
+
+        configure(ns)  # --env/--config/--var, several --url: fills ns, or becomes the fan-out
         ns.handler(ns)
     except MigrateError as err:
         _fail(err, json_output=getattr(ns, "output", None) == "json")

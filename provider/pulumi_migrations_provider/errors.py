@@ -193,3 +193,14 @@ class LockError(MigrateError):
 
 class RevisionStoreError(MigrateError):
     """Reading or writing the revisions table failed."""
+
+
+# --- fan-out ---------------------------------------------------------------------------------
+
+
+class FanOutError(MigrateError):
+    """Some tenants of a fan-out failed (the others ran); ``failed`` names them."""
+
+    def __init__(self, message: str, failed: list[str]):
+        self.failed = failed
+        super().__init__(message)
