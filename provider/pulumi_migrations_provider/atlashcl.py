@@ -156,7 +156,7 @@ class Project:
                 for label, body in _labeled(block):
                     self._env_blocks.append((label, body))
         for key in doc:
-            if key not in _TOP_IGNORED:
+            if key not in _TOP_IGNORED and not _meta(key):
                 raise ConfigError(f"reading project file {where}: top-level block or attribute "
                                   f"{key!r} is not supported; remove it (we read variable, "
                                   "locals and env)")
@@ -201,7 +201,7 @@ class Project:
 
     def _instances(self, body: dict[str, Any], block: str, name: str) -> Iterator[EnvTarget]:
         for key, attr in body.items():
-            if key == "__is_block__" or key in _ENV_IGNORED or key in ("url", "migration", "format"):
+            if _meta(key) or key in _ENV_IGNORED or key in ("url", "migration", "format"):
                 continue
             raise ConfigError(f"reading project file {self.where}: {block} attribute {key!r} is "
                               "not supported; remove it (we read url, migration and format)")
@@ -297,14 +297,19 @@ class Project:
         return value
 
 
+def _meta(key: str) -> bool:
+    """python-hcl2's own keys (``__is_block__``, ``__comments__``, ...), not the file's."""
+    return key.startswith("__") and key.endswith("__")
+
+
 def _labeled(block: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     for key, body in block.items():
-        if key != "__is_block__" and isinstance(body, dict):
+        if not _meta(key) and isinstance(body, dict):
             yield _unquote_key(key), body
 
 
 def _attributes(block: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in block.items() if k != "__is_block__"}
+    return {k: v for k, v in block.items() if not _meta(k)}
 
 
 def _unquote_key(key: str) -> str:
@@ -446,7 +451,7 @@ class _Context:
         if isinstance(expr, list):
             return [self._value(v) for v in expr]
         if isinstance(expr, dict):
-            return {_unquote_key(k): self._value(v) for k, v in expr.items() if k != "__is_block__"}
+            return {_unquote_key(k): self._value(v) for k, v in expr.items() if not _meta(k)}
         return expr
 
     # references ------------------------------------------------------------------------------
