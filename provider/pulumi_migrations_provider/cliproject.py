@@ -239,7 +239,8 @@ def _close(watch: Any) -> None:
 
 def _summary_line(o: Outcome, command: str) -> str:
     if o.status == "FAILED":
-        return f"tenant {o.tenant}: error: {o.error}"
+        done = f" (after {len(o.applied)} of {len(o.applied) + len(o.pending)} files)" if o.applied else ""
+        return f"tenant {o.tenant}: error{done}: {o.error}"
     if command == "status":
         return (f"tenant {o.tenant}: {o.status} at version {o.from_version or 'none'}, "
                 f"{len(o.pending)} pending")
@@ -343,8 +344,8 @@ def _print_summary(outcomes: list[Outcome], command: str) -> None:
             table.add_row(o.tenant, o.from_version or "-", str(len(o.pending)), o.status, error)
             continue
         span = f"{o.from_version or 'none'} -> {o.to_version or 'none'}"
-        if o.status == "FAILED" or o.status == "NOT_RUN":
-            span = o.status.lower().replace("_", " ")
+        if o.status == "NOT_RUN":
+            span = "not run"
         files = len(o.pending) if o.status == "DRY_RUN" else len(o.applied)
         table.add_row(o.tenant, span, str(files), f"{o.duration_s:.2f}s", error)
     failed = sum(o.status == "FAILED" for o in outcomes)

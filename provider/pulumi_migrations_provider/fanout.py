@@ -60,7 +60,8 @@ class Tenant(Record):
 class Outcome(Record):
     """What happened on one tenant. ``status``: ``OK``/``PENDING`` (status), ``APPLIED``/
     ``UP_TO_DATE`` (apply; ``DRY_RUN`` with ``--dry-run``), ``FAILED`` or ``NOT_RUN`` (a Ctrl-C
-    came first)."""
+    came first). ``pending``: after an apply, the files still pending; after a dry run, the files
+    it would run; after a status, the pending files."""
 
     __slots__ = _fields = ("tenant", "url", "status", "from_version", "to_version", "applied",
                            "pending", "statements", "duration_s", "error")
@@ -120,15 +121,24 @@ class Watch:
 def apply_all(tenants: list[Tenant], *, parallel: int = 1, dry_run: bool = False,
               watch: Watch | None = None) -> list[Outcome]:
     """Apply pending files on every tenant, ``parallel`` at a time."""
-    def one(t: Tenant, w: Watch) -> Outcome:
-        report = engine.apply(t.target, t.directory, t.options, dry_run=dry_run,
-                              logger=lambda e: w.event(t, e))
+    def one(t: Tenant, w: Watch, seen: Outcome) -> Outcome:
+        def logger(e: Any) -> None:
+            kind = type(e).__name__
+            if kind == "ExecutionStarted":
+                seen.from_version = seen.to_version = e.current
+                seen.pending = list(e.files)
+            elif kind == "FileDone":
+                seen.applied.append(e.file)
+                seen.to_version = e.version
+            w.event(t, e)
+
+        report = engine.apply(t.target, t.directory, t.options, dry_run=dry_run, logger=logger)
         if dry_run:
-            status = "DRY_RUN"
-        else:
-            status = "APPLIED" if report.applied or report.baseline_written else "UP_TO_DATE"
-        to = report.target_version if dry_run else report.current_version
-        return Outcome(t.name, t.target.redacted(), status, report.from_version, to,
+            return Outcome(t.name, t.target.redacted(), "DRY_RUN", report.from_version,
+                           report.target_version, pending=seen.pending)
+        status = "APPLIED" if report.applied or report.baseline_written else "UP_TO_DATE"
+        return Outcome(t.name, t.target.redacted(), status, report.from_version,
+                       report.current_version,
                        list(report.applied), list(report.pending), report.statements)
     return _fan_out(tenants, one, parallel, watch or Watch())
 
@@ -136,14 +146,14 @@ def apply_all(tenants: list[Tenant], *, parallel: int = 1, dry_run: bool = False
 def status_all(tenants: list[Tenant], *, parallel: int = 1,
                watch: Watch | None = None) -> list[Outcome]:
     """Compute every tenant's status (writes nothing), ``parallel`` at a time."""
-    def one(t: Tenant, w: Watch) -> Outcome:
+    def one(t: Tenant, w: Watch, seen: Outcome) -> Outcome:
         report = engine.status(t.target, t.directory, t.options)
         return Outcome(t.name, t.target.redacted(), report.status, report.current_version,
                        report.target_version, pending=list(report.pending), error=report.error)
     return _fan_out(tenants, one, parallel, watch or Watch())
 
 
-def _fan_out(tenants: list[Tenant], one: Callable[[Tenant, Watch], Outcome], parallel: int,
+def _fan_out(tenants: list[Tenant], one: Callable[[Tenant, Watch, Outcome], Outcome], parallel: int,
              watch: Watch) -> list[Outcome]:
     outcomes: list[Outcome | None] = [None] * len(tenants)
     stop = threading.Event()
@@ -154,15 +164,18 @@ def _fan_out(tenants: list[Tenant], one: Callable[[Tenant, Watch], Outcome], par
             return
         watch.tenant_started(t)
         t0 = time.monotonic()
+        # What the engine's events showed so far: a failure keeps the files done before it.
+        seen = Outcome(t.name, t.target.redacted(), "FAILED")
         try:
-            outcome = one(t, watch)
+            outcome = one(t, watch, seen)
         except MigrateError as err:
-            outcome = Outcome(t.name, t.target.redacted(), "FAILED",
-                              error=t.target.scrub(" ".join(str(err).split())))
+            outcome = seen
+            outcome.error = t.target.scrub(" ".join(str(err).split()))
+            outcome.pending = [f for f in outcome.pending if f not in outcome.applied]
         except Exception as err:  # a bug on one tenant must not hide the others' results
-            outcome = Outcome(t.name, t.target.redacted(), "FAILED",
-                              error=t.target.scrub(f"internal error ({type(err).__name__}: {err}); "
-                                                   "please report it"))
+            outcome = seen
+            outcome.error = t.target.scrub(f"internal error ({type(err).__name__}: {err}); "
+                                           "please report it")
         outcome.duration_s = time.monotonic() - t0
         outcomes[i] = outcome
         watch.tenant_done(t, outcome)
