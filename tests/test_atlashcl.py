@@ -318,3 +318,117 @@ def test_hash_and_new_take_the_env_dir(tmp_path: Path, monkeypatch: pytest.Monke
     assert "db/migrations/" in r.stdout and r.stdout.strip().endswith("_add_index.sql")
     r = run("validate", "--env", "local")
     assert r.exit_code == 0 and "ok: 3 files" in r.stdout
+
+
+# --- the Migration resource: config / env / vars through the real provider server --------------
+
+MIG = "pulumi-python:dynamic/migrations:Migration"
+
+
+@pytest.fixture(scope="module")
+def provider_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from tests.grpc_harness import ProviderServer
+
+    srv = ProviderServer(tmp_path_factory.mktemp("provider-cwd"))
+    yield srv
+    srv.close()
+
+
+def test_migration_resource_reads_url_dir_and_options_from_an_env(
+        server_db: object, tmp_path: Path, provider_server: object) -> None:
+    from pulumi_migrations_provider.providers import MigrationProvider
+    from tests.grpc_harness import CheckFailed, Stack
+
+    url = server_db.url  # type: ignore[attr-defined]
+    other = server_db.fresh_url()  # type: ignore[attr-defined]
+    d = make_dir(tmp_path, FILES)
+    config = tmp_path / "atlas.hcl"
+    config.write_text(f'''
+variable "url" {{
+  type = string
+}}
+env "prod" {{
+  url = var.url
+  migration {{
+    dir          = "file://{d}"
+    lock_timeout = "3s"
+    exec_order   = LINEAR_SKIP
+  }}
+}}
+''')
+    stack = Stack(provider_server)  # type: ignore[arg-type]
+    inputs = {"config": str(config), "env": "prod", "vars": {"url": url}}
+    pv = stack.preview("app", MIG, MigrationProvider(), inputs, secrets={"vars"})
+    assert pv.inputs["pending"] == ["1_users.sql", "2_posts.sql"]
+    assert (pv.inputs["dir"], pv.inputs["lock_timeout"], pv.inputs["exec_order"]) == (
+        str(d), 3.0, "linear-skip")
+    assert revisions(url) == []  # preview writes nothing
+    up = stack.up("app", MIG, MigrationProvider(), inputs, secrets={"vars"},
+                  additional_secret_outputs=["url", "vars"])
+    assert up.outputs["applied"] == ["1_users.sql", "2_posts.sql"]
+    assert [row["version"] for row in revisions(url)] == ["1", "2"]
+    assert {"url", "vars"} <= stack.resources["app"].secret_outputs
+    # An input given on the resource wins over the env: url= sends it to another database.
+    up = stack.up("other", MIG, MigrationProvider(), {**inputs, "url": other, "version": "1"},
+                  secrets={"vars", "url"}, additional_secret_outputs=["url", "vars"])
+    assert [row["version"] for row in revisions(other)] == ["1"]
+    checkpoint = stack.checkpoint()
+    assert SECRET_PASSWORD not in checkpoint
+    # Unsupported project content fails the preview on the config input, naming block and attribute.
+    config.write_text('env "prod" {\n url = data.sql.x.value\n}\n')
+    with pytest.raises(CheckFailed) as failed:
+        stack.preview("bad", MIG, MigrationProvider(), {"config": str(config), "env": "prod"})
+    [(prop, reason)] = failed.value.failures
+    assert prop == "config"
+    assert reason == (f"reading project file {config}: env \"prod\" url: data sources (data.sql...) "
+                      "are not supported; give the value directly, through a variable or getenv()")
+
+
+def test_migration_resource_refuses_a_for_each_env_and_half_a_project(
+        tmp_path: Path, provider_server: object) -> None:
+    from pulumi_migrations_provider.providers import MigrationProvider
+    from tests.grpc_harness import CheckFailed, Stack
+
+    stack = Stack(provider_server)  # type: ignore[arg-type]
+    with pytest.raises(CheckFailed) as failed:
+        stack.preview("t", MIG, MigrationProvider(),
+                      {"config": str(HCL / "e2e-multi-tenants" / "atlas.hcl"), "env": "x"})
+    assert "env 'x' has 2 instances (for_each: sqlite://bar.db?_fk=1, sqlite://foo.db?_fk=1); " \
+           "one Migration migrates one database" in str(failed.value)
+    with pytest.raises(CheckFailed) as failed:
+        stack.preview("t", MIG, MigrationProvider(), {"env": "x", "url": "sqlite://x.db",
+                                                      "dir": str(tmp_path)})
+    assert failed.value.failures == [("config", "give both config= (the atlas.hcl path) and env= "
+                                                "(the env block to read)")]
+
+
+def test_sdk_migration_takes_config_env_vars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Migration(config=, env=, vars=)`` in a program (under mocks forwarding to the real
+    provider): the env's url and dir are used; vars travel as a secret."""
+    import pulumi
+    from pulumi.runtime import rpc
+
+    from pulumi_migrations import Migration
+    from tests.test_sdk import run as run_program, use_mocks
+
+    mocks = use_mocks()
+    make_dir(tmp_path, FILES)
+    (tmp_path / "atlas.hcl").write_text(
+        'variable "name" {\n type = string\n}\n'
+        'env "local" {\n url = "sqlite://${var.name}.db"\n migration {\n dir = "file://migrations"\n }\n}\n')
+    monkeypatch.chdir(tmp_path)  # relative paths are the program's, as Atlas reads them
+
+    def program() -> pulumi.Output[object]:
+        app = Migration("app", config="file://atlas.hcl", env="local", vars={"name": "app"})
+
+        def check(args: list[object]) -> None:
+            applied, status = args
+            assert applied == ["1_users.sql", "2_posts.sql"]
+            assert status == "OK"
+            inputs = mocks.registered["app"].inputs
+            assert inputs["config"] == str(tmp_path / "atlas.hcl")
+            assert rpc.is_rpc_secret(inputs["vars"])
+        return pulumi.Output.all(app.applied, app.status).apply(check)
+
+    run_program(program)
+    assert [row["version"] for row in revisions(f"sqlite://{tmp_path}/app.db")] == ["1", "2"]

@@ -953,3 +953,26 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "urlescape": _urlescape,
     "jsonencode": _jsonencode,
 }
+
+
+def env_settings(config: str, env: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The settings one env gives a single target (the Pulumi resource's ``config``/``env``/
+    ``vars``): ``url``, ``dir`` (an absolute path, relative ones taken from the current
+    directory as Atlas does), and the ``migration`` block's options, only those the env sets.
+    Raises ConfigError, also when the env has several instances (``for_each``)."""
+    from .migdir import dir_path
+
+    envs = load(config_path(config), variables).envs(env)
+    if len(envs) != 1:
+        keys = ", ".join(str(e.key) for e in envs[:3]) + (", ..." if len(envs) > 3 else "")
+        raise ConfigError(f"reading project file {config_path(config)}: env {env!r} has "
+                          f"{len(envs)} instances (for_each: {keys}); one Migration migrates one "
+                          "database: declare one per tenant (url= each tenant's URL), or "
+                          "select one through vars")
+    e = envs[0]
+    out: dict[str, Any] = dict(e.options)
+    if e.url is not None:
+        out["url"] = e.url
+    if e.dir is not None:
+        out["dir"] = str(dir_path(e.dir).absolute())
+    return out

@@ -39,6 +39,11 @@ class MigrationArgs:
     :param revisions_schema: Where the revisions table lives (overrides the Database's).
     :param allow_changed: Proceed although an applied file's content changed since it ran
         (default: such an edit fails the preview, naming the file).
+    :param config: An Atlas project file (``atlas.hcl``, path or ``file://``); with ``env``,
+        that env's ``url``, ``migration.dir`` and migration settings fill what is not given
+        here (what is given here wins), as ``--config``/``--env`` do on the CLI.
+    :param env: The env block of ``config`` to read (one instance: no ``for_each``).
+    :param vars: Values of the project file's variables (``--var``), stored as a secret.
     """
 
     database: Optional[Database] = None
@@ -65,10 +70,18 @@ class MigrationArgs:
     """Where the revisions table lives."""
     allow_changed: Optional[pulumi.Input[bool]] = None
     """Accept applied files whose content changed since they ran."""
+    config: Optional[pulumi.Input[str]] = None
+    """Atlas project file (atlas.hcl) read with ``env``."""
+    env: Optional[pulumi.Input[str]] = None
+    """The env block of ``config``."""
+    vars: Optional[pulumi.Input[dict[str, Any]]] = None
+    """The project file's variables."""
 
     def url_input(self) -> pulumi.Output[str]:
         """Return the target URL as a secret Output. Raises ConfigError unless exactly one of
-        ``database`` and ``url`` is given."""
+        ``database`` and ``url`` is given (or, with ``env``, at most one)."""
+        if self.env is not None and self.database is None and self.url is None:
+            return None  # type: ignore[return-value]  # the provider takes the env's url
         if (self.database is None) == (self.url is None):
             raise ConfigError("declaring a Migration: give exactly one of database= and url=")
         if self.database is not None:
@@ -81,7 +94,9 @@ class MigrationArgs:
 
     def dir_input(self) -> pulumi.Input[str]:
         """Return the directory path. Raises ConfigError unless exactly one of ``directory``
-        and ``dir`` is given."""
+        and ``dir`` is given (or, with ``env``, at most one)."""
+        if self.env is not None and self.directory is None and self.dir is None:
+            return None  # type: ignore[return-value]  # the provider takes the env's migration.dir
         if (self.directory is None) == (self.dir is None):
             raise ConfigError("declaring a Migration: give exactly one of directory= and dir=")
         if self.directory is not None:
@@ -161,9 +176,13 @@ class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
             "lock_timeout": args.lock_timeout,
             "revisions_schema": revisions_schema,
             "allow_changed": args.allow_changed,
+            "config": absolute_path(args.config.removeprefix("file://"))
+            if isinstance(args.config, str) else args.config,
+            "env": args.env,
+            "vars": pulumi.Output.secret(args.vars) if args.vars is not None else None,
         }
         for output in ("target_version", "sum", "applied_version", "applied", "pending", "plan",
                        "status", "error", "error_statement", "revisions_table"):
             props[output] = None
         super().__init__(MigrationProvider(), resource_name, props,
-                         with_secret_outputs(opts, ["url"]))
+                         with_secret_outputs(opts, ["url", "vars"]))
