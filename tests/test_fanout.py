@@ -193,3 +193,29 @@ def test_terminal_shows_live_progress_then_the_summary(tmp_path: Path) -> None:
     for i in range(3):
         assert f"tenant sqlite://{tmp_path}/t{i}.db: migrated to version 2 from none" in out
     assert "3 tenants: 3 ok, 0 failed" in out
+
+
+def test_ctrl_c_starts_no_further_tenant_and_finishes_the_running_one(
+        pg_server: object, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import _server_db
+
+    d = make_dir(tmp_path, {"1_wait.sql": "SELECT pg_sleep(1);\n", "2_t.sql": "CREATE TABLE t (id INT);\n"})
+    urls = [_server_db(pg_server, "postgresql").url for _ in range(4)]  # type: ignore[arg-type]
+    args = [script(), "apply", "--dir", str(d)]
+    for u in urls:
+        args += ["--url", u]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.6)  # the first tenant is done or nearly, the second one is running
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().endswith("error: interrupted; rerun the same command to continue")
+    done = [u for u in urls if _versions(u) == ["1", "2"]]
+    untouched = [u for u in urls if _versions(u) == []]
+    assert len(done) + len(untouched) == 4 and 1 <= len(done) <= 3  # never half a tenant
+    assert "not run" in out and f"4 tenants: {len(done)} ok, 0 failed, {len(untouched)} not run" in out
+    assert SECRET_PASSWORD not in out + err
