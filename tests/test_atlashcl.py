@@ -432,3 +432,19 @@ def test_sdk_migration_takes_config_env_vars(tmp_path: Path, monkeypatch: pytest
 
     run_program(program)
     assert [row["version"] for row in revisions(f"sqlite://{tmp_path}/app.db")] == ["1", "2"]
+
+
+def test_manifests_take_the_env_dir_but_never_embed_its_url(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    make_dir(tmp_path, FILES, name="db")
+    (tmp_path / "atlas.hcl").write_text(
+        'env "prod" {\n url = "postgres://app:hunter2@db:5432/app"\n'
+        ' migration {\n dir = "file://db"\n baseline = "1"\n }\n}\n')
+    monkeypatch.chdir(tmp_path)
+    r = run("manifests", "--env", "prod", "--name", "app")
+    assert r.exit_code == 2 and "pass exactly one of --url and --url-secret" in r.stderr
+    r = run("manifests", "--env", "prod", "--name", "app", "--url-secret", "app-db")
+    assert r.exit_code == 0, r.stderr
+    assert "hunter2" not in r.stdout
+    assert "baseline: '1'" in r.stdout or 'baseline: "1"' in r.stdout
+    assert "1_users.sql" in r.stdout

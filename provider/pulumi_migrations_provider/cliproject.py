@@ -143,8 +143,8 @@ def _overrides(ns: argparse.Namespace, parser: argparse.ArgumentParser, argv: li
         value = getattr(inst, name) if name in ("url", "dir") else inst.options.get(name)
         if value is None:
             continue
-        if dest == "url" and ns.command == "manifests" and getattr(ns, "url_secret", None):
-            continue  # --url-secret chosen: never embed the env's URL as well
+        if dest == "url" and ns.command == "manifests":
+            continue  # the YAML would carry its password: embedding one takes an explicit --url
         over[dest] = value
     fmt = inst.formats.get(ns.command)
     if fmt is not None and hasattr(ns, "output") and not _given(parser, argv, "output"):
