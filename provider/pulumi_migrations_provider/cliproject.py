@@ -197,7 +197,7 @@ def _fan_out_command(ns: argparse.Namespace) -> None:
             d = dirs[one.directory] = cli._load(one.directory)
         tenants.append(fanout.Tenant(key if key is not None else target.redacted(), target, d,
                                      options))
-    json_output = ns.output == "json"
+    json_output = ns.output != "text"  # json (and Atlas's Go-template JSON): one document
     live = not json_output and sys.stdout.isatty()
     watch: fanout.Watch = _LiveWatch(len(tenants), ns.command) if live else \
         _LineWatch(ns.command, quiet=json_output)
