@@ -121,10 +121,10 @@ env "prod" {
 }
 ''')
     envs = p.envs("prod")
-    assert [e.key for e in envs] == ["b", "a"]  # a map keeps its order (duplicate keys merge)
-    assert envs[1].url == "postgres://app:s3cret@db:5432/a?sslmode=disable"
-    assert envs[1].dir == "file://migrations/a"
-    assert envs[1].options == {"exec_order": "linear-skip", "lock_timeout": 90.0,
+    assert [e.key for e in envs] == ["a", "b"]  # a map's instances in key order, as cty's
+    assert envs[0].url == "postgres://app:s3cret@db:5432/a?sslmode=disable"
+    assert envs[0].dir == "file://migrations/a"
+    assert envs[0].options == {"exec_order": "linear-skip", "lock_timeout": 90.0,
                                "revisions_schema": "public", "tx_mode": "all"}
     assert p.local("note", "x", "y") == 'tenant "B"\n'
 

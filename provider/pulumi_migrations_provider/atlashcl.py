@@ -23,6 +23,7 @@ Contract:
   exec_order, revisions_schema, lock_timeout, tx_mode }`` and ``format { migrate { apply,
   status } }``. ``lint``, ``diff``, ``atlas`` and ``data`` blocks are not evaluated (Atlas too
   evaluates a data source only when it is referenced; a reference to one is an error).
+- ``for_each`` instances come in Atlas's order: a set's values and a map's keys sorted.
 - Only what the selected env uses is evaluated, lazily; anything unsupported there is one
   ``ConfigError`` line naming the file, the block and the attribute. Relative ``file://``
   directories stay relative (to the current directory, as Atlas reads them).
@@ -209,8 +210,8 @@ class Project:
             yield self._instance(body, _Context(self, block, name, None))
             return
         items = _Context(self, block, name, None).eval(body["for_each"], "for_each")
-        if isinstance(items, dict):
-            pairs = list(items.items())
+        if isinstance(items, dict):  # cty iterates a map in key order, and so does Atlas
+            pairs = sorted(items.items())
         elif isinstance(items, list):
             pairs = [(v, v) for v in items]
             if not all(isinstance(v, str) for v in items):
