@@ -147,6 +147,9 @@ env "e" {
     assert [e.url for e in p.envs("e")] == ["sqlite://a-3-false.db", "sqlite://c-3-false.db"]
     assert p.envs("e")[0].options == {"exec_order": "non-linear"}
     assert atlashcl.collect_vars([("t", "a"), ("t", "b"), ("u", "x")]) == {"t": ["a", "b"], "u": "x"}
+    # Atlas's Vars.Set reads each --var as one CSV record: several pairs in one flag.
+    flags = [atlashcl.parse_var("t=a,u=x"), atlashcl.parse_var('"t=b,c"')]
+    assert atlashcl.collect_vars(flags) == {"t": ["a", "b,c"], "u": "x"}
     with pytest.raises(ConfigError, match=r"variable 'n' \(number\): 'x' is not a number; pass --var n=VALUE"):
         project(text, tenants=["a"], n="x").envs("e")
     with pytest.raises(ConfigError, match=r"variable 'n' has no value and no default; pass --var n=VALUE"):

@@ -111,19 +111,34 @@ def loads(text: str, variables: Mapping[str, Any] | None = None, *,
     return Project(doc, dict(variables or {}), where)
 
 
-def parse_var(text: str) -> tuple[str, str]:
-    """``KEY=VALUE`` of a ``--var`` flag. Raises ValueError."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise ValueError(f"{text!r} is not KEY=VALUE")
-    return key, value
+def parse_var(text: str) -> list[tuple[str, str]]:
+    """The ``KEY=VALUE`` pairs of one ``--var`` flag. As Atlas's ``Vars.Set``, the text is one
+    CSV record, so ``--var a=1,b=2`` sets two (quote a pair holding a comma:
+    ``--var '"url=a,b"'``). Raises ValueError."""
+    import csv
+
+    try:
+        fields = next(csv.reader([text]), [])
+    except csv.Error as err:
+        raise ValueError(f"{text!r} is not KEY=VALUE ({err})") from None
+    pairs = []
+    for field in fields or [text]:
+        key, sep, value = field.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{field!r} is not KEY=VALUE")
+        pairs.append((key, value))
+    return pairs
 
 
-def collect_vars(pairs: list[tuple[str, str]] | None) -> dict[str, Any]:
-    """``--var`` pairs to values: a key given twice or more becomes a list (Atlas's way of
-    passing ``list(string)`` variables: ``--var tenants=a --var tenants=b``)."""
+def collect_vars(pairs: list[tuple[str, str]] | list[list[tuple[str, str]]] | None) -> dict[str, Any]:
+    """``--var`` pairs to values (a list per flag is flattened): a key given twice or more
+    becomes a list, Atlas's way of passing ``list(string)`` variables (``--var tenants=a
+    --var tenants=b``)."""
+    flat: list[tuple[str, str]] = []
+    for item in pairs or []:
+        flat.extend(item if isinstance(item, list) else [item])  # type: ignore[arg-type]
     out: dict[str, Any] = {}
-    for key, value in pairs or []:
+    for key, value in flat:
         if key in out:
             prev = out[key]
             out[key] = (prev if isinstance(prev, list) else [prev]) + [value]

@@ -36,7 +36,7 @@ _SETTINGS = (("url", "url"), ("directory", "dir"), ("baseline", "baseline"),
 _FAN_OUT_COMMANDS = ("status", "apply")
 
 
-def _var(text: str) -> tuple[str, str]:
+def _var(text: str) -> list[tuple[str, str]]:
     from .atlashcl import parse_var
 
     try:
@@ -64,7 +64,8 @@ def add_arguments(p: argparse.ArgumentParser, *, fan_out: bool = False) -> None:
                    help="Take url, dir and migration settings from this env of the project "
                         "file; flags given here win.")
     p.add_argument("--var", metavar="KEY=VALUE", action="append", type=_var,
-                   help="Value of a project-file variable (repeatable; repeat a key for a list).")
+                   help="Value of a project-file variable (repeatable, or a=1,b=2; repeat a key "
+                        "for a list).")
     if fan_out:
         p.add_argument("--parallel", metavar="N", type=_parallel, default=1,
                        help="With several targets (for_each, or --url repeated): how many run "
