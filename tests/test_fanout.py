@@ -219,3 +219,23 @@ def test_ctrl_c_starts_no_further_tenant_and_finishes_the_running_one(
     assert len(done) + len(untouched) == 4 and 1 <= len(done) <= 3  # never half a tenant
     assert "not run" in out and f"4 tenants: {len(done)} ok, 0 failed, {len(untouched)} not run" in out
     assert SECRET_PASSWORD not in out + err
+
+
+def test_tenants_example_project_file_fans_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from tests.paths import TESTDATA
+
+    example = TESTDATA.parent.parent / "examples" / "tenants"
+    shutil.copy(example / "atlas.hcl", tmp_path / "atlas.hcl")
+    shutil.copytree(example / "migrations", tmp_path / "migrations")
+    monkeypatch.chdir(tmp_path)
+    r = run("apply", "--env", "tenants", "--parallel", "3", "--var", "tenants=acme",
+            "--var", "tenants=umbrella")
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.db")) == ["tenant_acme.db", "tenant_umbrella.db"]
+    assert r.stdout.splitlines()[-1] == "2 tenants: 2 ok, 0 failed"
+    r = run("status", "--env", "tenants", "--format", "json")
+    data = json.loads(r.stdout)
+    assert [(t["tenant"], t["status"]) for t in data["tenants"]] == [
+        ("acme", "OK"), ("globex", "PENDING"), ("initech", "PENDING")]

@@ -15,7 +15,8 @@ Contract:
   ``null``, lists, objects, ``var.NAME``, ``local.NAME``, ``each.key``/``each.value`` (and
   their attributes and indexes), ``atlas.env``, ``[for ...]``/``{for ...}`` expressions with
   ``if``, the conditional ``c ? a : b``, ``==``/``!=``, and the functions ``getenv``,
-  ``toset``, ``tolist``, ``tostring``, ``tonumber``, ``lower``, ``upper``, ``format``,
+  ``toset``, ``tolist``, ``tostring``, ``tonumber``, ``lower``, ``upper``, ``replace``
+  (plain text, not Terraform's ``/regex/`` form), ``format``,
   ``concat``, ``urlsetpath``, ``urlescape``, ``urlqueryset``, ``jsonencode``.
 - Blocks read: ``variable`` (``type``, ``default``), ``locals``, ``env`` (labeled, or
   unlabeled with ``name = atlas.env``) with ``for_each``, ``url``, ``dev`` and ``src``
@@ -961,6 +962,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "tostring": _to_string,
     "tonumber": lambda v: _number(str(v)),
     "lower": lambda s: str(s).lower(),
+    "replace": lambda s, old, new: str(s).replace(str(old), str(new)),
     "upper": lambda s: str(s).upper(),
     "format": _format,
     "concat": _concat,
