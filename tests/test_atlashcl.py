@@ -398,6 +398,16 @@ def test_migration_resource_refuses_a_for_each_env_and_half_a_project(
                       {"config": str(HCL / "e2e-multi-tenants" / "atlas.hcl"), "env": "x"})
     assert "env 'x' has 2 instances (for_each: sqlite://bar.db?_fk=1, sqlite://foo.db?_fk=1); " \
            "one Migration migrates one database" in str(failed.value)
+    # vars not known yet at preview (an output of another resource): url and dir are unknown.
+    from tests.grpc_harness import UNKNOWN
+
+    config = tmp_path / "atlas.hcl"
+    config.write_text('variable "u" {\n type = string\n}\nenv "e" {\n url = var.u\n'
+                      ' migration {\n dir = "file://m"\n }\n}\n')
+    pv = stack.preview("u", MIG, MigrationProvider(), {"config": str(config), "env": "e",
+                                                       "vars": {"u": UNKNOWN}})
+    assert pv.inputs["url"] == UNKNOWN and pv.inputs["dir"] == UNKNOWN
+    assert pv.inputs["pending"] == UNKNOWN
     with pytest.raises(CheckFailed) as failed:
         stack.preview("t", MIG, MigrationProvider(), {"env": "x", "url": "sqlite://x.db",
                                                       "dir": str(tmp_path)})
