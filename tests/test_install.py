@@ -99,6 +99,18 @@ def test_the_test_extra_installs_every_extra() -> None:
     assert "sqlalchemy" in test and "mypy" in test  # what only the tests import
 
 
+def test_every_package_is_installed() -> None:
+    """A non-editable ``pip install .`` ships only the packages pyproject.toml lists (an
+    editable install would hide a missing one)."""
+    tomllib = pytest.importorskip("tomllib")
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    on_disk = sorted(
+        ".".join((root, *init.parent.relative_to(path).parts))
+        for root, path in (("pulumi_migrations_provider", ENGINE), ("pulumi_migrations", SDK))
+        for init in path.rglob("__init__.py"))
+    assert sorted(listed) == on_disk
+
+
 def _python(code: str, *blocked: str) -> subprocess.CompletedProcess[str]:
     block = f"import sys; sys.modules.update(dict.fromkeys({list(blocked)!r}))\n"
     return subprocess.run([sys.executable, "-c", block + code], capture_output=True, text=True,
