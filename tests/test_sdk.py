@@ -254,8 +254,8 @@ def test_a_bad_lock_timeout_fails_the_check(tmp_path: Path) -> None:
     def program() -> pulumi.Output[Any]:
         return Migration("app", url=url, dir=str(d), lock_timeout="10x").applied_version
 
-    with pytest.raises(Exception, match="'10x' is not a duration such as '10s' or a number of "
-                                        "seconds"):
+    with pytest.raises(Exception, match="lock_timeout: reading inputs: '10x' is not a duration "
+                                        "such as '10s' or a number of seconds"):
         run(program)
     assert not (tmp_path / "lock.db").exists()
 
