@@ -8,6 +8,7 @@ provider's input keys and with the engine's option values.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import inspect
 import re
 import shutil
@@ -84,7 +85,7 @@ _ERROR = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): error: (?P<message>.*?)(
 def mypy_errors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[int, str]]]:
     """Run mypy --strict once over the examples, the typed program and the MUST_FAIL programs;
     return each program's errors as (line, message), keyed by program name."""
-    pytest.importorskip("mypy", reason="mypy comes with the test extra: pip install -e '.[test]'")
+    assert importlib.util.find_spec("mypy"), "mypy comes with the test extra: pip install -e '.[test]'"
     work = tmp_path_factory.mktemp("typecheck")
     programs = {"typed_program": TYPECHECK / "typed_program.py"}
     for name in EXAMPLES:  # each is a __main__.py: copied under distinct module names
