@@ -2,8 +2,8 @@
 
 The component renders the directory with the engine (``pulumi_migrations_provider.k8s``) and
 creates, with pulumi-kubernetes, a ``ConfigMap`` (the files plus ``atlas.sum``, content-addressed
-name), a ``Secret`` holding the database URL (marked secret), and an ``AtlasMigration`` custom
-resource pointing at both. The directory is read and validated while the program runs, so a
+name), a ``Secret`` holding the database URL (marked secret), optionally a ``Secret`` holding a
+dev-database URL, and an ``AtlasMigration`` custom resource pointing at them. The directory is read and validated while the program runs, so a
 stale ``atlas.sum`` or an oversized directory fails ``pulumi preview``; the URL may be an
 unknown ``Output`` and is only rendered inside ``Output.apply``.
 """
@@ -19,6 +19,7 @@ import pulumi
 from pulumi_migrations_provider import errors
 from pulumi_migrations_provider import k8s as engine
 from pulumi_migrations_provider.migdir import MigrationDir
+from pulumi_migrations_provider.target import Target
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pulumi_kubernetes
@@ -31,6 +32,7 @@ TYPE_TOKEN = "pulumi-migrations:index:AtlasMigrationManifests"
 WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
 TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 _PLACEHOLDER = "url-secret-placeholder"
+_DEV_PLACEHOLDER = "dev-url-secret-placeholder"
 
 
 @dataclass(kw_only=True)
@@ -44,6 +46,13 @@ class AtlasMigrationManifestsArgs:
     :param url_secret: Name of an existing Secret in the same namespace that holds the URL; no
            Secret is created then.
     :param url_secret_key: Key of the URL inside the Secret. Defaults to ``url``.
+    :param dev_url: URL of a dev database the operator uses instead of starting its own
+           (``spec.devURL``). A plain URL without a password goes inline; one with a password,
+           or an ``Output``, goes into a Secret ``<name>-dev-url`` (marked secret) that
+           ``spec.devURLFrom`` names. Give at most one of this and ``dev_url_secret``.
+    :param dev_url_secret: Name of an existing Secret holding the dev-database URL
+           (``spec.devURLFrom.secretKeyRef``).
+    :param dev_url_secret_key: Key of the dev URL inside its Secret. Defaults to ``url``.
     :param name: Base name of the Kubernetes objects (the AtlasMigration's name; the ConfigMap is
            ``<name>-<digest>``, the Secret ``<name>-url``). Defaults to the resource name.
     :param namespace: Namespace of all three objects (the operator requires one namespace).
@@ -64,6 +73,9 @@ class AtlasMigrationManifestsArgs:
     url: pulumi.Input[str] | None = None
     url_secret: pulumi.Input[str] | None = None
     url_secret_key: str = "url"
+    dev_url: pulumi.Input[str] | None = None
+    dev_url_secret: pulumi.Input[str] | None = None
+    dev_url_secret_key: str = "url"
     name: str | None = None
     namespace: pulumi.Input[str] | None = None
     labels: Mapping[str, str] | None = None
@@ -97,9 +109,12 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
 
     Children: ``<resource>-dir`` (``kubernetes:core/v1:ConfigMap``, absent with ``inline``),
     ``<resource>-url`` (``kubernetes:core/v1:Secret``, absent with ``url_secret``) and
-    ``<resource>-migration`` (``kubernetes:db.atlasgo.io/v1alpha1:AtlasMigration``), which
-    depends on the other two. A changed directory gives the ConfigMap a new name, so Pulumi
-    creates the new ConfigMap, updates the AtlasMigration, then deletes the old ConfigMap.
+    ``<resource>-dev-url`` (``kubernetes:core/v1:Secret``, only for a ``dev_url`` that needs
+    one) and ``<resource>-migration`` (``kubernetes:db.atlasgo.io/v1alpha1:AtlasMigration``),
+    which depends on the others. A changed directory gives the ConfigMap a new name, which
+    Pulumi treats as a replacement of the one ``<resource>-dir`` resource: it creates the new
+    ConfigMap, updates the AtlasMigration, then deletes the old ConfigMap, so none is left
+    behind (nothing to prune).
 
     Raises (while the program runs) ``ConfigError``/``DirError`` from the engine for a bad
     directory or option; a bad URL fails when its value becomes known.
@@ -140,6 +155,19 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
             )
         if isinstance(args.url, str):
             engine.normalize_url(args.url)  # a plain URL fails now, not in the middle of `up`
+        if args.dev_url is not None and args.dev_url_secret is not None:
+            raise errors.ConfigError(
+                f"creating AtlasMigrationManifests {resource_name!r}: give at most one of dev_url "
+                "and dev_url_secret (an existing Secret's name)")
+        dev_inline: str | None = None
+        own_dev_secret = args.dev_url is not None
+        if isinstance(args.dev_url, str) and not Target.parse(args.dev_url).password:
+            dev_inline, own_dev_secret = args.dev_url, False  # no password: inline, like the CLI
+        named_dev_secret = args.dev_url_secret if isinstance(args.dev_url_secret, str) else None
+        if args.dev_url_secret is not None and named_dev_secret is None:
+            named_dev_secret = _DEV_PLACEHOLDER  # an Output: rendered with a stand-in, set below
+        if own_dev_secret:
+            named_dev_secret = engine.dev_secret_name(name)
         objects = engine.render_manifests(
             args.directory, name=name, namespace=None,
             url_secret=engine.secret_name(name) if own_secret else named_secret,
@@ -147,6 +175,8 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
             baseline=args.baseline, exec_order=args.exec_order,
             revisions_schema=args.revisions_schema, backoff_limit=args.backoff_limit,
             protected_flows=args.protected_flows, annotations=annotations,
+            dev_url=dev_inline, dev_url_secret=named_dev_secret,
+            dev_url_secret_key=args.dev_url_secret_key,
         )
         by_kind = {o["kind"]: o for o in objects}
         child = pulumi.ResourceOptions(parent=self, provider=provider)
@@ -166,26 +196,38 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
                 f"{resource_name}-dir", metadata=meta(cm), immutable=True, data=cm["data"],
                 opts=child)
             deps.append(self.config_map)
-        if own_secret:
-            key, sname = args.url_secret_key, engine.secret_name(name)
-            labels = by_kind[engine.KIND]["metadata"].get("labels")
-            url_input = cast("pulumi.Input[str]", args.url)
-            data = pulumi.Output.secret(url_input).apply(
+        labels = by_kind[engine.KIND]["metadata"].get("labels")
+
+        def url_secret(child_name: str, sname: str, key: str, url: Any) -> Any:
+            """A Secret holding ``url`` (an Input), rendered by the engine, marked secret."""
+            data = pulumi.Output.secret(cast("pulumi.Input[str]", url)).apply(
                 lambda u: engine.render_url_secret(name=sname, url=u, labels=labels,
                                                    key=key)["data"])
-            self.secret = k8s.core.v1.Secret(
-                f"{resource_name}-url",
+            return k8s.core.v1.Secret(
+                child_name,
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=sname, namespace=args.namespace,
                                                     labels=labels),
                 type="Opaque", data=data,
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
                     additional_secret_outputs=["data", "stringData"])))
+
+        if own_secret:
+            self.secret = url_secret(f"{resource_name}-url", engine.secret_name(name),
+                                     args.url_secret_key, args.url)
             deps.append(self.secret)
+        self.dev_secret: pulumi_kubernetes.core.v1.Secret | None = None
+        if own_dev_secret:
+            self.dev_secret = url_secret(f"{resource_name}-dev-url", engine.dev_secret_name(name),
+                                         args.dev_url_secret_key, args.dev_url)
+            deps.append(self.dev_secret)
         am = by_kind[engine.KIND]
         spec: dict[str, Any] = dict(am["spec"])
         if named_secret == _PLACEHOLDER:
             spec["urlFrom"] = {"secretKeyRef": {"name": args.url_secret,
                                                 "key": args.url_secret_key}}
+        if named_dev_secret == _DEV_PLACEHOLDER:
+            spec["devURLFrom"] = {"secretKeyRef": {"name": args.dev_url_secret,
+                                                   "key": args.dev_url_secret_key}}
         self.migration = k8s.apiextensions.CustomResource(
             f"{resource_name}-migration", api_version=engine.API_VERSION, kind=engine.KIND,
             metadata=meta(am), spec=spec,
