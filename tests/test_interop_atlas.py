@@ -390,3 +390,45 @@ def test_us_holding_the_lock_makes_atlas_wait(db_url: str, tmp_path: Path, atlas
     assert not dbcheck.has_table(db_url, "t1")
     assert atlas.apply(db_url, d).exit_code == 0
     assert dbcheck.has_table(db_url, "t1")
+
+
+def test_we_wait_for_atlas_to_release_the_lock(db_url: str, tmp_path: Path) -> None:
+    """Within --lock-timeout we wait for Atlas's lock and then run."""
+    import threading
+    import time
+
+    d = make_dir(tmp_path, files(2))
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with PlayedAtlas().hold_lock(db_url):
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        assert held.wait(10)
+        threading.Timer(1.0, release.set).start()
+        started = time.monotonic()
+        assert engine.apply(db_url, d, Options(lock_timeout=8)).applied == ["1_init.sql", "2_more.sql"]
+        assert time.monotonic() - started >= 0.9
+    finally:
+        release.set()
+        t.join()
+
+
+def test_baseline_rows_are_written_alike(server_db, tmp_path: Path) -> None:
+    ours_url, theirs_url = server_db.url, server_db.fresh_url()
+    for url in (ours_url, theirs_url):
+        dbcheck.query(url, "CREATE TABLE legacy (id INT)")
+    d = make_dir(tmp_path, files(3))
+    assert PlayedAtlas().apply(theirs_url, d, 1, baseline="2").exit_code == 0
+    engine.apply(ours_url, d, Options(baseline="2", amount=1))
+    ours_cells, theirs_cells = _cells(ours_url), _cells(theirs_url)
+    assert set(ours_cells) == set(theirs_cells) == {"2", "3"}
+    for version in ours_cells:
+        for column in ours_cells[version]:
+            assert _comparable(ours_cells[version], column) == _comparable(theirs_cells[version], column), (
+                version, column)
+    assert theirs_cells["2"]["type"][0] == 1 and theirs_cells["2"]["hash"][0] == ""
