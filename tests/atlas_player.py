@@ -543,7 +543,10 @@ class BinaryAtlas:
                          "--format", "{{ json . }}")
         data = json.loads(done.stdout)
         applied = data.get("Applied") or []
-        return Status(data.get("Status", ""), data.get("Current", ""), data.get("Next", ""),
+        words = {"No migration applied yet", "Already at latest version", "UNKNOWN"}  # StatusReporter
+        current, next_ = (data.get(k, "") or "" for k in ("Current", "Next"))
+        return Status(data.get("Status", ""), "" if current in words else current,
+                      "" if next_ in words else next_,
                       len(applied), [p["Name"] for p in data.get("Pending") or []],
                       data.get("Error", "") or "")
 

@@ -180,3 +180,26 @@ def test_component_dev_url_secret_and_configmap_replaced(tmp_path: Path,
     assert cm.inputs["metadata"]["labels"] == {PRUNE_LABEL: "app-db"}
     changed = render_manifests(_dir(tmp_path / "v2", "SELECT 1;\n"), name="app-db", url_secret="db")
     assert changed[0]["metadata"]["name"] != cm.inputs["metadata"]["name"]  # same resource, new name
+
+
+def test_component_dev_url_plain_inline_and_dev_secret_output(tmp_path: Path,
+                                                               monitor: RecordingMonitor) -> None:  # noqa: F811
+    root = _dir(tmp_path)
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        a = AtlasMigrationManifests("a", directory=str(root), url_secret="db", dev_url=DEV_URL_PLAIN)
+        b = AtlasMigrationManifests("b", directory=str(root), url_secret="db",
+                                    dev_url_secret=pulumi.Output.from_input("dev-db"),
+                                    dev_url_secret_key="dsn")
+        assert a.dev_secret is None and b.dev_secret is None
+        return pulumi.Output.all(a.migration.urn, b.migration.urn)
+
+    program()
+    assert monitor.by_name("a-migration").inputs["spec"]["devURL"] == DEV_URL_PLAIN
+    assert monitor.by_name("b-migration").inputs["spec"]["devURLFrom"] == {
+        "secretKeyRef": {"name": "dev-db", "key": "dsn"}}
+    assert not [r for r in monitor.registered if r.name.endswith("-dev-url")]
+    with pytest.raises(errors.ConfigError, match="at most one of dev_url"):
+        AtlasMigrationManifests("c", directory=str(root), url_secret="db", dev_url=DEV_URL,
+                                dev_url_secret="x")

@@ -53,8 +53,9 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
     state, error, out_of_order = job.look(tolerate_out_of_order=True)
     revs, p = state.revs, state.plan
     last = revs[-1] if revs else None
-    # A failed file whose transaction rolled back ran nothing: its row only keeps the error (Atlas
-    # leaves no row at all), so it is neither the current version nor an executed file.
+    # A failed file that ran nothing (its first statement failed outside a transaction, or a row
+    # from an older version of ours for a rolled-back file) only keeps the error: it is neither the
+    # current version nor an executed file.
     ran = [r for r in revs if not (r.applied == 0 and r.error and r.total > 0)]
     current = ran[-1].version if ran else None
     pending = [f.name for f in p.pending]
