@@ -19,8 +19,8 @@ from .directory import MigrationDirectory
 __all__ = ["Migration", "MigrationArgs"]
 
 #: The provider's outputs beyond the inputs (declared as attributes on ``Migration``).
-OUTPUTS = ("target_version", "sum", "applied_version", "applied", "pending", "plan", "status",
-           "error", "error_statement", "revisions_table")
+OUTPUTS = ("target_version", "sum", "migrations", "applied_version", "applied", "pending", "plan",
+           "status", "error", "error_statement", "revisions_table")
 
 
 @dataclass(kw_only=True)
@@ -92,8 +92,9 @@ class MigrationArgs:
 class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
     """Brings a database to a version of a migration directory, Atlas-compatibly.
 
-    ``pulumi preview --diff`` shows the files ``up`` would apply (``pending``) and a one-line
-    ``plan``; it never writes to the database. ``up`` applies them; a failing statement fails
+    ``pulumi preview --diff`` shows ``migrations``, the declared files with their statement
+    counts: each file ``up`` would apply is a ``+`` entry, applied files stay unchanged lines
+    (what ``up`` would do is also logged as one line); it never writes to the database. ``up`` applies them; a failing statement fails
     the update with the file, statement and database error, the revisions table keeps the
     progress, and the next ``up`` resumes. ``pulumi refresh`` picks up migrations applied out
     of band. ``pulumi destroy`` leaves the schema in place.
@@ -118,14 +119,17 @@ class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
     """The version ``up`` migrates to (declared, or the latest file)."""
     sum: pulumi.Output[str]
     """The directory's ``atlas.sum`` total."""
+    migrations: pulumi.Output[dict[str, Any]]
+    """Per declared file (up to ``target_version``): ``{"statements": N}``, with ``findings``
+    for the files that were pending when the entry was made."""
     applied_version: pulumi.Output[Optional[str]]
     """The last applied version, per the revisions table."""
     applied: pulumi.Output[list[str]]
     """Files applied by the last run."""
     pending: pulumi.Output[list[str]]
-    """Files still to apply (at preview: what ``up`` would apply)."""
+    """Files still to apply after the last ``up`` or ``refresh`` (unknown at preview)."""
     plan: pulumi.Output[str]
-    """One line saying what ``up`` does (or did), or why pending is unknown."""
+    """One line saying what the last ``up`` or ``refresh`` found (unknown at preview)."""
     status: pulumi.Output[str]
     """``OK``, ``PENDING`` or ``FAILED``."""
     error: pulumi.Output[Optional[str]]
