@@ -24,7 +24,7 @@ from sqlglot.tokens import TokenType
 
 from .. import lex
 from ..migdir import MigrationFile
-from .facts import Facts, table_key
+from .facts import ColumnFacts, Facts, table_key
 from .findings import CODES, Finding
 from .nolint import file_ignored, silenced, statement_rules
 
@@ -62,12 +62,31 @@ class _State:
         self.fks: set[tuple[str, str]] = set()
         self.renamed: dict[str, str] = {}
         self.skip: set[tuple[str, int]] = set()  # statements consumed by a pattern
+        self.columns: dict[tuple[str, str], ColumnFacts] = {}  # changed by pending statements
+        self.new_indexes: set[str] = set()  # indexes pending files created on new tables
+        self.index_tables: dict[str, str] = {}  # index -> table, for indexes pending files create
 
     def key(self, name: str) -> str:
         return table_key(name, self.dialect)
 
     def existing(self, name: str) -> bool:
         return self.key(name) not in self.created
+
+    def column(self, table: str, col: str) -> ColumnFacts | None:
+        """The column as the statements so far left it: facts, then pending changes."""
+        key = (self.key(table), col.lower())
+        if key in self.columns:
+            return self.columns[key]
+        tf = self.facts_for(table)
+        return tf.columns.get(col.lower()) if tf is not None else None
+
+    def set_column(self, table: str, col: str, type_: str | None = None,
+                   nullable: bool | None = None) -> None:
+        cf = self.column(table, col)
+        if cf is None:
+            return
+        self.columns[(self.key(table), col.lower())] = ColumnFacts(
+            col, cf.type if type_ is None else type_, cf.nullable if nullable is None else nullable)
 
     def facts_for(self, name: str | None):
         if name is None or self.facts is None:
@@ -76,12 +95,19 @@ class _State:
         return self.facts.table(self.renamed.get(key, key))
 
 
+# Within one statement, findings come in Atlas's analyzer order, then ours.
+_RANK = {c: i for i, c in enumerate(("destructive", "data_depend", "condrop", "incompatible",
+                                     "inline_refs", "concurrent_index", "locking", "table_copy"))}
+
+
 class _Emit:
     """Collects findings for one statement, applying policy, nolint and facts."""
 
     def __init__(self, out: list[Finding], levels: dict[str, str], state: _State) -> None:
         self.out, self.levels, self.state = out, levels, state
         self.current: _Stmt | None = None
+        self.keys: list[tuple[int, int, int, int]] = []
+        self.file_index = 0
 
     def __call__(self, code: str, message: str, table: str | None, *, at: _Stmt | None = None) -> None:
         s = at or self.current
@@ -93,6 +119,10 @@ class _Emit:
         tf = self.state.facts_for(table) if table is not None and self.state.existing(table) else None
         self.out.append(Finding(s.file.name, s.line, s.stmt.text, code, c.category, level, message,
                                 table, tf.rows if tf else None, tf.bytes if tf else None))
+        self.keys.append((self.file_index, s.index, _RANK[c.category], len(self.keys)))
+
+    def ordered(self) -> list[Finding]:
+        return [f for _, f in sorted(zip(self.keys, self.out), key=lambda kf: kf[0])]
 
 
 def _name(node: exp.Expression | None) -> str:
@@ -135,7 +165,7 @@ def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | N
     pg = None
     if dialect == "postgres":
         from . import postgres as pg
-    for f in files:
+    for emit.file_index, f in enumerate(files):
         statements = lex.split_statements(f.text(), options, file=f.name)
         if file_ignored(f):
             stmts = [_Stmt(f, i, s, _parse(s.text, read), [""]) for i, s in enumerate(statements)]
@@ -154,7 +184,7 @@ def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | N
                 pg.locking(s, f, state, emit)
             if s.tree is not None:
                 _generic(s, stmts, state, emit)
-    return out
+    return emit.ordered()
 
 
 def _track_only(s: _Stmt, state: _State) -> None:
@@ -256,9 +286,20 @@ def _has_default(col: exp.ColumnDef) -> bool:
                          exp.GeneratedAsRowColumnConstraint})
 
 
+# PostgreSQL's own names (format_type, and Atlas's postgres.FormatType) for sqlglot's types.
+_PG_NAMES = {"INT": "integer", "BIGINT": "bigint", "SMALLINT": "smallint", "VARCHAR": "character varying",
+             "CHAR": "character", "BOOLEAN": "boolean", "DOUBLE": "double precision", "FLOAT": "real",
+             "TIMESTAMPTZ": "timestamp with time zone", "TIMESTAMP": "timestamp without time zone",
+             "DECIMAL": "numeric", "TEXT": "text", "UUID": "uuid", "JSONB": "jsonb", "DATE": "date"}
+
+
 def _type_text(col_type: exp.DataType | None, dialect: str) -> str:
+    """A column type as the database names it (lower case)."""
     if col_type is None:
         return ""
+    if dialect == "postgres" and col_type.this.name in _PG_NAMES:
+        params = ",".join(p.sql("postgres") for p in col_type.expressions)
+        return _PG_NAMES[col_type.this.name] + (f"({params})" if params else "")
     return col_type.sql(dialect={"postgres": "postgres", "mysql": "mysql"}.get(dialect, "sqlite")).lower()
 
 
@@ -414,12 +455,12 @@ def _alter_column(a: exp.AlterColumn, table: str, existing: bool, state: _State,
     if not existing:
         return
     col = a.this.name
-    tf = state.facts_for(table)
-    cf = tf.columns.get(col.lower()) if tf is not None else None
+    cf = state.column(table, col)
     if a.args.get("allow_null") is False and (state.key(table), col.lower()) not in state.added:
         if cf is None or cf.nullable:
             emit("MF104", f"Modifying nullable column {_q(col)} to non-nullable might fail in case "
                           "it contains NULL values", table)
+        state.set_column(table, col, nullable=False)
     dtype = a.args.get("dtype")
     if dtype is not None and cf is not None:
         from .types import narrows
@@ -429,6 +470,7 @@ def _alter_column(a: exp.AlterColumn, table: str, existing: bool, state: _State,
             emit("PM101", f"Changing column {_q(col)} of table {_q(table)} from {cf.type} to {new} "
                           "narrows it: values that do not fit make the statement fail (or are cut)",
                  table)
+        state.set_column(table, col, type_=new)
 
 
 def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, state: _State, emit: _Emit) -> None:
@@ -439,8 +481,7 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, state: _State
     old_name = m.args["rename_from"].name if m.args.get("rename_from") else col.name
     if old_name.lower() != col.name.lower():
         emit("BC102", f"Renaming column {_q(old_name)} to {_q(col.name)}", table)
-    tf = state.facts_for(table)
-    cf = tf.columns.get(old_name.lower()) if tf is not None else None
+    cf = state.column(table, old_name)
     dtype = col.args.get("kind")
     new = _type_text(dtype, "mysql")
     if _is_not_null(col) and cf is not None and cf.nullable:
@@ -449,6 +490,9 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, state: _State
     from .types import mysql_change
 
     verdict = mysql_change(cf.type if cf is not None else None, new)
+    if cf is not None:
+        state.columns.pop((state.key(table), old_name.lower()), None)
+        state.columns[(state.key(table), col.name.lower())] = ColumnFacts(col.name, new, not _is_not_null(col))
     if verdict == "narrow":
         emit("PM101", f"Changing column {_q(old_name)} of table {_q(table)} from {cf.type} to {new} "
                       "narrows it: values that do not fit make the statement fail (or are cut)", table)

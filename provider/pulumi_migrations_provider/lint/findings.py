@@ -4,13 +4,13 @@ Codes are Atlas's where Atlas's open analyzers (ariga/atlas ``sql/sqlcheck``) ha
 the same meaning and Atlas's message wording, so Atlas users recognise them; our own codes
 start with ``PM`` and are documented here and in the README. Each code belongs to a category;
 for Atlas's codes the category is the name of Atlas's analyzer (``destructive``,
-``data_depend``, ``incompatible``, ``condrop``), so ``-- atlas:nolint destructive`` and a policy
+``data_depend``, ``incompatible``, ``condrop``, ``concurrent_index``), so ``-- atlas:nolint destructive`` and a policy
 ``{"destructive": "warn"}`` mean what they mean in Atlas.
 
 Policy: a mapping from a category or a code to ``"error"``, ``"warn"`` (or ``"warning"``) or
 ``"off"``; a code's entry wins over its category's. Without a policy, destructive changes
-are errors (Atlas's default, ``destructive { error = true }``) and so is PM202 (a statement
-PostgreSQL refuses); everything else is a warning.
+are errors (Atlas's default, ``destructive { error = true }``) and so is PG103 (a statement
+PostgreSQL refuses; Atlas makes it a warning); everything else is a warning.
 """
 
 from __future__ import annotations
@@ -56,25 +56,28 @@ _TABLE = (
     Code("PM101", "data_depend", "warning",
          "changes a column to a narrower type (values may fail to convert or be cut)"),
     Code("PM102", "condrop", "warning", "drops a constraint that is not known to be a foreign key"),
-    Code("PM201", "locking", "warning",
+    Code("PG101", "concurrent_index", "warning",
          "creates an index without CONCURRENTLY on an existing table (blocks writes)",
-         squawk=("require-concurrent-index-creation",)),
-    Code("PM202", "locking", "error",
+         atlas=True, squawk=("require-concurrent-index-creation",)),
+    Code("PG102", "concurrent_index", "warning",
+         "drops an index without CONCURRENTLY (blocks reads and writes of its table)",
+         atlas=True, squawk=("require-concurrent-index-deletion",)),
+    Code("PG103", "concurrent_index", "error",
          "runs CONCURRENTLY inside a transaction (PostgreSQL refuses it)",
-         squawk=("ban-concurrent-index-creation-in-transaction",)),
-    Code("PM203", "locking", "warning",
+         atlas=True, squawk=("ban-concurrent-index-creation-in-transaction",)),
+    Code("PM201", "locking", "warning",
          "adds a foreign-key or check constraint without NOT VALID (scans under lock)",
          squawk=("constraint-missing-not-valid", "adding-foreign-key-constraint")),
-    Code("PM204", "locking", "warning",
+    Code("PM202", "locking", "warning",
          "adds a unique or primary-key constraint that builds its index under ACCESS EXCLUSIVE",
          squawk=("disallowed-unique-constraint", "adding-serial-primary-key-field")),
-    Code("PM205", "locking", "warning",
+    Code("PM203", "locking", "warning",
          "sets NOT NULL: the table is scanned under ACCESS EXCLUSIVE",
          squawk=("adding-not-nullable-field",)),
-    Code("PM206", "locking", "warning",
+    Code("PM204", "locking", "warning",
          "changes a column type: the table and its indexes are rewritten under ACCESS EXCLUSIVE",
          squawk=("changing-column-type",)),
-    Code("PM207", "locking", "warning",
+    Code("PM205", "locking", "warning",
          "adds a column whose default is volatile (or stored generated): the table is rewritten",
          squawk=("adding-field-with-default",)),
     Code("PM301", "table_copy", "warning", "MySQL/MariaDB copies the whole table (ALGORITHM=COPY)"),

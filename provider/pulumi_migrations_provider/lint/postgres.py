@@ -3,15 +3,16 @@
 ``locking(stmt, file, state, emit)`` reports, for statements on tables that already exist
 (not created by a pending file):
 
-- PM201 ``CREATE INDEX`` without ``CONCURRENTLY`` (a SHARE lock: writes wait for the build);
-- PM202 ``CREATE/DROP INDEX CONCURRENTLY`` or ``REINDEX … CONCURRENTLY`` in a file that runs in a
+- PG101 ``CREATE INDEX`` without ``CONCURRENTLY`` (a SHARE lock: writes wait for the build) and
+  PG102 ``DROP INDEX`` without it (Atlas's concurrent_index analyzer, same wording);
+- PG103 ``CREATE/DROP INDEX CONCURRENTLY`` or ``REINDEX … CONCURRENTLY`` in a file that runs in a
   transaction (no ``-- atlas:txmode none`` header): PostgreSQL refuses it, so this is an error
   by default (also for new tables: it fails either way);
-- PM203 ``ADD CONSTRAINT … FOREIGN KEY``/``CHECK`` without ``NOT VALID``;
-- PM204 ``ADD CONSTRAINT … UNIQUE``/``PRIMARY KEY`` not ``USING INDEX``;
-- PM205 ``ALTER COLUMN … SET NOT NULL``;
-- PM206 ``ALTER COLUMN … TYPE`` (left out when live facts show a binary-coercible change);
-- PM207 ``ADD COLUMN`` whose default is volatile (or may be: a function we do not know to be
+- PM201 ``ADD CONSTRAINT … FOREIGN KEY``/``CHECK`` without ``NOT VALID``;
+- PM202 ``ADD CONSTRAINT … UNIQUE``/``PRIMARY KEY`` not ``USING INDEX``;
+- PM203 ``ALTER COLUMN … SET NOT NULL``;
+- PM204 ``ALTER COLUMN … TYPE`` (left out when live facts show a binary-coercible change);
+- PM205 ``ADD COLUMN`` whose default is volatile (or may be: a function we do not know to be
   stable), a serial, an identity or a stored generated column: PostgreSQL 11+ rewrites only
   then (a constant default is a catalog change).
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import pglast
 from pglast import ast
-from pglast.enums import AlterTableType, ConstrType
+from pglast.enums import AlterTableType, ConstrType, ObjectType
 
 from ..migdir import MigrationFile
 
@@ -36,6 +37,10 @@ _STABLE = {"now", "transaction_timestamp", "statement_timestamp", "current_times
            "jsonb_build_array", "make_interval", "make_date", "to_timestamp", "to_char",
            "length", "abs", "round", "array_fill", "current_setting", "current_user",
            "session_user", "coalesce", "greatest", "least", "int4", "int8", "text"}
+# Atlas's PG103 text (postgrescheck), reported here at each statement rather than once at L1.
+_NO_TX = ("Indexes cannot be created or deleted concurrently within a transaction. Add the "
+          "`atlas:txmode none` directive to the header to prevent this file from running in a "
+          "transaction")
 _SERIALS = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"}
 
 
@@ -77,18 +82,27 @@ def locking(s, f: MigrationFile, state, emit) -> None:
             table = _rel(node.relation)
             idx = node.idxname or "(unnamed)"
             if node.concurrent and in_tx:
-                emit("PM202", f"CREATE INDEX CONCURRENTLY {_q(idx)} cannot run inside a transaction; "
-                              "start the file with '-- atlas:txmode none' (and a blank line)", table)
+                emit("PG103", _NO_TX, table)
             elif not node.concurrent and state.existing(table):
-                emit("PM201", f"Creating index {_q(idx)} on table {_q(table)} without CONCURRENTLY "
-                              "blocks writes to the table until it is built", table)
-        elif isinstance(node, ast.DropStmt) and node.concurrent and in_tx:
-            emit("PM202", "DROP INDEX CONCURRENTLY cannot run inside a transaction; start the "
-                          "file with '-- atlas:txmode none' (and a blank line)", None)
+                emit("PG101", f"Creating index {_q(idx)} non-concurrently causes write locks on the "
+                              f"{_q(table)} table", table)
+            if not state.existing(table):
+                state.new_indexes.add(idx.lower())
+            state.index_tables[idx.lower()] = table
+        elif isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_INDEX:
+            if node.concurrent and in_tx:
+                emit("PG103", _NO_TX, None)
+            elif not node.concurrent:
+                for obj in node.objects or ():
+                    idx = obj[-1].sval
+                    if idx.lower() not in state.new_indexes:
+                        table = state.index_tables.get(idx.lower())
+                        where = f"the {_q(table)} table" if table else "its table"
+                        emit("PG102", f"Dropping index {_q(idx)} non-concurrently causes write locks "
+                                      f"on {where}", table)
         elif isinstance(node, ast.ReindexStmt) and in_tx and any(
                 getattr(p, "defname", "") == "concurrently" for p in node.params or ()):
-            emit("PM202", "REINDEX CONCURRENTLY cannot run inside a transaction; start the file "
-                          "with '-- atlas:txmode none' (and a blank line)", None)
+            emit("PG103", _NO_TX, None)
         elif isinstance(node, ast.AlterTableStmt) and node.relation is not None:
             table = _rel(node.relation)
             if state.existing(table):
@@ -103,31 +117,29 @@ def _alter_cmd(cmd: ast.AlterTableCmd, table: str, state, emit) -> None:
         name = c.conname or "(unnamed)"
         if c.contype in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK) and not c.skip_validation:
             kind = "foreign-key" if c.contype == ConstrType.CONSTR_FOREIGN else "check"
-            emit("PM203", f"Adding {kind} constraint {_q(name)} without NOT VALID scans table "
+            emit("PM201", f"Adding {kind} constraint {_q(name)} without NOT VALID scans table "
                           f"{_q(table)} while writes wait; add it NOT VALID, then VALIDATE CONSTRAINT "
                           "in a later statement", table)
         elif c.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and not c.indexname:
             kind = "unique" if c.contype == ConstrType.CONSTR_UNIQUE else "primary-key"
-            emit("PM204", f"Adding {kind} constraint {_q(name)} builds its index under an ACCESS "
+            emit("PM202", f"Adding {kind} constraint {_q(name)} builds its index under an ACCESS "
                           f"EXCLUSIVE lock on {_q(table)}; create a unique index CONCURRENTLY and "
                           "add the constraint USING INDEX", table)
     elif sub == AlterTableType.AT_SetNotNull:
-        tf = state.facts_for(table)
-        cf = tf.columns.get(cmd.name.lower()) if tf is not None else None
+        cf = state.column(table, cmd.name)
         if cf is None or cf.nullable:
-            emit("PM205", f"Setting column {_q(cmd.name)} NOT NULL scans table {_q(table)} under "
+            emit("PM203", f"Setting column {_q(cmd.name)} NOT NULL scans table {_q(table)} under "
                           "an ACCESS EXCLUSIVE lock (reads and writes wait); add a CHECK (… IS NOT "
                           "NULL) NOT VALID constraint, validate it, then set NOT NULL", table)
     elif sub == AlterTableType.AT_AlterColumnType and isinstance(cmd.def_, ast.ColumnDef):
-        tf = state.facts_for(table)
-        cf = tf.columns.get(cmd.name.lower()) if tf is not None else None
+        cf = state.column(table, cmd.name)
         new = _type_name(cmd.def_.typeName)
         if cf is not None:
             from .types import pg_coercible
 
             if pg_coercible(cf.type, new):
                 return
-        emit("PM206", f"Changing the type of column {_q(cmd.name)} rewrites table {_q(table)} and "
+        emit("PM204", f"Changing the type of column {_q(cmd.name)} rewrites table {_q(table)} and "
                       "its indexes under an ACCESS EXCLUSIVE lock"
                       + ("" if cf is not None else " (unless the change is binary-coercible, "
                          "e.g. varchar to text)"), table)
@@ -148,7 +160,7 @@ def _alter_cmd(cmd: ast.AlterTableCmd, table: str, state, emit) -> None:
             elif c.contype == ConstrType.CONSTR_IDENTITY:
                 why = "it is an identity column"
         if why:
-            emit("PM207", f"Adding column {_q(col.colname)} rewrites table {_q(table)} under an "
+            emit("PM205", f"Adding column {_q(col.colname)} rewrites table {_q(table)} under an "
                           f"ACCESS EXCLUSIVE lock: {why}", table)
 
 
