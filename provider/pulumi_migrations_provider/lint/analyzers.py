@@ -166,6 +166,7 @@ def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | N
     if dialect == "postgres":
         from . import postgres as pg
     for emit.file_index, f in enumerate(files):
+        state.added.clear()  # column spans are per file, as Atlas's (tables span the pending set)
         statements = lex.split_statements(f.text(), options, file=f.name)
         if file_ignored(f):
             stmts = [_Stmt(f, i, s, _parse(s.text, read), [""]) for i, s in enumerate(statements)]
@@ -510,14 +511,17 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, state: _State
 
 def _mysql_command(s: _Stmt, state: _State, emit: _Emit) -> None:
     """Statements sqlglot keeps as a Command; read from its tokens: ``RENAME TABLE a TO b, …``."""
-    try:
-        tokens = sqlglot.tokenize(s.stmt.text, read="mysql")
+    t = s.tree
+    if t.name.upper() != "RENAME" or t.expression is None:
+        return
+    try:  # sqlglot keeps what follows RENAME as one string: tokenize that
+        tokens = sqlglot.tokenize(t.expression.name, read="mysql")
     except Exception:
         return
     words = [tk for tk in tokens if tk.token_type != TokenType.SEMICOLON]
-    if len(words) < 5 or words[0].text.upper() != "RENAME" or words[1].text.upper() != "TABLE":
+    if len(words) < 4 or words[0].text.upper() != "TABLE":
         return
-    i = 2
+    i = 1
     while i + 2 < len(words):
         j = i
         old = []

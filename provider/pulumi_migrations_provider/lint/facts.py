@@ -104,7 +104,8 @@ def read_facts(target: Target | str, tables: Iterable[str], timeout: float = 5.0
     d = for_target(t)
     conn = None
     try:
-        conn = d.connect(t, timeout=timeout, readonly=True)
+        # SQLite: no busy wait at all (a run holding the file makes the look fail, not wait).
+        conn = d.connect(t, timeout=0.0 if dialect == "sqlite" else timeout, readonly=True)
         if conn is None:  # a SQLite file that does not exist yet: nothing is there
             facts.note = f"{t.redacted()} does not exist yet; no table facts"
             return facts
