@@ -391,8 +391,20 @@ def _manifests(ns: argparse.Namespace) -> None:
             "fail: use 'kubectl apply --server-side -f -'\n")
 
 
+def _lint_arguments(p: argparse.ArgumentParser) -> None:
+    from .cli_lint import arguments
+
+    arguments(p)
+
+
+def _lint(ns: argparse.Namespace) -> int:
+    from .cli_lint import run
+
+    return run(ns)
+
+
 # name, handler, arguments, summary (the command list and its help), more help
-_COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], None],
+_COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int | None],
                        Callable[[argparse.ArgumentParser], None], str, str], ...] = (
     ("hash", _hash, _hash_arguments,
      "Rewrite atlas.sum from the directory's files (like 'atlas migrate hash').", ""),
@@ -408,6 +420,10 @@ _COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], None],
      "Print Kubernetes manifests for the Atlas operator (pipe into "
      "'kubectl apply --server-side -f -').",
      " Pass exactly one of --url and --url-secret."),
+    ("lint", _lint, _lint_arguments,
+     "Report what pending files risk (dropped data, locks, table copies), with Atlas's codes "
+     "and, given --url, each table's live size (writes nothing).",
+     " Exit 1 when a finding is an error (destructive changes by default)."),
 )
 
 
@@ -432,11 +448,10 @@ def _run(args: list[str]) -> int:
     from .errors import MigrateError  # after parsing: --version and --help never need it
 
     try:
-        ns.handler(ns)
+        return ns.handler(ns) or 0  # a handler may return 1 (lint's error findings)
     except MigrateError as err:
         _fail(err, json_output=getattr(ns, "output", None) == "json")
         return 1
-    return 0
 
 
 class Terminated(KeyboardInterrupt):
