@@ -236,6 +236,63 @@ def test_preview_diff_a_reviewer_can_trust(stack: Stack, server: ProviderServer,
     assert "3_tags.sql : {" in text and "statements: 2" in text  # applied: an unchanged line
 
 
+USERS = ("1_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, email TEXT);\n"
+                       "INSERT INTO users (id, name) VALUES (1, 'a'), (2, 'b');\n")
+DROP = ("2_drop.sql", "ALTER TABLE users RENAME COLUMN name TO full_name;\n"
+                      "ALTER TABLE users DROP COLUMN email;\n")
+
+
+def test_preview_shows_findings_and_an_error_fails_it(stack: Stack, fresh_url: Callable[[], str],
+                                                      tmp_path: Path) -> None:
+    """Findings of the pending files, with the live table size, in the diff; a destructive
+    change fails the preview (and up) with file:line and the nolint to add, until the policy
+    or a nolint says otherwise."""
+    url = fresh_url()
+    d = make_dir(tmp_path, dict([USERS]))
+    _migrate(stack, "app", url, d)
+    _add(d, DROP)
+    with pytest.raises(CheckFailed) as exc:
+        _migrate(stack, "app", url, d, preview=True)
+    [(prop, reason)] = exc.value.failures
+    assert prop == "dir"
+    assert reason.startswith('linting 2_drop.sql:2: DS103 Dropping non-virtual column "email" '
+                             "(table users: ~2 rows")
+    assert "add '-- atlas:nolint DS103' above it" in reason and 'lint={"DS103": "warn"}' in reason
+    with pytest.raises(CheckFailed):
+        _migrate(stack, "app", url, d)  # up checks first: nothing runs
+    assert dbtools.columns(url, "users") == ["id", "name", "email"]
+
+    pv = _migrate(stack, "app", url, d, preview=True, lint={"destructive": "warn"})
+    text = pv.render()
+    assert "      + 2_drop.sql : {\n" in text and "              + statements: 2\n" in text
+    findings = pv.inputs["migrations"]["2_drop.sql"]["findings"]
+    assert [f.split(" (table")[0] for f in findings] == [
+        'L1 warning: BC102 Renaming column "name" to "full_name"',
+        'L2 warning: DS103 Dropping non-virtual column "email"']
+    assert all("(table users: ~2 rows, " in f for f in findings)
+    assert all(f"+     [{i}]: " in text for i in range(2))
+    assert "1_users.sql: {\n" in text and "- " not in text  # the applied file: unchanged
+
+    with pytest.raises(CheckFailed) as exc:
+        _migrate(stack, "app", url, d, preview=True, lint={"destructive": "maybe"})
+    assert exc.value.failures[0][0] == "lint" and "'maybe'" in exc.value.failures[0][1]
+
+    # A nolint above the statement silences it, as in Atlas; the default policy then passes.
+    _add(d, (DROP[0], DROP[1].replace("ALTER TABLE users DROP", "-- atlas:nolint DS103\nALTER TABLE users DROP")))
+    pv = _migrate(stack, "app", url, d, preview=True)
+    assert [f.split(":")[1] for f in pv.inputs["migrations"]["2_drop.sql"]["findings"]] == [
+        " BC102 Renaming column \"name\" to \"full_name\" (table users"]
+    _migrate(stack, "app", url, d)
+    assert dbtools.columns(url, "users") == ["id", "full_name"]
+    # Applied: its entry, findings included, is an unchanged line from now on.
+    assert _migrate(stack, "app", url, d, preview=True).render() == ""
+    _add(d, V3)
+    text = _migrate(stack, "app", url, d, preview=True).render()
+    assert "            2_drop.sql : {\n" in text and "BC102" in text
+    assert [ln.strip()[:2] for ln in text.splitlines() if ln.lstrip()[:2] in ("+ ", "- ", "~ ")] == [
+        "~ ", "~ ", "+ ", "+ ", "~ ", "~ "]
+
+
 def test_preview_with_unknown_url(stack: Stack, server: ProviderServer,
                                   fresh_url: Callable[[], str], tmp_path: Path) -> None:
     d = make_dir(tmp_path, dict([V1, V2]))
@@ -269,6 +326,15 @@ def test_preview_with_unreachable_database(stack: Stack, server: ProviderServer,
     assert pv.inputs["migrations"] == {"1_users.sql": {"statements": 1}}  # the dialect is known
     for text in (pv.display(), pv.render(), server.logs()):
         assert SECRET_PASSWORD not in text and quote(SECRET_PASSWORD, safe="") not in text
+    # Lint degrades to static findings, and an error still fails the preview.
+    _add(d, ("2_drop.sql", "DROP TABLE legacy;\n"))  # not created by the pending files
+    with pytest.raises(CheckFailed) as exc:
+        _migrate(stack, "app", url, d, preview=True)
+    assert exc.value.failures[0][1].startswith('linting 2_drop.sql:1: DS102 Dropping table "legacy": ')
+    pv = _migrate(stack, "app", url, d, preview=True, lint={"DS102": "warn"})
+    assert pv.inputs["migrations"]["2_drop.sql"] == {
+        "statements": 1, "findings": ['L1 warning: DS102 Dropping table "legacy"']}
+    assert "the database is unreachable: findings are static" in server.logs()
 
 
 def test_declared_version_below_applied_is_an_error(stack: Stack, fresh_url: Callable[[], str],

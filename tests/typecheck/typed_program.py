@@ -39,7 +39,8 @@ mode: TxMode = "all"
 wait: Duration = "1m30s"
 app = Migration("app", database=db, directory=migrations, version=20240102000000,
                 baseline="20240101000000", allow_dirty=False, exec_order=order, tx_mode=mode,
-                lock_timeout=wait, revisions_schema="atlas", allow_changed=False)
+                lock_timeout=wait, revisions_schema="atlas", allow_changed=False,
+                lint={"destructive": "warn", "DS103": "off"})
 # The options in second place, as generated Pulumi SDKs take them; seconds as a number.
 tenant = Migration("tenant", pulumi.ResourceOptions(depends_on=[app]), url=by_url.url,
                    dir="migrations", exec_order="non-linear", lock_timeout=5)

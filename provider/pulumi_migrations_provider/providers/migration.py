@@ -2,13 +2,14 @@
 
 Inputs (snake_case, as users read them in diffs): ``url`` (secret), ``dir`` (absolute path;
 not part of the diff), ``version`` (default: the latest file), ``baseline``, ``allow_dirty``,
-``exec_order``, ``tx_mode``, ``lock_timeout``, ``revisions_schema``, ``allow_changed``.
+``exec_order``, ``tx_mode``, ``lock_timeout``, ``revisions_schema``, ``allow_changed``,
+``lint`` (the lint policy: ``{"destructive": "warn", "DS103": "off", …}``).
 
 ``check`` adds, read-only, values that stay true after ``up`` (the engine shows the old inputs
 against the new ones in the next preview; see ``preview``): ``sum`` (the ``atlas.sum`` total),
 ``target_version`` and ``migrations`` (per declared file its statement count, and for pending
 files their findings), plus the hidden ``__pending`` that ``diff`` reads. What ``up`` would do
-now is logged, never stored as an input. ``diff`` ignores ``dir``/``migrations``/``__provider``
+now is logged, never stored as an input. A finding of severity error fails the check. ``diff`` ignores ``dir``/``migrations``/``__provider``
 as values, so they never flap.
 
 Outputs add ``applied_version``, ``applied`` (files applied by the last run), ``pending`` and
@@ -32,7 +33,7 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from .. import engine, events
+from .. import engine, events, lint
 from ..errors import (
     AppliedFileChangedError,
     ConfigError,
@@ -62,11 +63,19 @@ from ._common import (
     pick,
     where,
 )
-from .preview import MIGRATIONS_KEY, PENDING_KEY, declared_files, describe
+from .preview import (
+    LINT_KEY,
+    MIGRATIONS_KEY,
+    PENDING_KEY,
+    declared_files,
+    describe,
+    error_reason,
+    lint_pending,
+)
 
 OPTION_KEYS = ("version", "baseline", "allow_dirty", "exec_order", "tx_mode", "lock_timeout",
                "revisions_schema", "allow_changed")
-INPUT_KEYS = ("url", "dir") + OPTION_KEYS
+INPUT_KEYS = ("url", "dir") + OPTION_KEYS + (LINT_KEY,)
 CHECKED_KEYS = INPUT_KEYS + ("sum", "target_version", MIGRATIONS_KEY)
 
 PLAN_URL_UNKNOWN = "pending unknown until the database exists"
@@ -94,6 +103,7 @@ class MigrationProvider(ResourceProvider):
         except ConfigError as err:
             failures.append(CheckFailure(_property(err, "version"), resource_message(err)))
             options = Options()
+        failures.extend(_policy_failures(inputs.get(LINT_KEY)))
         path = inputs.get("dir")
         directory: MigrationDir | None = None
         if is_unknown(path):
@@ -142,21 +152,30 @@ class MigrationProvider(ResourceProvider):
     @staticmethod
     def _describe(inputs: dict[str, Any], olds: dict[str, Any], directory: MigrationDir,
                   target: Target | None, status: StatusReport | None, plan: str) -> CheckResult:
-        """Add ``migrations`` and ``__pending`` (absent when the database is unreachable,
-        unknown with the URL) and log the plan line when something is (or may be) pending."""
+        """Add ``migrations`` (with the pending files' findings) and ``__pending`` (absent when
+        the database is unreachable, unknown with the URL); log the plan line when something is
+        (or may be) pending. An error-severity finding fails the check."""
         pending = None if status is None else list(status.pending)
         files = declared_files(directory, inputs.get("target_version"))
+        policy = inputs.get(LINT_KEY)
+        olds = olds or {}
         try:
+            linted = lint_pending(files, target, olds, pending,
+                                  None if is_unknown(policy) else policy)
             inputs[MIGRATIONS_KEY] = describe(files, target.dialect if target else None,
-                                              olds or {}, pending)
+                                              olds, pending, linted.lines)
         except ParseError as err:
             return CheckResult(inputs, [CheckFailure("dir", dir_failure_reason(err))])
+        if linted.errors and not is_unknown(policy):
+            return CheckResult(inputs, [CheckFailure("dir", error_reason(f)) for f in linted.errors])
         if pending is not None:
             inputs[PENDING_KEY] = pending
         elif target is None:  # preview only: the URL is an output of a resource not created yet
             inputs[PENDING_KEY] = Unknown()
         if pending != []:
             log(f"{target.redacted() if target else 'preview'}: {plan}")
+            if linted.note:
+                log(f"{target.redacted() if target else 'preview'}: {linted.note}")
         return CheckResult(inputs, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -290,6 +309,21 @@ def _options(props: dict[str, Any]) -> Options:
         lock_timeout=as_float(known.get("lock_timeout"), 10.0, "lock_timeout"),
         allow_changed=as_bool(known.get("allow_changed")),
     )
+
+
+def _policy_failures(policy: Any) -> list[CheckFailure]:
+    """A ``lint`` input that is not a policy mapping, or names an unknown category, code or
+    level."""
+    if policy is None or is_unknown(policy):
+        return []
+    if not isinstance(policy, dict):
+        return [CheckFailure(LINT_KEY, 'reading the lint policy: give a mapping such as '
+                                       '{"destructive": "warn", "DS103": "off"}')]
+    try:
+        lint.resolve_policy(policy)
+    except ConfigError as err:
+        return [CheckFailure(LINT_KEY, resource_message(err))]
+    return []
 
 
 def _property(err: MigrateError, default: str) -> str:

@@ -22,6 +22,13 @@ there after ``up`` as if files were removed or a plan were being replaced. Contr
 - The one-line plan depends on the database at the moment of the preview, so it is not an
   input: ``check`` logs it (the engine prints it under the stack); ``plan`` and ``pending`` are
   outputs, set by ``up`` and ``refresh``.
+
+Lint (``lint_pending``): the pending files are analysed together, in order (``lint.lint``, with
+live row counts and sizes when the database answered; static when it is unreachable, and then
+the files without a recorded entry count as pending). ``lint=`` is the policy, as the CLI's
+``--policy``: ``{"destructive": "warn", "DS103": "off", …}``. A finding of severity error
+fails the check (preview and up) with ``file:line``, the code and the nolint to add
+(``error_reason``).
 """
 
 from __future__ import annotations
@@ -31,14 +38,20 @@ from typing import Any
 
 from pulumi.output import Unknown
 
-from .. import lex
+from .. import lex, lint
+from ..lint import Finding
 from ..migdir import MigrationDir, MigrationFile
+from ..target import Target
 
-__all__ = ["MIGRATIONS_KEY", "PENDING_KEY", "declared_files", "statement_count", "entry",
-           "carry_over", "describe"]
+__all__ = ["MIGRATIONS_KEY", "PENDING_KEY", "LINT_KEY", "declared_files", "statement_count",
+           "entry", "carry_over", "describe", "Linted", "lint_pending", "describe_finding",
+           "error_reason"]
 
 MIGRATIONS_KEY = "migrations"
 PENDING_KEY = "__pending"
+LINT_KEY = "lint"
+#: Seconds the read of live facts (row estimates, sizes) may take during a preview.
+FACTS_TIMEOUT = 5.0
 
 
 def declared_files(directory: MigrationDir, target_version: Any) -> list[MigrationFile]:
@@ -96,3 +109,55 @@ def describe(files: Sequence[MigrationFile], dialect: str | None, olds: Mapping[
         fresh = entry(statement_count(f, dialect), findings.get(f.name, ()))
         out[f.name] = carry_over(f.name, fresh, olds, pending)
     return out
+
+
+class Linted:
+    """The lint of one preview: ``lines`` per file name, the error-severity ``errors``, and a
+    ``note`` when facts could not be read or lint could not run."""
+
+    def __init__(self, lines: dict[str, list[str]] | None = None,
+                 errors: list[Finding] | None = None, note: str | None = None) -> None:
+        self.lines = lines or {}
+        self.errors = errors or []
+        self.note = note
+
+
+def lint_pending(files: Sequence[MigrationFile], target: Target | None, olds: Mapping[str, Any],
+                 pending: Sequence[str] | None, policy: Mapping[str, str] | None) -> Linted:
+    """Lint the files ``up`` would apply (see the module doc). Without a target (URL unknown)
+    nothing is linted: the dialect is not known yet. Raises ConfigError for a bad policy,
+    ParseError for a file that does not split."""
+    if target is None:
+        return Linted(note="lint runs once the database URL is known")
+    recorded = olds.get(MIGRATIONS_KEY)
+    recorded = recorded if isinstance(recorded, Mapping) else {}
+    if pending is None:
+        todo = [f for f in files if f.name not in recorded]
+    else:
+        names = set(pending)
+        todo = [f for f in files if f.name in names]
+    if not todo:
+        return Linted()
+    dialect = lint.dialect_of(target.dialect)
+    if pending is None:
+        found = lint.analyze(todo, dialect, policy=policy)
+        note: str | None = "the database is unreachable: findings are static"
+    else:
+        found, facts = lint.lint(todo, dialect, target=target, policy=policy,
+                                 timeout=FACTS_TIMEOUT)
+        note = facts.note if facts is not None else None
+    lines: dict[str, list[str]] = {}
+    for f in found:
+        lines.setdefault(f.file, []).append(describe_finding(f))
+    return Linted(lines, [f for f in found if f.severity == "error"], note)
+
+
+def describe_finding(f: Finding) -> str:
+    """One finding under its file: ``L4 error: DS103 <message> (table t: ~N rows, SIZE)``."""
+    return f"L{f.line} {f.severity}: {f.text()[len(f'{f.file}:{f.line}: '):]}"
+
+
+def error_reason(f: Finding) -> str:
+    """Why an error-severity finding fails the preview, and the three ways out."""
+    return (f"linting {f.text()}: change the statement, add '{f.nolint}' above it, "
+            f"or set lint={{\"{f.code}\": \"warn\"}} on the Migration")

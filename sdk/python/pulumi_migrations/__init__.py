@@ -27,7 +27,7 @@ from pulumi_migrations_provider.extras import require
 
 require("pulumi", "importing pulumi_migrations (the Pulumi SDK)")
 
-from ._types import Driver, Duration, ExecOrder, MigrationFileInfo, TxMode  # noqa: E402
+from ._types import Driver, Duration, ExecOrder, LintLevel, MigrationFileInfo, TxMode  # noqa: E402
 from .database import Database, DatabaseArgs  # noqa: E402
 from .directory import MigrationDirectory, MigrationDirectoryArgs  # noqa: E402
 from .manifests import AtlasMigrationManifests, AtlasMigrationManifestsArgs  # noqa: E402
@@ -41,6 +41,7 @@ __all__ = [
     "Driver",
     "Duration",
     "ExecOrder",
+    "LintLevel",
     "Migration",
     "MigrationArgs",
     "MigrationDirectory",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict, Union
 
-__all__ = ["Driver", "Duration", "ExecOrder", "MigrationFileInfo", "TxMode"]
+__all__ = ["Driver", "Duration", "ExecOrder", "LintLevel", "MigrationFileInfo", "TxMode"]
 
 Driver = Literal["sqlite", "sqlite3", "postgres", "postgresql", "pg", "mysql", "mariadb", "maria"]
 """``Database(driver=...)``: the database kind, as ``target.Target.from_parts`` names it."""
@@ -19,6 +19,9 @@ ExecOrder = Literal["linear", "linear-skip", "non-linear"]
 
 TxMode = Literal["file", "all", "none"]
 """Atlas ``--tx-mode``: ``file`` (default: one transaction per file), ``all`` or ``none``."""
+
+LintLevel = Literal["error", "warn", "warning", "off"]
+"""``Migration(lint={...})``: the severity of a lint category or code (``lint.findings``)."""
 
 Duration = Union[str, float]
 """A Go duration as Atlas takes it (``"10s"``, ``"500ms"``, ``"1m30s"``) or a number of seconds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from collections.abc import Mapping
 from typing import Any, Optional, Union
 
 import pulumi
@@ -11,7 +12,7 @@ import pulumi.dynamic
 from pulumi_migrations_provider.errors import ConfigError
 from pulumi_migrations_provider.providers.migration import MigrationProvider
 
-from ._types import Duration, ExecOrder, TxMode
+from ._types import Duration, ExecOrder, LintLevel, TxMode
 from ._util import absolute_path, resolve_args, version_text, with_secret_outputs
 from .database import Database
 from .directory import MigrationDirectory
@@ -45,6 +46,10 @@ class MigrationArgs:
     :param revisions_schema: Where the revisions table lives (overrides the Database's).
     :param allow_changed: Proceed although an applied file's content changed since it ran
         (default: such an edit fails the preview, naming the file).
+    :param lint: Severity per lint category or code for the pending files' findings:
+        ``{"destructive": "warn", "DS103": "off"}`` (``"error"``, ``"warn"`` or ``"off"``; a code
+        wins over its category). Default: destructive changes are errors, which fail the
+        preview naming the file, line and the ``-- atlas:nolint CODE`` to add.
     """
 
     # Each field is sent to the provider under its own name (``database`` and ``directory``
@@ -61,6 +66,7 @@ class MigrationArgs:
     lock_timeout: Optional[pulumi.Input[Duration]] = None
     revisions_schema: Optional[pulumi.Input[str]] = None
     allow_changed: Optional[pulumi.Input[bool]] = None
+    lint: Optional[pulumi.Input[Mapping[str, pulumi.Input[LintLevel]]]] = None
 
     def url_input(self) -> pulumi.Output[str]:
         """Return the target URL as a secret Output. Raises ConfigError unless exactly one of
@@ -153,7 +159,8 @@ class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
                  tx_mode: Optional[pulumi.Input[TxMode]] = None,
                  lock_timeout: Optional[pulumi.Input[Duration]] = None,
                  revisions_schema: Optional[pulumi.Input[str]] = None,
-                 allow_changed: Optional[pulumi.Input[bool]] = None) -> None:
+                 allow_changed: Optional[pulumi.Input[bool]] = None,
+                 lint: Optional[pulumi.Input[Mapping[str, pulumi.Input[LintLevel]]]] = None) -> None:
         """Declare a migration.
 
         :param resource_name: The resource's name in the stack.
