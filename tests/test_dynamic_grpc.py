@@ -1,7 +1,9 @@
 """The dynamic providers driven through the SDK's real provider server, as the engine drives them.
 
 Sequences preview → up → add a file → preview → up → out-of-band apply → refresh → destroy on
-SQLite and PostgreSQL, with unknowns and secrets on the wire the way the engine sends them.
+SQLite and PostgreSQL, with unknowns and secrets on the wire the way the engine sends them; the
+text ``pulumi preview --diff`` prints (``Step.render``, the engine's old-inputs-vs-new-inputs
+rendering) and the lint findings in it on SQLite, PostgreSQL and MariaDB.
 """
 
 from __future__ import annotations
@@ -196,11 +198,11 @@ FILE_ADDED = """\
 
 
 def test_preview_diff_a_reviewer_can_trust(stack: Stack, server: ProviderServer,
-                                           fresh_url: Callable[[], str], tmp_path: Path) -> None:
+                                           db_url: str, tmp_path: Path) -> None:
     """preview → up → add a file → preview → up → preview, as the reviewer reads it: applied
     files never on the old side as removed, no plan from an earlier run, and each file ``up``
     would apply a ``+`` line with its statement count."""
-    url = fresh_url()
+    url = db_url  # sqlite, postgres, mariadb
     d = make_dir(tmp_path, dict([V1, V2]))
     urn = stack.urn("app", MIG)
     sum2 = MigrationDir.load(d).validate().total
@@ -242,12 +244,12 @@ DROP = ("2_drop.sql", "ALTER TABLE users RENAME COLUMN name TO full_name;\n"
                       "ALTER TABLE users DROP COLUMN email;\n")
 
 
-def test_preview_shows_findings_and_an_error_fails_it(stack: Stack, fresh_url: Callable[[], str],
+def test_preview_shows_findings_and_an_error_fails_it(stack: Stack, db_url: str,
                                                       tmp_path: Path) -> None:
     """Findings of the pending files, with the live table size, in the diff; a destructive
     change fails the preview (and up) with file:line and the nolint to add, until the policy
     or a nolint says otherwise."""
-    url = fresh_url()
+    url = db_url  # sqlite, postgres, mariadb
     d = make_dir(tmp_path, dict([USERS]))
     _migrate(stack, "app", url, d)
     _add(d, DROP)
