@@ -9,8 +9,8 @@ not part of the diff), ``version`` (default: the latest file), ``baseline``, ``a
 against the new ones in the next preview; see ``preview``): ``sum`` (the ``atlas.sum`` total),
 ``target_version`` and ``migrations`` (per declared file its statement count, and for pending
 files their findings), plus the hidden ``__pending`` that ``diff`` reads. What ``up`` would do
-now is logged, never stored as an input. A finding of severity error fails the check. ``diff`` ignores ``dir``/``migrations``/``__provider``
-as values, so they never flap.
+now is logged, never stored as an input. A finding of severity error fails the check.
+``diff`` ignores ``dir``/``migrations``/``__provider`` as values, so they never flap.
 
 Outputs add ``applied_version``, ``applied`` (files applied by the last run), ``pending`` and
 ``plan`` (after ``up`` and ``refresh``), ``status`` (``OK``, ``PENDING`` or ``FAILED``),

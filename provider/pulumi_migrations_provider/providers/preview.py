@@ -141,7 +141,7 @@ def lint_pending(files: Sequence[MigrationFile], target: Target | None, olds: Ma
     dialect = lint.dialect_of(target.dialect)
     if pending is None:
         found = lint.analyze(todo, dialect, policy=policy)
-        note: str | None = "the database is unreachable: findings are static"
+        note: str | None = "pending is unknown, so lint read no live facts: findings are static"
     else:
         found, facts = lint.lint(todo, dialect, target=target, policy=policy,
                                  timeout=FACTS_TIMEOUT)
