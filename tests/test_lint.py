@@ -428,3 +428,28 @@ def _statements(f: MigrationFile):
     from pulumi_migrations_provider import lex
 
     return sorted(lex.split_statements(f.text(), lex.POSTGRES, file=f.name), key=lambda s: -s.line)
+
+
+def test_status_and_dry_run_show_findings_and_write_nothing(tmp_path: Path, db_url: str) -> None:
+    d = _dir(tmp_path)
+    run("apply", "--dir", d, "--url", db_url, "1")
+    before = dbtools.user_tables(db_url), dbtools.revisions(db_url)
+    status = run("status", "--dir", d, "--url", db_url)
+    assert status.exit_code == 0, status.output  # status reports; it is not a gate
+    lines = status.stdout.splitlines()
+    at = lines.index("Lint findings (2; 'pulumi-migrations lint' for details):")
+    assert [ln.split(" (table ")[0] for ln in lines[at + 1:]] == [
+        '  error: 2_drop.sql:1: DS103 Dropping non-virtual column "name"',
+        '  warning: 3_rename.sql:1: BC101 Renaming table "users" to "people"']
+    assert "(table users: ~0 rows, " in status.stdout
+    data = json.loads(run("status", "--dir", d, "--url", db_url, "--format", "json").stdout)
+    assert [f["code"] for f in data["findings"]] == ["DS103", "BC101"]
+    dry = run("apply", "--dir", d, "--url", db_url, "--dry-run", "1")
+    assert dry.exit_code == 0 and dry.stdout.count("  error: 2_drop.sql:1: DS103") == 1
+    assert "BC101" not in dry.stdout  # the dry run would apply one file
+    data = json.loads(run("apply", "--dir", d, "--url", db_url, "--dry-run", "--format", "json").stdout)
+    assert [f["code"] for f in data["findings"]] == ["DS103", "BC101"]
+    assert (dbtools.user_tables(db_url), dbtools.revisions(db_url)) == before
+    run("apply", "--dir", d, "--url", db_url)
+    done = json.loads(run("status", "--dir", d, "--url", db_url, "--format", "json").stdout)
+    assert done["findings"] == []

@@ -165,7 +165,7 @@ def human_rows(rows: int | None) -> str | None:
     for size, unit in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
         if rows >= size:
             return f"~{rows / size:.1f}{unit} rows"
-    return f"~{rows} rows"
+    return f"~{rows} row" if rows == 1 else f"~{rows} rows"
 
 
 def human_bytes(n: int | None) -> str | None:
