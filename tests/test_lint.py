@@ -453,3 +453,21 @@ def test_status_and_dry_run_show_findings_and_write_nothing(tmp_path: Path, db_u
     run("apply", "--dir", d, "--url", db_url)
     done = json.loads(run("status", "--dir", d, "--url", db_url, "--format", "json").stdout)
     assert done["findings"] == []
+
+
+def test_my101_values_are_what_mariadb_writes(maria_url: str) -> None:
+    """MY101 names the value existing rows get; MariaDB writes exactly that."""
+    dbtools.execute(maria_url, "CREATE TABLE t (id int PRIMARY KEY)", "INSERT INTO t VALUES (1)")
+    adds = [("n int NOT NULL", "0"), ("s varchar(5) NOT NULL", '""'),
+            ("e enum('x','y') NOT NULL", '"x"'), ("ts timestamp NOT NULL", "0000-00-00 00:00:00"),
+            ("ts2 timestamp NOT NULL", "0000-00-00 00:00:00")]
+    # MariaDB 10.10+ has explicit_defaults_for_timestamp on: even the first TIMESTAMP gets zeros
+    # (Atlas's mysqlcheck assumes CURRENT_TIMESTAMP on MariaDB); read live, so we say zeros.
+    assert dbtools.query(maria_url, "SELECT @@explicit_defaults_for_timestamp") == [(1,)]
+    for column, value in adds:
+        facts = lint.read_facts(maria_url, ["t"], 5)
+        f, = lint.analyze(_files(**{"1.sql": f"ALTER TABLE t ADD COLUMN {column};\n"}), "mysql", facts=facts)
+        assert f.code == "MY101" and f.message.endswith(f"implicitly sets existing rows with {value}"), f
+        dbtools.execute(maria_url, f"ALTER TABLE t ADD COLUMN {column}")
+    n, s, e, ts, ts2 = dbtools.query(maria_url, "SELECT n, s, e, CAST(ts AS CHAR), CAST(ts2 AS CHAR) FROM t")[0]
+    assert (n, s, e, ts, ts2) == (0, "", "x", "0000-00-00 00:00:00", "0000-00-00 00:00:00")
