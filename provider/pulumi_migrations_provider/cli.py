@@ -313,10 +313,14 @@ def _status(ns: argparse.Namespace) -> None:
     from . import engine
 
     report = engine.status(target, d, options)
+    from .cli_lint import pending_findings, print_findings
+
+    findings = pending_findings(target, d, report.pending)
     if ns.output == "json":
-        _dump_json(report.to_dict())
+        _dump_json({**report.to_dict(), "findings": [f.to_dict() for f in findings or []]})
     else:
         _print_status(report, d)
+        print_findings(findings)
 
 
 def _apply(ns: argparse.Namespace) -> None:
@@ -328,9 +332,17 @@ def _apply(ns: argparse.Namespace) -> None:
     d = _load(ns.directory)
     from . import engine
 
+    findings = None
+    if ns.dry_run:  # what the dry run would apply, linted (read-only, like the dry run)
+        from .cli_lint import pending_findings
+
+        findings = pending_findings(target, d, engine.status(target, d, options).pending)
     if ns.output == "json":
         report = engine.apply(target, d, options, dry_run=ns.dry_run)
-        _dump_json(report.to_dict())
+        data = report.to_dict()
+        if ns.dry_run:
+            data["findings"] = [f.to_dict() for f in findings or []]
+        _dump_json(data)
         return
     printer = _ApplyPrinter(live=sys.stdout.isatty())
     try:
@@ -343,6 +355,10 @@ def _apply(ns: argparse.Namespace) -> None:
                   f"({'nothing recorded' if ns.dry_run else 'its new hash is recorded'})\n")
     if not printer.started:
         out.write("No migration files to execute\n")
+    if ns.dry_run:
+        from .cli_lint import print_findings
+
+        print_findings(findings)
 
 
 def _new(ns: argparse.Namespace) -> None:

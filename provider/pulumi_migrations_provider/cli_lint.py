@@ -49,7 +49,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
                        help="Lint only pending files with a version after VERSION.")
     p.add_argument("--policy", metavar="KEY=LEVEL", action="append", type=_policy_item,
                    help="Severity of a category (destructive, data_depend, incompatible, condrop, "
-                        "locking, table_copy, inline_refs) or a code (DS103): error, warn or off "
+                        "concurrent_index, locking, table_copy, inline_refs) or a code (DS103): error, warn or off "
                         "(repeatable). Default: destructive changes are errors.")
     p.add_argument("--facts-timeout", metavar="DURATION", type=_duration, default="5s",
                    help="How long the read of live facts may take.")
@@ -124,3 +124,33 @@ def run(ns: argparse.Namespace) -> int:
     _print_error(f"lint: {first.file}:{first.line}: {first.code} {first.message}; change the "
                  f"statement, add '{first.nolint}' above it, or pass --policy {first.code}=warn")
     return 1
+
+
+def pending_findings(target, d, names) -> list | None:
+    """The findings (default policy, live facts) for the pending ``names`` of ``d``, for
+    ``status`` and ``apply --dry-run``; None when there is nothing to lint or the files do not
+    split (the command itself reports that)."""
+    if not names:
+        return None
+    from . import lint
+    from .errors import MigrateError
+
+    wanted = set(names)
+    files = [f for f in d.files if f.name in wanted]
+    try:
+        findings, _ = lint.lint(files, lint.dialect_of(target.dialect), target=target)
+    except MigrateError:
+        return None
+    return findings
+
+
+def print_findings(findings: list | None) -> None:
+    """The text block ``status`` and ``apply --dry-run`` end with."""
+    if not findings:
+        return
+    from .cliout import _stdout
+
+    out = _stdout()
+    out.write(f"\nLint findings ({len(findings)}; 'pulumi-migrations lint' for details):\n")
+    for f in findings:
+        out.write(f"  {f.severity}: {f.text()}\n")

@@ -71,9 +71,10 @@ def has_errors(findings: Iterable[Finding]) -> bool:
 def lint(files: Sequence[MigrationFile], dialect_name: str, *, target=None,
          policy: Policy | None = None, timeout: float = 5.0) -> tuple[list[Finding], Facts | None]:
     """Static findings, then (with ``target``) the same analysis with live facts."""
-    found = analyze(files, dialect_name, policy=policy)
     if target is None:
-        return found, None
+        return analyze(files, dialect_name, policy=policy), None
+    resolve_policy(policy)  # a bad policy fails before anything connects
+    # The tables any finding could name (every category on, whatever the policy says).
     names = tables(analyze(files, dialect_name, policy={c: "warn" for c in CATEGORIES}))
     facts = read_facts(target, names, timeout)
     return analyze(files, dialect_name, facts=facts, policy=policy), facts

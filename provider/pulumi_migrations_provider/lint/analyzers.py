@@ -19,7 +19,6 @@ from collections.abc import Sequence
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError as _GlotError
 from sqlglot.tokens import TokenType
 
 from .. import lex
@@ -109,8 +108,8 @@ class _Emit:
         self.keys: list[tuple[int, int, int, int]] = []
         self.file_index = 0
 
-    def __call__(self, code: str, message: str, table: str | None, *, at: _Stmt | None = None) -> None:
-        s = at or self.current
+    def __call__(self, code: str, message: str, table: str | None) -> None:
+        s = self.current
         assert s is not None
         c = CODES[code]
         level = self.levels[code]
@@ -150,7 +149,7 @@ def _and(names: list[str]) -> str:
 def _parse(text: str, read: str) -> exp.Expression | None:
     try:
         trees = [t for t in sqlglot.parse(text, read=read) if t is not None]
-    except (_GlotError, Exception):  # sqlglot raises TokenError & co. too: skip the statement
+    except Exception:  # ParseError, TokenError, and sqlglot's own bugs: skip the statement
         return None
     return trees[0] if len(trees) == 1 else None
 
@@ -168,12 +167,8 @@ def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | N
     for emit.file_index, f in enumerate(files):
         state.added.clear()  # column spans are per file, as Atlas's (tables span the pending set)
         statements = lex.split_statements(f.text(), options, file=f.name)
-        if file_ignored(f):
-            stmts = [_Stmt(f, i, s, _parse(s.text, read), [""]) for i, s in enumerate(statements)]
-            for s in stmts:  # still track what the file creates: later files depend on it
-                _track_only(s, state)
-            continue
-        stmts = [_Stmt(f, i, s, _parse(s.text, read), statement_rules(f, s))
+        ignored = file_ignored(f)  # still analysed, all silenced: later files see its changes
+        stmts = [_Stmt(f, i, s, _parse(s.text, read), [""] if ignored else statement_rules(f, s))
                  for i, s in enumerate(statements)]
         for s in stmts:
             emit.current = s
@@ -186,13 +181,6 @@ def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | N
             if s.tree is not None:
                 _generic(s, stmts, state, emit)
     return emit.ordered()
-
-
-def _track_only(s: _Stmt, state: _State) -> None:
-    """Record creations/renames of a statement that is not linted (nolint file)."""
-    t = s.tree
-    if isinstance(t, exp.Create) and str(t.args.get("kind", "")).upper() == "TABLE":
-        state.created.add(state.key(_name(t.this if isinstance(t.this, exp.Table) else t.this.this)))
 
 
 # --- the changes all dialects share ----------------------------------------------------------
@@ -444,8 +432,15 @@ def _mysql_implicit(dtype: exp.DataType | None, table: str, state: _State):
         return "year", "0000"
     if kind == "TIME":
         return "time", "00:00:00"
-    if kind == "TIMESTAMP":
-        return "timestamp", "CURRENT_TIMESTAMP"
+    if kind in ("TIMESTAMP", "TIMESTAMPTZ"):  # sqlglot reads MySQL's TIMESTAMP as TIMESTAMPTZ
+        # Without explicit_defaults_for_timestamp the first TIMESTAMP column of a table gets
+        # CURRENT_TIMESTAMP and later ones zeros; with it (MySQL 8.0.2+, MariaDB 10.10+, read
+        # live) every one gets zeros. Without facts: Atlas's assumption (MariaDB: the old rule).
+        tf = state.facts_for(table)
+        earlier = tf is not None and any(c.type.lower().startswith("timestamp") for c in tf.columns.values())
+        explicit = state.facts.settings.get("explicit_defaults_for_timestamp") if state.facts else None
+        zero = earlier or explicit == "1"
+        return "timestamp", "0000-00-00 00:00:00" if zero else "CURRENT_TIMESTAMP"
     if kind in ("GEOMETRY", "POINT", "LINESTRING", "POLYGON"):
         return (kind.lower(), '""') if maria else None
     return ()

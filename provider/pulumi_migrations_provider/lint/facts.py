@@ -60,13 +60,17 @@ class TableFacts(Record):
 
 class Facts(Record):
     """What the target told us: ``tables`` by ``table_key``, ``note`` when something could
-    not be read (the whole look, or one table), ``flavor`` ("mariadb"/"mysql"/...)."""
+    not be read (the whole look, or one table), ``flavor`` ("mariadb"/"mysql"/...),
+    ``settings`` (server variables some findings depend on, e.g. MySQL's
+    ``explicit_defaults_for_timestamp``)."""
 
-    __slots__ = _fields = ("dialect", "tables", "note", "flavor")
+    __slots__ = _fields = ("dialect", "tables", "note", "flavor", "settings")
 
     def __init__(self, dialect: str, tables: dict[str, TableFacts] | None = None,
-                 note: str | None = None, flavor: str | None = None) -> None:
+                 note: str | None = None, flavor: str | None = None,
+                 settings: dict[str, str] | None = None) -> None:
         self.dialect, self.tables, self.note, self.flavor = dialect, tables or {}, note, flavor
+        self.settings = settings or {}
 
     def table(self, name: str | None) -> TableFacts | None:
         if name is None:
@@ -169,8 +173,9 @@ def _postgres(conn, names: list[str], facts: Facts, timeout: float) -> None:
 
 
 def _mysql(conn, names: list[str], facts: Facts, timeout: float) -> None:
-    version = str(conn.query("SELECT VERSION()")[0][0])
-    facts.flavor = "mariadb" if "mariadb" in version.lower() else "mysql"
+    version, explicit = conn.query("SELECT VERSION(), @@explicit_defaults_for_timestamp")[0]
+    facts.flavor = "mariadb" if "mariadb" in str(version).lower() else "mysql"
+    facts.settings["explicit_defaults_for_timestamp"] = str(explicit)
     conn.execute("SET SESSION lock_wait_timeout = 1")
     if facts.flavor == "mariadb":
         conn.execute(f"SET SESSION max_statement_time = {max(1.0, timeout):.3f}")

@@ -24,8 +24,8 @@ __all__ = ["Code", "CODES", "CATEGORIES", "Finding", "Policy", "resolve_policy"]
 
 
 class Code(Record):
-    """One finding code: its category, default severity, a title and, for our PostgreSQL
-    codes, the squawk rule(s) covering the same hazard."""
+    """One finding code: its category, default severity, a title, whether Atlas has it, and
+    the squawk rule(s) that report the same thing on PostgreSQL (compared in the tests)."""
 
     __slots__ = _fields = ("code", "category", "severity", "title", "atlas", "squawk")
 
@@ -36,18 +36,23 @@ class Code(Record):
 
 
 _TABLE = (
-    Code("DS101", "destructive", "error", "drops a schema", atlas=True),
-    Code("DS102", "destructive", "error", "drops a table", atlas=True),
-    Code("DS103", "destructive", "error", "drops a non-virtual column", atlas=True),
+    Code("DS101", "destructive", "error", "drops a schema", atlas=True, squawk=("ban-drop-schema",)),
+    Code("DS102", "destructive", "error", "drops a table", atlas=True, squawk=("ban-drop-table",)),
+    Code("DS103", "destructive", "error", "drops a non-virtual column", atlas=True,
+         squawk=("ban-drop-column",)),
     Code("MF101", "data_depend", "warning",
          "adds a unique index on existing columns (fails on duplicates)", atlas=True),
     Code("MF103", "data_depend", "warning",
-         "adds a non-nullable column without a default to an existing table", atlas=True),
+         "adds a non-nullable column without a default to an existing table", atlas=True,
+         squawk=("adding-required-field",)),
     Code("MF104", "data_depend", "warning",
          "makes a nullable column non-nullable (fails on NULL values)", atlas=True),
-    Code("BC101", "incompatible", "warning", "renames a table", atlas=True),
-    Code("BC102", "incompatible", "warning", "renames a column", atlas=True),
-    Code("CD101", "condrop", "warning", "drops a foreign-key constraint", atlas=True),
+    Code("BC101", "incompatible", "warning", "renames a table", atlas=True,
+         squawk=("renaming-table",)),
+    Code("BC102", "incompatible", "warning", "renames a column", atlas=True,
+         squawk=("renaming-column",)),
+    Code("CD101", "condrop", "warning", "drops a foreign-key constraint", atlas=True,
+         squawk=("ban-drop-constraint",)),
     Code("MY101", "data_depend", "warning",
          "adds a non-nullable column without a default: existing rows get an implicit value",
          atlas=True),
@@ -55,7 +60,8 @@ _TABLE = (
          "defines a column with inline REFERENCES, which MySQL ignores", atlas=True),
     Code("PM101", "data_depend", "warning",
          "changes a column to a narrower type (values may fail to convert or be cut)"),
-    Code("PM102", "condrop", "warning", "drops a constraint that is not known to be a foreign key"),
+    Code("PM102", "condrop", "warning", "drops a constraint that is not known to be a foreign key",
+         squawk=("ban-drop-constraint",)),
     Code("PG101", "concurrent_index", "warning",
          "creates an index without CONCURRENTLY on an existing table (blocks writes)",
          atlas=True, squawk=("require-concurrent-index-creation",)),
@@ -70,7 +76,8 @@ _TABLE = (
          squawk=("constraint-missing-not-valid", "adding-foreign-key-constraint")),
     Code("PM202", "locking", "warning",
          "adds a unique or primary-key constraint that builds its index under ACCESS EXCLUSIVE",
-         squawk=("disallowed-unique-constraint", "adding-serial-primary-key-field")),
+         squawk=("disallowed-unique-constraint", "constraint-missing-not-valid",
+                 "adding-serial-primary-key-field")),
     Code("PM203", "locking", "warning",
          "sets NOT NULL: the table is scanned under ACCESS EXCLUSIVE",
          squawk=("adding-not-nullable-field",)),
@@ -158,7 +165,7 @@ def human_rows(rows: int | None) -> str | None:
     for size, unit in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
         if rows >= size:
             return f"~{rows / size:.1f}{unit} rows"
-    return f"~{rows} rows"
+    return f"~{rows} row" if rows == 1 else f"~{rows} rows"
 
 
 def human_bytes(n: int | None) -> str | None:

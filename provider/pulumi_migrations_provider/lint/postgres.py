@@ -114,15 +114,15 @@ def _alter_cmd(cmd: ast.AlterTableCmd, table: str, state, emit) -> None:
     sub = cmd.subtype
     if sub == AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
         c = cmd.def_
-        name = c.conname or "(unnamed)"
+        name = _q(c.conname) if c.conname else "(unnamed)"
         if c.contype in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK) and not c.skip_validation:
             kind = "foreign-key" if c.contype == ConstrType.CONSTR_FOREIGN else "check"
-            emit("PM201", f"Adding {kind} constraint {_q(name)} without NOT VALID scans table "
+            emit("PM201", f"Adding {kind} constraint {name} without NOT VALID scans table "
                           f"{_q(table)} while writes wait; add it NOT VALID, then VALIDATE CONSTRAINT "
                           "in a later statement", table)
         elif c.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and not c.indexname:
             kind = "unique" if c.contype == ConstrType.CONSTR_UNIQUE else "primary-key"
-            emit("PM202", f"Adding {kind} constraint {_q(name)} builds its index under an ACCESS "
+            emit("PM202", f"Adding {kind} constraint {name} builds its index under an ACCESS "
                           f"EXCLUSIVE lock on {_q(table)}; create a unique index CONCURRENTLY and "
                           "add the constraint USING INDEX", table)
     elif sub == AlterTableType.AT_SetNotNull:
