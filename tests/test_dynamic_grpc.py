@@ -295,6 +295,25 @@ def test_preview_shows_findings_and_an_error_fails_it(stack: Stack, db_url: str,
         "~ ", "~ ", "+ ", "+ ", "~ ", "~ "]
 
 
+def test_state_of_an_earlier_version_shows_its_pending_and_plan_removed_once(
+        stack: Stack, fresh_url: Callable[[], str], tmp_path: Path) -> None:
+    """A stack last updated by a version that stored ``pending``/``plan`` as inputs (what the
+    README tells upgraders): the next diff shows them removed, the one after never again."""
+    url = fresh_url()
+    d = make_dir(tmp_path, dict([V1, V2]))
+    _migrate(stack, "app", url, d)
+    stack.resources["app"].inputs.update(
+        pending=["1_users.sql", "2_posts.sql"], plan="up applies 2 file(s), version none -> 2")
+    _add(d, V3)
+    text = _migrate(stack, "app", url, d, preview=True).render()
+    assert '      - pending       : [\n      -     [0]: "1_users.sql"\n' in text
+    assert '      - plan          : "up applies 2 file(s), version none -> 2"\n' in text
+    _migrate(stack, "app", url, d)
+    _add(d, V4)
+    text = _migrate(stack, "app", url, d, preview=True).render()
+    assert "pending" not in text and "plan" not in text and "\n      - " not in text
+
+
 def test_preview_with_unknown_url(stack: Stack, server: ProviderServer,
                                   fresh_url: Callable[[], str], tmp_path: Path) -> None:
     d = make_dir(tmp_path, dict([V1, V2]))
