@@ -18,6 +18,7 @@ from pulumi_migrations import (
     MigrationArgs,
     MigrationDirectory,
     MigrationDirectoryArgs,
+    MigrationEntry,
     MigrationFileInfo,
     TxMode,
 )
@@ -69,7 +70,12 @@ def names(files: list[MigrationFileInfo]) -> list[str]:
     return [f["name"] + "@" + f["version"] for f in files]
 
 
+def statements(entries: dict[str, MigrationEntry]) -> int:
+    return sum(e.get("statements", 0) for e in entries.values())
+
+
 pulumi.export("files", migrations.files.apply(names))
+pulumi.export("statements", app.migrations.apply(statements))
 pulumi.export("plan", from_args.plan)
 pulumi.export("secret", handoff_args.secret_name)
 pulumi.export("same", same_dir.sum)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict, Union
 
-__all__ = ["Driver", "Duration", "ExecOrder", "LintLevel", "MigrationFileInfo", "TxMode"]
+__all__ = ["Driver", "Duration", "ExecOrder", "LintLevel", "MigrationEntry", "MigrationFileInfo",
+           "TxMode"]
 
 Driver = Literal["sqlite", "sqlite3", "postgres", "postgresql", "pg", "mysql", "mariadb", "maria"]
 """``Database(driver=...)``: the database kind, as ``target.Target.from_parts`` names it."""
@@ -39,3 +40,12 @@ class MigrationFileInfo(TypedDict):
     """The name part after the version (``create_users``)."""
     hash: str
     """The file's ``atlas.sum`` hash (base64, without ``h1:``)."""
+
+
+class MigrationEntry(TypedDict, total=False):
+    """One value of ``Migration.migrations`` (keyed by file name)."""
+
+    statements: int
+    """How many statements the file holds (Atlas's split for the target's dialect)."""
+    findings: list[str]
+    """Lint findings (``L4 error: DS103 …``), for a file that was pending when recorded."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from collections.abc import Mapping
-from typing import Any, Optional, Union
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import pulumi
 import pulumi.dynamic
@@ -16,6 +16,9 @@ from ._types import Duration, ExecOrder, LintLevel, TxMode
 from ._util import absolute_path, resolve_args, version_text, with_secret_outputs
 from .database import Database
 from .directory import MigrationDirectory
+
+if TYPE_CHECKING:
+    from ._types import MigrationEntry
 
 __all__ = ["Migration", "MigrationArgs"]
 
@@ -125,7 +128,12 @@ class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
     """The version ``up`` migrates to (declared, or the latest file)."""
     sum: pulumi.Output[str]
     """The directory's ``atlas.sum`` total."""
-    migrations: pulumi.Output[dict[str, Any]]
+    # Pulumi decodes outputs by these annotations at run time, a mapping only as a plain dict
+    # (see MigrationDirectory.files); type checkers see the entries' keys.
+    if TYPE_CHECKING:
+        migrations: pulumi.Output[dict[str, MigrationEntry]]
+    else:
+        migrations: pulumi.Output[dict[str, dict[str, Any]]]
     """Per declared file (up to ``target_version``): ``{"statements": N}``, with ``findings``
     for the files that were pending when the entry was made."""
     applied_version: pulumi.Output[Optional[str]]
