@@ -30,7 +30,7 @@ from tests.dirtools import make_dir
 from tests.helpers import dbcheck
 from tests.servers import SECRET_PASSWORD
 
-COMMANDS = ("hash", "validate", "status", "apply", "new", "manifests")
+COMMANDS = ("hash", "validate", "status", "apply", "new", "manifests", "lint")
 
 FILES = {
     "1_init.sql": "CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(50));\n",
@@ -195,7 +195,7 @@ USAGE_ERRORS = [
     (["manifests", "--name", "a", "--url-secret", "s", "--backoff-limit", "-1"],
      "argument --backoff-limit: '-1' is not an integer >= 0"),
     (["frob"], "argument COMMAND: invalid choice: 'frob' (choose from 'hash', 'validate', "
-               "'status', 'apply', 'new', 'manifests')"),
+               "'status', 'apply', 'new', 'manifests', 'lint')"),
     (["--bogus", "hash"], "no such option: --bogus"),
     (["--version=1"], "argument --version: ignored explicit argument '1'"),
 ]

@@ -320,10 +320,14 @@ def _status(ns: argparse.Namespace) -> None:
     from . import engine
 
     report = engine.status(target, d, options)
+    from .cli_lint import pending_findings, print_findings
+
+    findings = pending_findings(target, d, report.pending)
     if ns.output == "json":
-        _dump_json(report.to_dict())
+        _dump_json({**report.to_dict(), "findings": [f.to_dict() for f in findings or []]})
     else:
         _print_status(report, d)
+        print_findings(findings)
 
 
 def _apply(ns: argparse.Namespace) -> None:
@@ -335,9 +339,17 @@ def _apply(ns: argparse.Namespace) -> None:
     d = _load(ns.directory)
     from . import engine
 
+    findings = None
+    if ns.dry_run:  # what the dry run would apply, linted (read-only, like the dry run)
+        from .cli_lint import pending_findings
+
+        findings = pending_findings(target, d, engine.status(target, d, options).pending)
     if ns.output == "json":
         report = engine.apply(target, d, options, dry_run=ns.dry_run)
-        _dump_json(report.to_dict())
+        data = report.to_dict()
+        if ns.dry_run:
+            data["findings"] = [f.to_dict() for f in findings or []]
+        _dump_json(data)
         return
     printer = _ApplyPrinter(live=sys.stdout.isatty())
     try:
@@ -350,6 +362,10 @@ def _apply(ns: argparse.Namespace) -> None:
                   f"({'nothing recorded' if ns.dry_run else 'its new hash is recorded'})\n")
     if not printer.started:
         out.write("No migration files to execute\n")
+    if ns.dry_run:
+        from .cli_lint import print_findings
+
+        print_findings(findings)
 
 
 def _new(ns: argparse.Namespace) -> None:
@@ -401,8 +417,20 @@ def _manifests(ns: argparse.Namespace) -> None:
             "fail: use 'kubectl apply --server-side -f -'\n")
 
 
+def _lint_arguments(p: argparse.ArgumentParser) -> None:
+    from .cli_lint import arguments
+
+    arguments(p)
+
+
+def _lint(ns: argparse.Namespace) -> int:
+    from .cli_lint import run
+
+    return run(ns)
+
+
 # name, handler, arguments, summary (the command list and its help), more help
-_COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], None],
+_COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int | None],
                        Callable[[argparse.ArgumentParser], None], str, str], ...] = (
     ("hash", _hash, _hash_arguments,
      "Rewrite atlas.sum from the directory's files (like 'atlas migrate hash').", ""),
@@ -420,6 +448,10 @@ _COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], None],
      " Pass exactly one of --url and --url-secret. Every object is labelled "
      "pulumi-migrations/atlas-migration=NAME: add '--prune -l pulumi-migrations/atlas-migration=NAME "
      "--prune-allowlist=core/v1/ConfigMap' to delete the ConfigMap a directory change replaced."),
+    ("lint", _lint, _lint_arguments,
+     "Report what pending files risk (dropped data, locks, table copies), with Atlas's codes "
+     "and, given --url, each table's live size (writes nothing).",
+     " Exit 1 when a finding is an error (destructive changes by default)."),
 )
 
 
@@ -444,11 +476,10 @@ def _run(args: list[str]) -> int:
     from .errors import MigrateError  # after parsing: --version and --help never need it
 
     try:
-        ns.handler(ns)
+        return ns.handler(ns) or 0  # a handler may return 1 (lint's error findings)
     except MigrateError as err:
         _fail(err, json_output=getattr(ns, "output", None) == "json")
         return 1
-    return 0
 
 
 class Terminated(KeyboardInterrupt):
