@@ -1,6 +1,6 @@
 """The ``pulumi-migrations`` command line: Atlas's ``migrate`` commands over the engine.
 
-Commands: ``hash``, ``validate``, ``status``, ``apply``, ``new``, ``manifests``. Each one only
+Commands: ``hash``, ``validate``, ``status``, ``apply``, ``set``, ``new``, ``manifests``. Each one only
 translates flags into engine calls and results into output::
 
     pulumi-migrations apply --dir file://migrations --url sqlite://app.db
@@ -25,7 +25,7 @@ import os
 import sys
 
 from .cliout import (_ApplyPrinter, _forget_secrets, _print_error, _print_status,
-                     _remember_secret, _remember_urls_in, _Scrubbed, _stdout)
+                     _remember_secret, _remember_urls_in, _Scrubbed, _stdout, plural)
 from .cliparse import PROG, Formatter, Parser, VersionAction, duration, int_at_least, label
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
@@ -69,9 +69,28 @@ def _add_exec_order(p: argparse.ArgumentParser) -> None:
                    help="How to treat files added before the last applied version.")
 
 
+def _output_format(text: str) -> str:
+    """``--format``: ``text``, ``json`` (ours), or the Go template ``{{ json . }}`` (Atlas's
+    JSON, returned as ``atlas``); any other template is a usage error naming it."""
+    if "{{" not in text:
+        if text in _FORMATS:
+            return text
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from 'text', 'json', '{{{{ json . }}}}')")
+    from .atlasfmt import parse_template
+    from .errors import ConfigError
+
+    try:
+        parse_template(text)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("reading --format: ")) from None
+    return "atlas"
+
+
 def _add_format(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", dest="output", choices=_FORMATS, default="text",
-                   help="Output format.")
+    p.add_argument("--format", dest="output", type=_output_format, default="text",
+                   metavar="FORMAT",
+                   help="Output format: text, json, or '{{ json . }}' for Atlas's JSON.")
 
 
 def _hash_arguments(p: argparse.ArgumentParser) -> None:
@@ -139,6 +158,23 @@ def _apply_arguments(p: argparse.ArgumentParser) -> None:
     _add_format(p)
 
 
+def _set_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("version", metavar="VERSION", nargs="?",
+                   help="Record every file up to this version as applied and delete later rows; "
+                        "omitted: the directory's last version (only when rows exist).")
+    _add_url(p)
+    _add_dir(p)
+    _add_revisions_schema(p)
+    p.add_argument("--lock-timeout", metavar="DURATION", type=duration, default="10s",
+                   help="How long to wait for the migration lock (10s, 500ms, 1m, 2.5).")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="Record a file that stopped midway as fully applied (finish or undo its "
+                        "remaining statements by hand first).")
+    p.add_argument("--dry-run", action="store_true",
+                   help="Print the rows that would be written and deleted; write nothing.")
+    _add_format(p)
+
+
 def _new_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME", nargs="?", default="",
                    help="Name part of the file: <version>_<name>.sql.")
@@ -177,7 +213,7 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
-    """The ``pulumi-migrations`` parser: six subcommands, each with its flags.
+    """The ``pulumi-migrations`` parser: seven subcommands, each with its flags.
 
     The parsed namespace carries ``handler`` (the command's function) and ``command_parser``
     (for usage errors found after parsing).
@@ -185,7 +221,7 @@ def build_parser() -> Parser:
     root = Parser(
         prog=PROG, formatter_class=Formatter, allow_abbrev=False,
         description="Atlas-format versioned SQL migrations: hash, validate, status, apply, "
-                    "new, manifests.",
+                    "set, new, manifests.",
         epilog="Exit codes: 0 success, 1 an error (one 'error:' line on stderr), "
                "2 a usage error. Run 'pulumi-migrations COMMAND --help' for a command's flags.")
     root.add_argument("--version", action=VersionAction, help="Print the version and exit.")
@@ -262,7 +298,7 @@ def _fail(err: MigrateError, *, json_output: bool) -> None:
 def _hash(ns: argparse.Namespace) -> None:
     d = _load(ns.directory, unique_versions=False)
     d.write_sum()
-    _stdout().write(f"atlas.sum updated: {len(d.files)} files\n")
+    _stdout().write(f"atlas.sum updated: {plural(len(d.files), 'file')}\n")
 
 
 def _validate(ns: argparse.Namespace) -> None:
@@ -280,11 +316,12 @@ def _validate(ns: argparse.Namespace) -> None:
     for f in d.files:
         _ = f.txmode  # raises DirectiveError for a bad atlas:txmode header
         lex.split_statements(f.text(), options, file=f.name)
-    _stdout().write(f"ok: {len(d.files)} files (checked with {rules} statement rules)\n")
+    _stdout().write(f"ok: {plural(len(d.files), 'file')} (checked with {rules} statement rules)\n")
 
 
 def _status(ns: argparse.Namespace) -> None:
-    target = _target(_required_url(ns))
+    url = _required_url(ns)
+    target = _target(url)
     options = _pending_options(ns)
     d = _load(ns.directory)
     from . import engine
@@ -292,6 +329,11 @@ def _status(ns: argparse.Namespace) -> None:
     report = engine.status(target, d, options)
     if ns.output == "json":
         _dump_json(report.to_dict())
+    elif ns.output == "atlas":
+        from .atlasfmt import dumps, status_json
+
+        _stdout().write(dumps(status_json(report, d, url=url, dialect=target.dialect,
+                                          directory=ns.directory)) + "\n")
     else:
         _print_status(report, d)
 
@@ -309,6 +351,9 @@ def _apply(ns: argparse.Namespace) -> None:
         report = engine.apply(target, d, options, dry_run=ns.dry_run)
         _dump_json(report.to_dict())
         return
+    if ns.output == "atlas":
+        _apply_atlas(ns, url, target, d, options)
+        return
     printer = _ApplyPrinter(live=sys.stdout.isatty())
     try:
         report = engine.apply(target, d, options, dry_run=ns.dry_run, logger=printer)
@@ -320,6 +365,53 @@ def _apply(ns: argparse.Namespace) -> None:
                   f"({'nothing recorded' if ns.dry_run else 'its new hash is recorded'})\n")
     if not printer.started:
         out.write("No migration files to execute\n")
+
+
+def _apply_atlas(ns: argparse.Namespace, url: str, target: Target, d: MigrationDir,
+                 options: Any) -> None:
+    """``apply --format '{{ json . }}'``: Atlas's MigrateApply JSON on stdout. As Atlas, a
+    failure before anything runs prints nothing there; a failed run prints the JSON with its
+    ``Error`` (then the one-line error on stderr, exit 1)."""
+    from . import engine
+    from .atlasfmt import ApplyLog, apply_json, dumps
+    from .errors import MigrateError
+
+    log = ApplyLog()
+    try:
+        report = engine.apply(target, d, options, dry_run=ns.dry_run, logger=log)
+    except MigrateError as err:
+        if log.pending:
+            log.fail(err)
+            _stdout().write(dumps(apply_json(log, d, url=url, dialect=target.dialect,
+                                             directory=ns.directory, current=log.current)) + "\n")
+        raise
+    _stdout().write(dumps(apply_json(log, d, url=url, dialect=target.dialect,
+                                     directory=ns.directory, current=report.from_version)) + "\n")
+
+
+def _set(ns: argparse.Namespace) -> None:
+    url = _required_url(ns)
+    target = _target(url)
+    d = _load(ns.directory)
+    from .reports import Options
+    from .setrev import set_version
+
+    report = set_version(target, d, ns.version,
+                         Options(revisions_schema=ns.revisions_schema, lock_timeout=ns.lock_timeout),
+                         dry_run=ns.dry_run, allow_partial=ns.allow_partial)
+    if ns.output == "text":
+        from .cliout import _print_set
+
+        _print_set(report)
+        return
+    from .atlasfmt import dumps, set_json
+
+    doc = set_json(report)
+    if ns.output == "json":
+        doc = {"dry_run": report.dry_run, "revisions_table": report.revisions_table, **doc}
+        _dump_json(doc)
+    else:
+        _stdout().write(dumps(doc) + "\n")
 
 
 def _new(ns: argparse.Namespace) -> None:
@@ -379,6 +471,10 @@ _COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], None],
      "Show which files are applied and which are pending (writes nothing).", ""),
     ("apply", _apply, _apply_arguments,
      "Apply pending migration files (like 'atlas migrate apply').", ""),
+    ("set", _set, _set_arguments,
+     "Record every file up to VERSION as applied and delete later rows, running nothing "
+     "(like 'atlas migrate set').",
+     " Refuses while a kept file stopped midway, unless --allow-partial."),
     ("new", _new, _new_arguments,
      "Create an empty migration file named after the current UTC time and re-hash atlas.sum.", ""),
     ("manifests", _manifests, _manifests_arguments,

@@ -48,6 +48,7 @@ from ._common import (
     as_version,
     changed_keys,
     dir_failure_reason,
+    error_first,
     in_pulumi_terms,
     is_unknown,
     load_directory,
@@ -68,6 +69,7 @@ _OPTION_PROPERTY = {"exec order": "exec_order", "tx mode": "tx_mode", "baseline"
                     "lock timeout": "lock_timeout"}
 
 
+@error_first
 class MigrationProvider(ResourceProvider):
     """Diffs the declared version against the revisions table and applies what is pending.
 
