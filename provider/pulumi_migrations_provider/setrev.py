@@ -15,11 +15,11 @@ Contract of ``set_version(target, directory, version, options, dry_run=, allow_p
 - Under the migration lock, in one transaction; creates the revisions table when missing.
 - ``dry_run`` reads through a read-only connection without the lock and writes nothing.
 
-Differences from Atlas, on purpose: Atlas leaves files added out of order between recorded
-versions without a row (so ``apply`` still stops on them); we record them, since ``set`` says
-everything up to ``version`` is applied. Atlas marks a partial row at ``version`` type 6 but
-keeps applied < total, so its next ``apply`` resumes the file; we refuse, or with
-``allow_partial`` record it complete.
+As Atlas, a file added out of order between recorded versions gets no row (recording it would
+change the chained atlas.sum hash of every later file, which we check): run it with
+``--exec-order non-linear`` or skip it with ``linear-skip``. Difference from Atlas, on purpose:
+Atlas marks a partial row at ``version`` type 6 but keeps applied < total, so its next
+``apply`` resumes the file; we refuse, or with ``allow_partial`` record it complete.
 """
 
 from __future__ import annotations
@@ -94,13 +94,8 @@ def plan_set(files: list[MigrationFile], hf: HashFile, revs: list[Revision], ver
                                            error="", error_stmt="", partial_hashes=None)))
         elif r.version == version and r.error:
             ops.append(SetOp("set", r.copy(type=TYPE_EXECUTE | TYPE_RESOLVED, error="", error_stmt="")))
-    recorded = {r.version for r in kept}
-    if not kept:
-        todo = [f for f in files if f.version <= version]
-    else:
-        first, last = kept[0].version, kept[-1].version
-        todo = [f for f in files if f.version <= version and f.version not in recorded
-                and (f.version > last or (f.version >= first and not f.is_checkpoint))]
+    last = kept[-1].version if kept else None
+    todo = [f for f in files if f.version <= version and (last is None or f.version > last)]
     for f in todo:
         h = hf.hash_of(f.name)
         if h is None:
