@@ -87,6 +87,11 @@ def _output_format(text: str) -> str:
     return "atlas"
 
 
+def _add_lock_timeout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lock-timeout", metavar="DURATION", type=duration, default="10s",
+                   help="How long to wait for the migration lock (10s, 500ms, 1m, 2.5).")
+
+
 def _add_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", dest="output", type=_output_format, default="text",
                    metavar="FORMAT",
@@ -115,8 +120,7 @@ def _add_pending_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-dirty", action="store_true",
                    help="Allow the first run on a database that already holds tables.")
     _add_exec_order(p)
-    p.add_argument("--lock-timeout", metavar="DURATION", type=duration, default="10s",
-                   help="How long to wait for the migration lock (10s, 500ms, 1m, 2.5).")
+    _add_lock_timeout(p)
     p.add_argument("--allow-changed", action="store_true",
                    help="Proceed although an applied file changed since it ran.")
 
@@ -165,8 +169,7 @@ def _set_arguments(p: argparse.ArgumentParser) -> None:
     _add_url(p)
     _add_dir(p)
     _add_revisions_schema(p)
-    p.add_argument("--lock-timeout", metavar="DURATION", type=duration, default="10s",
-                   help="How long to wait for the migration lock (10s, 500ms, 1m, 2.5).")
+    _add_lock_timeout(p)
     p.add_argument("--allow-partial", action="store_true",
                    help="Record a file that stopped midway as fully applied (finish or undo its "
                         "remaining statements by hand first).")
@@ -386,7 +389,7 @@ def _apply_atlas(ns: argparse.Namespace, url: str, target: Target, d: MigrationD
                                              directory=ns.directory, current=log.current)) + "\n")
         raise
     _stdout().write(dumps(apply_json(log, d, url=url, dialect=target.dialect,
-                                     directory=ns.directory, current=report.from_version)) + "\n")
+                                     directory=ns.directory, current=report.current_version)) + "\n")
 
 
 def _set(ns: argparse.Namespace) -> None:
