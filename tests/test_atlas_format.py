@@ -208,3 +208,21 @@ def test_text_summary_singular_and_plural(tmp_path):
     assert two[-2:] == ["  -- 1 migration", "  -- 2 sql statements"]
     assert run("hash", "--dir", make_dir(tmp_path, {"1_a.sql": "SELECT 1;\n"}, name="single")).stdout \
         == "atlas.sum updated: 1 file\n"
+
+
+def test_values_as_go_marshals_them():
+    from datetime import datetime, timedelta, timezone
+
+    from pulumi_migrations_provider.atlasfmt import go_time, parse_template, url_json
+
+    assert [parse_template(t) for t in ("{{ json . }}", "{{json .}}", "{{- json . -}}")] == ["json"] * 3
+    # Go's RFC3339Nano: trailing zeros trimmed, none at all for whole seconds.
+    assert go_time("2026-12-02 05:59:25.087667521+01:00") == "2026-12-02T04:59:25.087667521Z"
+    assert go_time(datetime(2026, 1, 2, 3, 4, 5, 120000)) == "2026-01-02T03:04:05.12Z"
+    assert go_time(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))) == "2026-01-02T01:04:05Z"
+    doc = url_json("postgres://app:s3cret@db:5432/app?sslmode=disable&password=s3cret&search_path=s1",
+                   "postgresql")
+    assert (doc["User"], doc["Host"], doc["Path"], doc["Schema"]) == ({}, "db:5432", "/app", "s1")
+    assert "s3cret" not in json.dumps(doc)
+    assert url_json("mysql://u@h/my%2Fdb", "mysql")["RawPath"] == "/my%2Fdb"   # Go keeps the raw form
+    assert url_json("sqlite://app.db", "sqlite")["Host"] == "app.db"            # as Go's url.Parse

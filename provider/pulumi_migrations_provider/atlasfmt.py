@@ -44,7 +44,7 @@ def is_template(fmt: str) -> bool:
 
 def parse_template(fmt: str) -> str:
     """``"json"`` for ``{{ json . }}``; ConfigError for any other Go template."""
-    if _JSON_TEMPLATE.fullmatch(fmt.strip() + " ") or _JSON_TEMPLATE.fullmatch(fmt.strip()):
+    if _JSON_TEMPLATE.fullmatch(fmt.strip()):
         return "json"
     shown = " ".join(fmt.split())
     raise ConfigError(f"reading --format: the Go template {shown!r} is not supported; pass "

@@ -72,7 +72,8 @@ class StatusReport(Record):
     or ``amount``); ``out_of_order`` names files skipped before the last applied version.
     ``current_version`` is None when nothing is applied. ``partial`` is true when the last
     revision stopped midway (``applied_statements`` of ``total_statements``), with ``error``
-    and ``error_statement`` from the failed attempt.
+    and ``error_statement`` from the failed attempt. ``revisions`` are the rows read (what
+    Atlas's JSON lists as ``Applied``); ``to_dict`` leaves them out.
     """
 
     __slots__ = _fields = ("status", "current_version", "next_version", "latest_version",
