@@ -226,3 +226,14 @@ def test_values_as_go_marshals_them():
     assert "s3cret" not in json.dumps(doc)
     assert url_json("mysql://u@h/my%2Fdb", "mysql")["RawPath"] == "/my%2Fdb"   # Go keeps the raw form
     assert url_json("sqlite://app.db", "sqlite")["Host"] == "app.db"            # as Go's url.Parse
+
+
+def test_text_summary_of_a_failed_run(tmp_path):
+    """Atlas's MigrateApply.Summary: the duration, then the failed counts."""
+    d = make_dir(tmp_path, {"1_bad.sql": "INSERT INTO nope VALUES (1);\n"})
+    result = run("apply", "--dir", d, "--url", f"sqlite://{tmp_path}/x.db")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[-4] == "  -------------------------"
+    assert re.fullmatch(r"  -- [0-9.]+(ns|µs|ms|s)", lines[-3]), lines
+    assert lines[-2:] == ["  -- 1 migration with errors", "  -- 1 sql statement with errors"]

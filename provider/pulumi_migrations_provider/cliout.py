@@ -287,6 +287,7 @@ class _ApplyPrinter:
         self._files = self._stmts = 0
         self._file_stmts = 0
         self._buffer: list[str] = []   # plain lines, written once per file (thousands of files)
+        self._t0 = 0                   # monotonic ns when the run started
 
     def _line(self, text: str, style: str | None = None) -> None:
         if self._progress is not None:
@@ -308,6 +309,9 @@ class _ApplyPrinter:
         if not e.files:
             return
         self.started = True
+        import time
+
+        self._t0 = time.monotonic_ns()
         src = f" from {e.current}" if e.current else ""
         self._out.write(f"Migrating to version {e.target}{src} ({len(e.files)} migrations in total):\n")
         if self.live:
@@ -356,7 +360,9 @@ class _ApplyPrinter:
             return
         text = getattr(e.error, "db_error", None) or str(e.error)
         self._line(f"    {' '.join(text.split())}")
-        self._footer(None, failed=True)
+        import time
+
+        self._footer(time.monotonic_ns() - self._t0, failed=True)  # Atlas times failed runs too
         self._flush()
 
     def _on_ExecutionDone(self, e: Any) -> None:
