@@ -155,6 +155,15 @@ def test_other_go_templates_are_a_usage_error(tmp_path, template):
     assert not (tmp_path / "x.db").exists()
 
 
+def test_indented_json_as_atlas_json_function(tmp_path):
+    d = make_dir(tmp_path, FILES)
+    url = f"sqlite://{tmp_path}/x.db"
+    compact = run("status", "--dir", d, "--url", url, "--format", JSON).stdout
+    indented = run("status", "--dir", d, "--url", url, "--format", '{{ json . "  " }}').stdout
+    assert indented.startswith('{\n  "Env": {\n    "Driver": "sqlite",\n')
+    assert json.loads(indented) == json.loads(compact)
+
+
 def test_json_and_text_are_kept(tmp_path):
     d = make_dir(tmp_path, FILES)
     url = f"sqlite://{tmp_path}/x.db"
@@ -213,9 +222,14 @@ def test_text_summary_singular_and_plural(tmp_path):
 def test_values_as_go_marshals_them():
     from datetime import datetime, timedelta, timezone
 
-    from pulumi_migrations_provider.atlasfmt import go_time, parse_template, url_json
+    from pulumi_migrations_provider.atlasfmt import dumps, go_time, parse_template, url_json
 
-    assert [parse_template(t) for t in ("{{ json . }}", "{{json .}}", "{{- json . -}}")] == ["json"] * 3
+    assert [parse_template(t) for t in ("{{ json . }}", "{{json .}}", "{{- json . -}}")] == ["atlas"] * 3
+    assert dumps({"a": "<&>\u2028"}, parse_template("{{ json . }}")) == '{"a":"\\u003c\\u0026\\u003e\\u2028"}'
+    # json.MarshalIndent(v, prefix, indent): no prefix before the first line.
+    assert dumps({"a": [1, {}], "b": []}, parse_template('{{ json . ">" "  " }}')) == \
+        '{\n>  "a": [\n>    1,\n>    {}\n>  ],\n>  "b": []\n>}'
+    assert dumps({"a": 1}, parse_template('{{ json . "\\t" }}')) == '{\n\t"a": 1\n}'
     # Go's RFC3339Nano: trailing zeros trimmed, none at all for whole seconds.
     assert go_time("2026-12-02 05:59:25.087667521+01:00") == "2026-12-02T04:59:25.087667521Z"
     assert go_time(datetime(2026, 1, 2, 3, 4, 5, 120000)) == "2026-01-02T03:04:05.12Z"

@@ -11,7 +11,9 @@ user (Go's ``Userinfo`` has no exported fields) and ``null`` otherwise, so no pa
 ever part of it; a ``password`` query parameter is masked too.
 
 ``parse_template`` accepts the one template this module renders, ``{{ json . }}`` (any
-spacing), and raises ``ConfigError`` naming any other Go template.
+spacing), also with Atlas's ``json`` arguments ``{{ json . "  " }}`` (indent) and
+``{{ json . "" "  " }}`` (prefix, indent) as Go's ``json.MarshalIndent`` takes them, and raises
+``ConfigError`` naming any other Go template.
 
 Imports only the standard library and our records; no engine, no database.
 """
@@ -33,31 +35,66 @@ if TYPE_CHECKING:
     from .reports import StatusReport
     from .setrev import SetReport
 
-_JSON_TEMPLATE = re.compile(r"\{\{-?\s*json\s+\.\s*-?\}\}\s*")
+_GO_STRING = r'("(?:[^"\\]|\\.)*"|`[^`]*`)'
+_JSON_TEMPLATE = re.compile(r"\{\{-?\s*json\s+\.(?:\s+" + _GO_STRING + r")?(?:\s+" + _GO_STRING
+                            + r")?\s*-?\}\}")
 _SECRET_PARAMS = ("password", "passwd", "pass", "sslpassword")
 
 
-def is_template(fmt: str) -> bool:
-    """True when ``fmt`` is a Go template (holds ``{{``) rather than a format name."""
-    return "{{" in fmt
+class AtlasJSON(str):
+    """The ``--format`` value for Atlas's JSON: equal to ``"atlas"``, with the ``prefix`` and
+    ``indent`` of ``{{ json . PREFIX INDENT }}`` (both empty: compact, as ``json.Marshal``)."""
+
+    prefix: str
+    indent: str
+
+    def __new__(cls, prefix: str = "", indent: str = "") -> "AtlasJSON":
+        obj = super().__new__(cls, "atlas")
+        obj.prefix, obj.indent = prefix, indent
+        return obj
 
 
-def parse_template(fmt: str) -> str:
-    """``"json"`` for ``{{ json . }}``; ConfigError for any other Go template."""
-    if _JSON_TEMPLATE.fullmatch(fmt.strip()):
-        return "json"
+def _go_string(literal: str) -> str:
+    """A Go string literal's value: `raw` as is, "quoted" with its escapes."""
+    if literal.startswith("`"):
+        return literal[1:-1]
+    import json
+
+    try:
+        return str(json.loads(literal))
+    except ValueError:
+        return literal[1:-1]
+
+
+def parse_template(fmt: str) -> AtlasJSON:
+    """The format of ``{{ json . }}`` (or ``{{ json . INDENT }}``, ``{{ json . PREFIX INDENT }}``);
+    ConfigError for any other Go template."""
+    m = _JSON_TEMPLATE.fullmatch(fmt.strip())
+    if m is not None:
+        args = [_go_string(a) for a in m.groups() if a is not None]
+        if len(args) == 1:
+            return AtlasJSON("", args[0])
+        return AtlasJSON(*args) if args else AtlasJSON()
     shown = " ".join(fmt.split())
     raise ConfigError(f"reading --format: the Go template {shown!r} is not supported; pass "
                       "'{{ json . }}' for Atlas's JSON, or --format json or text")
 
 
-def dumps(doc: dict[str, Any]) -> str:
-    """Compact JSON as Go's ``json.Marshal`` writes it (no spaces, non-ASCII kept; Go escapes
-    ``<``, ``>`` and ``&`` as ``\\u003c`` etc.)."""
+def dumps(doc: dict[str, Any], fmt: AtlasJSON | None = None) -> str:
+    """JSON as Go's ``json.Marshal`` writes it (no spaces, non-ASCII kept; Go escapes ``<``,
+    ``>`` and ``&`` as ``\\u003c`` etc.), or ``json.MarshalIndent`` with ``fmt``'s prefix and
+    indent (``"key": value``, each line after the first starting with the prefix)."""
     import json
 
-    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    if fmt is None or not (fmt.prefix or fmt.indent):
+        return _escape_html(json.dumps(doc, separators=(",", ":"), ensure_ascii=False))
+    text = json.dumps(doc, indent=fmt.indent, separators=(",", ": "), ensure_ascii=False)
+    return _escape_html(text).replace("\n", "\n" + fmt.prefix)
+
+
+def _escape_html(text: str) -> str:
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 # --- values ---------------------------------------------------------------------------------

@@ -71,7 +71,8 @@ def _add_exec_order(p: argparse.ArgumentParser) -> None:
 
 def _output_format(text: str) -> str:
     """``--format``: ``text``, ``json`` (ours), or the Go template ``{{ json . }}`` (Atlas's
-    JSON, returned as ``atlas``); any other template is a usage error naming it."""
+    JSON: an ``atlasfmt.AtlasJSON``, equal to ``atlas``); any other template is a usage error
+    naming it."""
     if "{{" not in text:
         if text in _FORMATS:
             return text
@@ -81,10 +82,9 @@ def _output_format(text: str) -> str:
     from .errors import ConfigError
 
     try:
-        parse_template(text)
+        return parse_template(text)
     except ConfigError as err:
         raise argparse.ArgumentTypeError(str(err).removeprefix("reading --format: ")) from None
-    return "atlas"
 
 
 def _add_lock_timeout(p: argparse.ArgumentParser) -> None:
@@ -336,7 +336,7 @@ def _status(ns: argparse.Namespace) -> None:
         from .atlasfmt import dumps, status_json
 
         _stdout().write(dumps(status_json(report, d, url=url, dialect=target.dialect,
-                                          directory=ns.directory)) + "\n")
+                                          directory=ns.directory), ns.output) + "\n")
     else:
         _print_status(report, d)
 
@@ -386,10 +386,12 @@ def _apply_atlas(ns: argparse.Namespace, url: str, target: Target, d: MigrationD
         if log.pending:
             log.fail(err)
             _stdout().write(dumps(apply_json(log, d, url=url, dialect=target.dialect,
-                                             directory=ns.directory, current=log.current)) + "\n")
+                                             directory=ns.directory, current=log.current),
+                                  ns.output) + "\n")
         raise
     _stdout().write(dumps(apply_json(log, d, url=url, dialect=target.dialect,
-                                     directory=ns.directory, current=report.current_version)) + "\n")
+                                     directory=ns.directory, current=report.current_version),
+                          ns.output) + "\n")
 
 
 def _set(ns: argparse.Namespace) -> None:
@@ -414,7 +416,7 @@ def _set(ns: argparse.Namespace) -> None:
         doc = {"dry_run": report.dry_run, "revisions_table": report.revisions_table, **doc}
         _dump_json(doc)
     else:
-        _stdout().write(dumps(doc) + "\n")
+        _stdout().write(dumps(doc, ns.output) + "\n")
 
 
 def _new(ns: argparse.Namespace) -> None:
