@@ -251,3 +251,17 @@ def test_text_summary_of_a_failed_run(tmp_path):
     assert lines[-4] == "  -------------------------"
     assert re.fullmatch(r"  -- [0-9.]+(ns|µs|ms|s)", lines[-3]), lines
     assert lines[-2:] == ["  -- 1 migration with errors", "  -- 1 sql statement with errors"]
+
+
+def test_status_text_names_a_checkpoint_as_atlas(tmp_path):
+    """Atlas's template: ``Next Version:    2 (checkpoint)`` when a fresh database starts from
+    the last checkpoint file; that file is what Available and Pending begin with."""
+    d = make_dir(tmp_path, {"1_a.sql": FILES["1_a.sql"],
+                            "2_cp.sql": "-- atlas:checkpoint\n\nCREATE TABLE a (id int);\n",
+                            "3_c.sql": "CREATE TABLE c (id int);\n"})
+    url = f"sqlite://{tmp_path}/x.db"
+    lines = run("status", "--dir", d, "--url", url).stdout.splitlines()
+    assert lines[2] == "  -- Next Version:    2 (checkpoint)"
+    assert lines[4] == "  -- Pending Files:   2"
+    doc = _json(run("status", "--dir", d, "--url", url, "--format", JSON))
+    assert [f["Name"] for f in doc["Available"]] == [f["Name"] for f in doc["Pending"]] == ["2_cp.sql", "3_c.sql"]

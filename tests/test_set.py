@@ -212,3 +212,16 @@ def test_json_formats(server_db, tmp_path):
                          "ExecutionTime", "OperatorVersion", "Op"]
     assert (rev["Version"], rev["Type"], rev["Applied"], rev["Op"]) == ("2", "manually set", 0, "set")
     assert doc["Latest"]["Version"] == "2"
+
+
+def test_a_partial_last_row_before_the_version_is_refused_too(tmp_path):
+    url = f"sqlite://{tmp_path}/app.db"
+    d = make_dir(tmp_path, {"1_users.sql": FILES["1_users.sql"],
+                            "2_half.sql": "CREATE TABLE half (id int);\nINSERT INTO nope VALUES (1);\n",
+                            "3_tags.sql": FILES["3_tags.sql"]})
+    run("apply", "--dir", d, "--url", url, "--tx-mode", "none")
+    with pytest.raises(PartialRevisionError, match="or set a version before 2 to remove its row"):
+        set_version(url, d, "3")
+    report = set_version(url, d, "3", allow_partial=True)
+    assert [(o.revision.version, o.revision.type) for o in report.ops] == [("2", 6), ("3", 4)]
+    assert engine.status(url, d).status == "OK"
