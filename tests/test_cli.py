@@ -195,7 +195,7 @@ USAGE_ERRORS = [
     (["manifests", "--name", "a", "--url-secret", "s", "--backoff-limit", "-1"],
      "argument --backoff-limit: '-1' is not an integer >= 0"),
     (["frob"], "argument COMMAND: invalid choice: 'frob' (choose from 'hash', 'validate', "
-               "'status', 'apply', 'new', 'manifests', 'lint')"),
+               "'status', 'apply', 'set', 'new', 'manifests', 'lint')"),
     (["--bogus", "hash"], "no such option: --bogus"),
     (["--version=1"], "argument --version: ignored explicit argument '1'"),
 ]
@@ -253,7 +253,7 @@ def test_command_help_lists_flags_and_defaults(flag: str) -> None:
         assert option in text, option
     for fragment in ("Migration directory: a path or file:// URL. [default: file://migrations]",
                      "(10s, 500ms, 1m, 2.5). [default: 10s]", "or none. [default: file]",
-                     "Output format. [default: text]", "[env var: DATABASE_URL; required]",
+                     "Output format: text, json, or '{{ json . }}' for Atlas's JSON. [default: text]", "[env var: DATABASE_URL; required]",
                      "Apply at most this many pending files."):
         assert fragment in text, fragment
     assert "[default: None]" not in text and "[default: False]" not in text
@@ -583,7 +583,8 @@ def test_failed_statement_is_one_line_and_status_shows_it(tmp_path: Path, sqlite
     line = one_error_line(result.stderr)
     # The message holds brackets: printed verbatim, not eaten as Rich markup.
     assert "2_bad.sql" in line and "[INSERT INTO nope VALUES (1);]" in line
-    assert "  -- 1 migrations ok (1 with errors)" in result.stdout
+    assert "  -- 1 migration ok, 1 with errors" in result.stdout  # Atlas's Summary wording
+    assert "  -- 2 sql statements ok, 1 with errors" in result.stdout
 
     status = run("status", "--dir", d, "--url", sqlite_url)
     assert status.exit_code == 0, status.output

@@ -1,6 +1,6 @@
 """The ``pulumi-migrations`` command line: Atlas's ``migrate`` commands over the engine.
 
-Commands: ``hash``, ``validate``, ``status``, ``apply``, ``new``, ``manifests``. Each one only
+Commands: ``hash``, ``validate``, ``status``, ``apply``, ``set``, ``new``, ``manifests``. Each one only
 translates flags into engine calls and results into output::
 
     pulumi-migrations apply --dir file://migrations --url sqlite://app.db
@@ -25,7 +25,7 @@ import os
 import sys
 
 from .cliout import (_ApplyPrinter, _forget_secrets, _print_error, _print_status,
-                     _remember_secret, _remember_urls_in, _Scrubbed, _stdout)
+                     _remember_secret, _remember_urls_in, _Scrubbed, _stdout, plural)
 from .cliparse import PROG, Formatter, Parser, VersionAction, duration, int_at_least, label
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
@@ -69,9 +69,33 @@ def _add_exec_order(p: argparse.ArgumentParser) -> None:
                    help="How to treat files added before the last applied version.")
 
 
+def _output_format(text: str) -> str:
+    """``--format``: ``text``, ``json`` (ours), or the Go template ``{{ json . }}`` (Atlas's
+    JSON: an ``atlasfmt.AtlasJSON``, equal to ``atlas``); any other template is a usage error
+    naming it."""
+    if "{{" not in text:
+        if text in _FORMATS:
+            return text
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from 'text', 'json', '{{{{ json . }}}}')")
+    from .atlasfmt import parse_template
+    from .errors import ConfigError
+
+    try:
+        return parse_template(text)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("reading --format: ")) from None
+
+
+def _add_lock_timeout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lock-timeout", metavar="DURATION", type=duration, default="10s",
+                   help="How long to wait for the migration lock (10s, 500ms, 1m, 2.5).")
+
+
 def _add_format(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", dest="output", choices=_FORMATS, default="text",
-                   help="Output format.")
+    p.add_argument("--format", dest="output", type=_output_format, default="text",
+                   metavar="FORMAT",
+                   help="Output format: text, json, or '{{ json . }}' for Atlas's JSON.")
 
 
 def _hash_arguments(p: argparse.ArgumentParser) -> None:
@@ -96,8 +120,7 @@ def _add_pending_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-dirty", action="store_true",
                    help="Allow the first run on a database that already holds tables.")
     _add_exec_order(p)
-    p.add_argument("--lock-timeout", metavar="DURATION", type=duration, default="10s",
-                   help="How long to wait for the migration lock (10s, 500ms, 1m, 2.5).")
+    _add_lock_timeout(p)
     p.add_argument("--allow-changed", action="store_true",
                    help="Proceed although an applied file changed since it ran.")
 
@@ -136,6 +159,22 @@ def _apply_arguments(p: argparse.ArgumentParser) -> None:
                    help="Apply pending files up to and including this version.")
     p.add_argument("--dry-run", action="store_true",
                    help="Print the statements that would run; write nothing.")
+    _add_format(p)
+
+
+def _set_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("version", metavar="VERSION", nargs="?",
+                   help="Record every file up to this version as applied and delete later rows; "
+                        "omitted: the directory's last version (only when rows exist).")
+    _add_url(p)
+    _add_dir(p)
+    _add_revisions_schema(p)
+    _add_lock_timeout(p)
+    p.add_argument("--allow-partial", action="store_true",
+                   help="Record a file that stopped midway as fully applied (finish or undo its "
+                        "remaining statements by hand first).")
+    p.add_argument("--dry-run", action="store_true",
+                   help="Print the rows that would be written and deleted; write nothing.")
     _add_format(p)
 
 
@@ -184,7 +223,7 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
-    """The ``pulumi-migrations`` parser: six subcommands, each with its flags.
+    """The ``pulumi-migrations`` parser: seven subcommands, each with its flags.
 
     The parsed namespace carries ``handler`` (the command's function) and ``command_parser``
     (for usage errors found after parsing).
@@ -192,7 +231,7 @@ def build_parser() -> Parser:
     root = Parser(
         prog=PROG, formatter_class=Formatter, allow_abbrev=False,
         description="Atlas-format versioned SQL migrations: hash, validate, status, apply, "
-                    "new, manifests.",
+                    "set, new, manifests.",
         epilog="Exit codes: 0 success, 1 an error (one 'error:' line on stderr), "
                "2 a usage error. Run 'pulumi-migrations COMMAND --help' for a command's flags.")
     root.add_argument("--version", action=VersionAction, help="Print the version and exit.")
@@ -292,7 +331,7 @@ def _fail(err: MigrateError, *, json_output: bool) -> None:
 def _hash(ns: argparse.Namespace) -> None:
     d = _load(ns.directory, unique_versions=False)
     d.write_sum()
-    _stdout().write(f"atlas.sum updated: {len(d.files)} files\n")
+    _stdout().write(f"atlas.sum updated: {plural(len(d.files), 'file')}\n")
 
 
 def _validate(ns: argparse.Namespace) -> None:
@@ -310,11 +349,12 @@ def _validate(ns: argparse.Namespace) -> None:
     for f in d.files:
         _ = f.txmode  # raises DirectiveError for a bad atlas:txmode header
         lex.split_statements(f.text(), options, file=f.name)
-    _stdout().write(f"ok: {len(d.files)} files (checked with {rules} statement rules)\n")
+    _stdout().write(f"ok: {plural(len(d.files), 'file')} (checked with {rules} statement rules)\n")
 
 
 def _status(ns: argparse.Namespace) -> None:
-    target = _target(_required_url(ns))
+    url = _required_url(ns)
+    target = _target(url)
     options = _pending_options(ns)
     d = _load(ns.directory)
     from . import engine
@@ -325,6 +365,11 @@ def _status(ns: argparse.Namespace) -> None:
     findings = pending_findings(target, d, report.pending)
     if ns.output == "json":
         _dump_json({**report.to_dict(), "findings": [f.to_dict() for f in findings or []]})
+    elif ns.output == "atlas":
+        from .atlasfmt import dumps, status_json
+
+        _stdout().write(dumps(status_json(report, d, url=url, dialect=target.dialect,
+                                          directory=ns.directory), ns.output) + "\n")
     else:
         _print_status(report, d)
         print_findings(findings)
@@ -351,6 +396,9 @@ def _apply(ns: argparse.Namespace) -> None:
             data["findings"] = [f.to_dict() for f in findings or []]
         _dump_json(data)
         return
+    if ns.output == "atlas":
+        _apply_atlas(ns, url, target, d, options)
+        return
     printer = _ApplyPrinter(live=sys.stdout.isatty())
     try:
         report = engine.apply(target, d, options, dry_run=ns.dry_run, logger=printer)
@@ -366,6 +414,55 @@ def _apply(ns: argparse.Namespace) -> None:
         from .cli_lint import print_findings
 
         print_findings(findings)
+
+
+def _apply_atlas(ns: argparse.Namespace, url: str, target: Target, d: MigrationDir,
+                 options: Any) -> None:
+    """``apply --format '{{ json . }}'``: Atlas's MigrateApply JSON on stdout. As Atlas, a
+    failure before anything runs prints nothing there; a failed run prints the JSON with its
+    ``Error`` (then the one-line error on stderr, exit 1)."""
+    from . import engine
+    from .atlasfmt import ApplyLog, apply_json, dumps
+    from .errors import MigrateError
+
+    log = ApplyLog()
+    try:
+        report = engine.apply(target, d, options, dry_run=ns.dry_run, logger=log)
+    except MigrateError as err:
+        if log.pending:
+            log.fail(err)
+            _stdout().write(dumps(apply_json(log, d, url=url, dialect=target.dialect,
+                                             directory=ns.directory, current=log.current),
+                                  ns.output) + "\n")
+        raise
+    _stdout().write(dumps(apply_json(log, d, url=url, dialect=target.dialect,
+                                     directory=ns.directory, current=report.current_version),
+                          ns.output) + "\n")
+
+
+def _set(ns: argparse.Namespace) -> None:
+    url = _required_url(ns)
+    target = _target(url)
+    d = _load(ns.directory)
+    from .reports import Options
+    from .setrev import set_version
+
+    report = set_version(target, d, ns.version,
+                         Options(revisions_schema=ns.revisions_schema, lock_timeout=ns.lock_timeout),
+                         dry_run=ns.dry_run, allow_partial=ns.allow_partial)
+    if ns.output == "text":
+        from .cliout import _print_set
+
+        _print_set(report)
+        return
+    from .atlasfmt import dumps, set_json
+
+    doc = set_json(report)
+    if ns.output == "json":
+        doc = {"dry_run": report.dry_run, "revisions_table": report.revisions_table, **doc}
+        _dump_json(doc)
+    else:
+        _stdout().write(dumps(doc, ns.output) + "\n")
 
 
 def _new(ns: argparse.Namespace) -> None:
@@ -440,6 +537,10 @@ _COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int | None],
      "Show which files are applied and which are pending (writes nothing).", ""),
     ("apply", _apply, _apply_arguments,
      "Apply pending migration files (like 'atlas migrate apply').", ""),
+    ("set", _set, _set_arguments,
+     "Record every file up to VERSION as applied and delete later rows, running nothing "
+     "(like 'atlas migrate set').",
+     " Refuses while a kept file stopped midway, unless --allow-partial."),
     ("new", _new, _new_arguments,
      "Create an empty migration file named after the current UTC time and re-hash atlas.sum.", ""),
     ("manifests", _manifests, _manifests_arguments,

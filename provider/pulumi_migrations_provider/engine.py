@@ -67,6 +67,7 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
         target_version=p.pending[-1].version if p.pending else current,
         executed=len(ran), pending=pending, out_of_order=out_of_order,
         revisions_table=f"{job.schema}.atlas_schema_revisions", table_exists=state.exists, error=error,
+        revisions=list(revs),
     )
     if last is not None and (last.partial or last.error):
         report.partial = last.partial and bool(ran) and ran[-1] is last

@@ -54,7 +54,7 @@ from ._common import (
     changed_keys,
     dir_failure_reason,
     HINT_WORDS,
-    ProviderError,
+    error_first,
     resource_message,
     is_unknown,
     load_directory,
@@ -80,6 +80,7 @@ CHECKED_KEYS = INPUT_KEYS + ("sum", "target_version", MIGRATIONS_KEY)
 
 PLAN_URL_UNKNOWN = "pending unknown until the database exists"
 
+@error_first
 class MigrationProvider(ResourceProvider):
     """Diffs the declared version against the revisions table and applies what is pending.
 
@@ -238,10 +239,8 @@ class MigrationProvider(ResourceProvider):
                 f"applying {directory.where}: the directory changed after it was checked; "
                 "run the update again")
         target = Target.parse(props["url"])
-        try:
-            report = engine.apply(target, directory, options, logger=_Progress(target.redacted()))
-        except MigrateError as err:  # the same error, worded with the resource's input names
-            raise ProviderError(err) from None
+        # A MigrateError leaves through error_first, worded with the resource's input names.
+        report = engine.apply(target, directory, options, logger=_Progress(target.redacted()))
         outs = pick(props, CHECKED_KEYS)
         outs["applied"] = list(report.applied)
         try:
