@@ -19,7 +19,6 @@ from pulumi_migrations import (
     MigrationDirectory,
 )
 from pulumi_migrations_provider.errors import ConfigError
-from pulumi_migrations_provider.providers.migration import PLAN_URL_UNKNOWN
 from tests import dbtools
 from tests.dirtools import make_dir
 from tests.grpc_harness import ForwardingMocks
@@ -149,8 +148,8 @@ def test_preview_with_a_database_not_created_yet(tmp_path: Path) -> None:
 
     run(program)
     state = mocks.outputs["app"]
-    assert state["plan"] == PLAN_URL_UNKNOWN
-    assert "pending" not in state  # unknown in preview
+    assert "plan" not in state and "pending" not in state  # outputs only: unknown in preview
+    assert sorted(state["migrations"]) == ["1_users.sql", "2_posts.sql"]
     assert state["target_version"] == "2"
 
 
@@ -164,7 +163,9 @@ def test_preview_lists_pending_files_and_writes_nothing(tmp_path: Path) -> None:
         return app.pending.apply(lambda p: None)
 
     run(program)
-    assert mocks.outputs["app"]["pending"] == ["1_users.sql", "2_posts.sql"]
+    assert mocks.outputs["app"]["__pending"] == ["1_users.sql", "2_posts.sql"]
+    assert mocks.outputs["app"]["migrations"] == {"1_users.sql": {"statements": 1},
+                                                  "2_posts.sql": {"statements": 1}}
     assert not db_file.exists()
 
 
@@ -183,6 +184,81 @@ def test_database_rejects_url_and_parts() -> None:
     use_mocks()
     with pytest.raises(ConfigError, match="not both"):
         Database("bad", url="sqlite://x.db", driver="sqlite")
+
+
+def test_options_in_second_place_as_generated_sdks_take_them(tmp_path: Path) -> None:
+    use_mocks()
+    d = make_dir(tmp_path, FILES)
+    url = f"sqlite://{tmp_path}/second.db"
+
+    def program() -> pulumi.Output[Any]:
+        group = pulumi.ComponentResource("test:index:Group", "group")
+        child = pulumi.ResourceOptions(parent=group)
+        db = Database("db", child, url=url)
+        migrations = MigrationDirectory("migrations", child, path=str(d))
+        app = Migration("app", child, database=db, directory=migrations)
+        keyword = Migration("keyword", url=url, dir=str(d), opts=child)
+
+        def check(args: list[Any]) -> None:
+            *urns, version = args
+            for urn in urns:
+                assert "test:index:Group$pulumi-python:dynamic/migrations:" in urn, urn
+            assert version == "2"
+        return pulumi.Output.all(db.urn, migrations.urn, app.urn, keyword.urn,
+                                 app.applied_version).apply(check)
+
+    run(program)
+    assert dbtools.user_tables(url) == ["posts", "users"]
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: Migration("bad", MigrationArgs(url="sqlite://x.db", dir="m"), url="sqlite://y.db"),
+     r"MigrationArgs or keyword arguments, not both \(keywords given: url\)"),
+    (lambda: Database("bad", DatabaseArgs(url="sqlite://x.db"), revisions_schema="s"),
+     "not both"),
+    (lambda: MigrationDirectory("bad", pulumi.ResourceOptions(), pulumi.ResourceOptions(),
+                                path="m"),
+     "give the ResourceOptions once"),
+    (lambda: MigrationDirectory("bad"), r"needs path= \(or a MigrationDirectoryArgs\)"),
+    (lambda: Migration("bad", DatabaseArgs(url="sqlite://x.db")),  # type: ignore[arg-type]
+     "args must be a MigrationArgs, not DatabaseArgs"),
+], ids=["args-and-keywords", "database-args-and-keywords", "options-twice", "missing-path",
+        "wrong-args"])
+def test_constructor_misuse_is_a_type_error(make: Callable[[], Any], words: str) -> None:
+    use_mocks()
+    with pytest.raises(TypeError, match=words):
+        make()
+
+
+@pytest.mark.parametrize("given, seconds", [
+    ("10s", 10.0), ("1m30s", 90.0), ("500ms", 0.5), ("2.5", 2.5), (5, 5.0), (None, 10.0),
+], ids=["10s", "1m30s", "500ms", "seconds-text", "seconds", "default"])
+def test_lock_timeout_takes_a_go_duration_or_seconds(tmp_path: Path, given: Any,
+                                                     seconds: float) -> None:
+    mocks = use_mocks()
+    d = make_dir(tmp_path, FILES)
+    url = f"sqlite://{tmp_path}/lock.db"
+
+    def program() -> pulumi.Output[Any]:
+        return Migration("app", url=url, dir=str(d), lock_timeout=given).applied_version
+
+    run(program)
+    assert mocks.outputs["app"]["lock_timeout"] == seconds
+    assert dbtools.user_tables(url) == ["posts", "users"]
+
+
+def test_a_bad_lock_timeout_fails_the_check(tmp_path: Path) -> None:
+    use_mocks()
+    d = make_dir(tmp_path, FILES)
+    url = f"sqlite://{tmp_path}/lock.db"
+
+    def program() -> pulumi.Output[Any]:
+        return Migration("app", url=url, dir=str(d), lock_timeout="10x").applied_version
+
+    with pytest.raises(Exception, match="lock_timeout: reading inputs: '10x' is not a duration "
+                                        "such as '10s' or a number of seconds"):
+        run(program)
+    assert not (tmp_path / "lock.db").exists()
 
 
 @pytest.mark.parametrize("cls", ["MigrationProvider", "DatabaseProvider", "DirectoryProvider"])

@@ -351,7 +351,7 @@ def _exec_order(ctx: _Context, expr: Any, attr: str) -> str:
 
 
 def _duration(ctx: _Context, expr: Any, attr: str) -> float:
-    from .cliout import parse_duration
+    from .durations import parse_duration
 
     value = ctx.eval(expr, attr)
     try:

@@ -149,13 +149,18 @@ def _overrides(ns: argparse.Namespace, parser: argparse.ArgumentParser, argv: li
         over[dest] = value
     fmt = inst.formats.get(ns.command)
     if fmt is not None and hasattr(ns, "output") and not _given(parser, argv, "output"):
-        choices = next((a.choices for a in parser._actions if a.dest == "output"), None) or ()
-        if fmt not in choices:
+        action = next(a for a in parser._actions if a.dest == "output")
+        try:  # the --format flag's own check: the env's value is what --format would take
+            if callable(action.type):
+                fmt = action.type(fmt)
+            if action.choices is not None and fmt not in action.choices:
+                raise argparse.ArgumentTypeError(f"choose from {', '.join(map(repr, action.choices))}")
+        except argparse.ArgumentTypeError as err:
             from .errors import ConfigError
 
             raise ConfigError(f"reading the project file: env {inst.name!r} format.migrate."
-                              f"{ns.command}: the format {fmt!r} is not supported; use one of "
-                              + ", ".join(repr(c) for c in choices) + " or remove it")
+                              f"{ns.command}: the format {fmt!r} is not supported ({err}); "
+                              "change or remove it") from None
         over["output"] = fmt
     return over
 

@@ -192,6 +192,15 @@ class VersionError(HistoryError):
     """A requested version does not exist, or lies below what is applied."""
 
 
+class PartialRevisionError(HistoryError):
+    """``set`` would keep or mark applied a file that stopped midway (``--allow-partial``
+    records it as fully applied)."""
+
+    def __init__(self, message: str, version: str):
+        self.version = version
+        super().__init__(message)
+
+
 # --- execution ------------------------------------------------------------------------------
 
 
@@ -238,6 +247,22 @@ class LockError(MigrateError):
 
 class RevisionStoreError(MigrateError):
     """Reading or writing the revisions table failed."""
+
+
+# --- installation ---------------------------------------------------------------------------
+
+
+class MissingDependencyError(MigrateError, ImportError):
+    """An optional dependency group (a pip extra) is not installed: ``module`` cannot be
+    imported, and ``extra`` names the extra that installs it. Also an ``ImportError``, so code
+    probing for an optional import catches it as one."""
+
+    def __init__(self, *, module: str, extra: str, needed_for: str):
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"{needed_for}: the Python package {module!r} is not installed; install it with "
+            f"pip install 'pulumi-migrations[{extra}]'", name=module)
 
 
 # --- fan-out ---------------------------------------------------------------------------------
