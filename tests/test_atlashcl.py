@@ -362,7 +362,7 @@ env "prod" {{
     stack = Stack(provider_server)  # type: ignore[arg-type]
     inputs = {"config": str(config), "env": "prod", "vars": {"url": url}}
     pv = stack.preview("app", MIG, MigrationProvider(), inputs, secrets={"vars"})
-    assert pv.inputs["pending"] == ["1_users.sql", "2_posts.sql"]
+    assert pv.inputs["__pending"] == ["1_users.sql", "2_posts.sql"]
     assert (pv.inputs["dir"], pv.inputs["lock_timeout"], pv.inputs["exec_order"]) == (
         str(d), 3.0, "linear-skip")
     assert revisions(url) == []  # preview writes nothing
@@ -407,7 +407,7 @@ def test_migration_resource_refuses_a_for_each_env_and_half_a_project(
     pv = stack.preview("u", MIG, MigrationProvider(), {"config": str(config), "env": "e",
                                                        "vars": {"u": UNKNOWN}})
     assert pv.inputs["url"] == UNKNOWN and pv.inputs["dir"] == UNKNOWN
-    assert pv.inputs["pending"] == UNKNOWN
+    assert pv.inputs["__pending"] == UNKNOWN
     with pytest.raises(CheckFailed) as failed:
         stack.preview("t", MIG, MigrationProvider(), {"env": "x", "url": "sqlite://x.db",
                                                       "dir": str(tmp_path)})
