@@ -272,8 +272,8 @@ class Project:
                 for migrate in value:
                     for cmd, expr in _attributes(migrate).items():
                         formats[cmd] = ctx.string(expr, f"format.migrate.{cmd}")
-        key = ctx.each[0] if ctx.each is not None else None
-        return EnvTarget(ctx.env_name, key, url, directory, options, formats)
+        each_key = ctx.each[0] if ctx.each is not None else None
+        return EnvTarget(ctx.env_name, each_key, url, directory, options, formats)
 
     # --- variables and locals ---------------------------------------------------------------
 
@@ -820,10 +820,8 @@ class _Parser:
             raise _Unsupported("a for expression needs a list or a map")
         results: list[Any] = []
         end = start
-        if not pairs:  # still parse the body once for syntax, with nulls bound
-            pairs_for_parse = [(None, None)]
-        else:
-            pairs_for_parse = pairs
+        # With nothing to iterate, the body is still parsed once (nulls bound) to skip it.
+        pairs_for_parse: list[tuple[Any, Any]] = list(pairs) if pairs else [(None, None)]
         for k, v in pairs_for_parse:
             self.pos = start
             scope = {names[0]: v} if len(names) == 1 else {names[0]: k, names[1]: v}

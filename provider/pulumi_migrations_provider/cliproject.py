@@ -150,10 +150,11 @@ def _overrides(ns: argparse.Namespace, parser: argparse.ArgumentParser, argv: li
     fmt = inst.formats.get(ns.command)
     if fmt is not None and hasattr(ns, "output") and not _given(parser, argv, "output"):
         action = next(a for a in parser._actions if a.dest == "output")
+        parsed: Any = fmt
         try:  # the --format flag's own check: the env's value is what --format would take
             if callable(action.type):
-                fmt = action.type(fmt)
-            if action.choices is not None and fmt not in action.choices:
+                parsed = action.type(fmt)
+            if action.choices is not None and parsed not in action.choices:
                 raise argparse.ArgumentTypeError(f"choose from {', '.join(map(repr, action.choices))}")
         except argparse.ArgumentTypeError as err:
             from .errors import ConfigError
@@ -161,7 +162,7 @@ def _overrides(ns: argparse.Namespace, parser: argparse.ArgumentParser, argv: li
             raise ConfigError(f"reading the project file: env {inst.name!r} format.migrate."
                               f"{ns.command}: the format {fmt!r} is not supported ({err}); "
                               "change or remove it") from None
-        over["output"] = fmt
+        over["output"] = parsed
     return over
 
 
@@ -205,8 +206,11 @@ def _fan_out_command(ns: argparse.Namespace) -> None:
                                      options))
     json_output = ns.output != "text"  # json (and Atlas's Go-template JSON): one document
     live = not json_output and sys.stdout.isatty()
-    watch: fanout.Watch = _LiveWatch(len(tenants), ns.command) if live else \
-        _LineWatch(ns.command, quiet=json_output)
+    from typing import cast
+
+    # Duck-typed fanout.Watch: defined here so that fanout (and the engine) stay out of start-up.
+    watch = cast(fanout.Watch, _LiveWatch(len(tenants), ns.command) if live else
+                 _LineWatch(ns.command, quiet=json_output))
     try:
         if ns.command == "apply":
             outcomes = fanout.apply_all(tenants, parallel=ns.parallel, dry_run=ns.dry_run,
