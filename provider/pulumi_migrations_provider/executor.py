@@ -43,7 +43,9 @@ class Prepared(Record):
 
 
 def prepare(file: MigrationFile, hash_file: HashFile, options: lex.ScanOptions) -> Prepared:
-    """Split and hash one file. Raises ParseError, or DirError for a file left out of atlas.sum."""
+    """Split and hash one file and check its directives. Raises ParseError, DirectiveError (a
+    bad or repeated ``atlas:txmode``), or DirError for a file left out of atlas.sum."""
+    _ = file.txmode  # raises DirectiveError: found before anything runs, not when reached
     sum_hash = hash_file.hash_of(file.name)
     if sum_hash is None:
         raise DirError(
