@@ -240,7 +240,7 @@ def test_stale_sqlite_lock_file_of_a_killed_run_never_blocks(tmp_path: Path) -> 
     no run of ours is alive behind the file, so it is taken over at once."""
     db = tmp_path / "app.db"
     code = ("import sys, time\n"
-            "from pulumi_migrations_provider.locks import sqlite_lock\n"
+            "from pulumi_migrations_provider.dialects.sqlite import sqlite_lock\n"
             "from pulumi_migrations_provider.target import Target\n"
             f"sqlite_lock(Target.parse({f'sqlite://{db}'!r}), 600.0)\n"
             "print('locked', flush=True); time.sleep(120)\n")

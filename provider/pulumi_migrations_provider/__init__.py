@@ -7,7 +7,7 @@ The table of contents:
 - ``sumfile``: ``HashFile`` and ``validate`` (atlas.sum, byte-compatible with Atlas)
 - ``lex``: ``split_statements`` (Atlas's statement scanner) and ``statement_hashes``
 - ``target``: ``Target`` (URLs and structured connection parts, password never printed)
-- ``dialects``: per-database facts, connections and locks
+- ``dialects``: the dialect contract (``dialects.base``) and one module per database: connect, settings, locks, error wording
 - ``revisions``: the ``atlas_schema_revisions`` table
 - ``plan`` / ``executor``: pending computation and execution
 - ``k8s``: ConfigMap + Secret + AtlasMigration manifests

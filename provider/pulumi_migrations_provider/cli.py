@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 _ERROR_FIELDS = ("file", "version", "index", "line", "col", "statement", "db_error", "reason")
 _FORMATS = ("text", "json")
-_LEX_DIALECT = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql"}
+_DIALECT_CHOICES = ("sqlite", "postgres", "mysql")
 
 
 # --- the parser -----------------------------------------------------------------------------
@@ -80,7 +80,7 @@ def _hash_arguments(p: argparse.ArgumentParser) -> None:
 
 def _validate_arguments(p: argparse.ArgumentParser) -> None:
     _add_dir(p)
-    p.add_argument("--dialect", choices=tuple(_LEX_DIALECT),
+    p.add_argument("--dialect", choices=_DIALECT_CHOICES,
                    help="Statement-splitting rules to check the files with; default: the "
                         "--url's (or DATABASE_URL's) dialect, else sqlite.")
     p.add_argument("-u", "--url", metavar="URL",
@@ -266,18 +266,17 @@ def _hash(ns: argparse.Namespace) -> None:
 
 
 def _validate(ns: argparse.Namespace) -> None:
-    from . import lex
+    from . import dialects, lex
 
     url = _url_or_env(ns)
     if ns.dialect is not None:
-        rules = _LEX_DIALECT[ns.dialect]
-    elif url:
-        rules = _target(url).dialect
+        dialect = dialects.named(ns.dialect)
     else:
-        rules = "sqlite"
+        dialect = dialects.for_target(_target(url)) if url else dialects.named("sqlite")
+    rules = dialect.name
     d = _load(ns.directory)
     d.validate()
-    options = lex.OPTIONS_BY_DIALECT[rules]
+    options = dialect.scan_options
     for f in d.files:
         _ = f.txmode  # raises DirectiveError for a bad atlas:txmode header
         lex.split_statements(f.text(), options, file=f.name)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import __version__, plan
 from ._record import Record
-from .connection import Connection
+from .dialects import Connection
 from .dialects import Dialect, for_target
 from .errors import AppliedFileChangedError, DirectiveError, NonLinearError, NotCleanError
 from .migdir import MigrationDir, MigrationFile

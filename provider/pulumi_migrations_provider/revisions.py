@@ -8,7 +8,7 @@ Rows are keyed by version. Writes are upserts that never change ``description`` 
 from __future__ import annotations
 
 from ._record import Record
-from .connection import Connection
+from .dialects import Connection
 from .dialects import TABLE, Dialect
 from .errors import LockError, MigrateError, RevisionStoreError
 
