@@ -245,13 +245,36 @@ def _dump_json(data: Any) -> None:
     _stdout().write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+#: The remedies of errors.HINTS in the CLI's words (flags), appended to the engine's message.
+HINT_WORDS = {
+    "baseline_or_allow_dirty": "; pass --baseline VERSION to mark existing migrations as applied, "
+                               "or --allow-dirty to apply on top of it",
+    "exec_order": ", or pass --exec-order non-linear to run it, or linear-skip to skip it",
+    "allow_changed": " (pass --allow-changed once to accept the edit: its new hash is recorded)",
+    "lock_timeout": " or raise --lock-timeout",
+    "tx_mode_file": " or use --tx-mode file",
+    "revisions_schema": "; drop --revisions-schema",
+}
+
+#: The flag of each ``Options`` field an error can be about (``MigrateError.option``).
+OPTION_FLAGS = {
+    "baseline": "--baseline", "allow_dirty": "--allow-dirty", "exec_order": "--exec-order",
+    "tx_mode": "--tx-mode", "to_version": "--to-version", "amount": "AMOUNT",
+    "lock_timeout": "--lock-timeout", "revisions_schema": "--revisions-schema",
+    "allow_changed": "--allow-changed",
+}
+
+
 def _fail(err: MigrateError, *, json_output: bool) -> None:
     """Print ``error: <message>`` on stderr; with ``json_output`` also a JSON object on stdout
-    (``error``, ``type`` and the error's fields), so a CI job parsing ``--format json`` gets
-    JSON on failure too."""
-    _print_error(str(err))
+    (``error``, ``type``, the flag it is about and the error's fields), so a CI job parsing
+    ``--format json`` gets JSON on failure too."""
+    message = err.render(HINT_WORDS)
+    _print_error(message)
     if json_output:
-        data = {"error": str(err), "type": type(err).__name__}
+        data = {"error": message, "type": type(err).__name__}
+        if err.option is not None:
+            data["option"] = OPTION_FLAGS[err.option]
         data.update({k: getattr(err, k) for k in _ERROR_FIELDS if getattr(err, k, None) is not None})
         _dump_json(data)
 

@@ -304,7 +304,7 @@ def check_applied_unchanged(d: MigrationDir, hf: HashFile, revs: list[Revision],
         raise AppliedFileChangedError(
             f"checking applied migrations: {changed[0]} was changed after it was applied "
             f"(its hash differs from the revisions table); restore the file, or add a new migration "
-            "for the change (pass --allow-changed to accept the edit)", changed)
+            "for the change", changed).about(hint="allow_changed")
 
 
 def changed_applied_files(d: MigrationDir, hf: HashFile,
@@ -348,4 +348,4 @@ def _check_txmodes(files: list[MigrationFile], tx_mode: str) -> None:
         if mode is not None and mode != "all":
             raise DirectiveError(
                 f"reading {f.name}: cannot set txmode directive to {mode!r} when txmode 'all' is set "
-                "globally; drop the directive or use --tx-mode file", file=f.name)
+                "globally; drop the directive", file=f.name).about("tx_mode", "tx_mode_file")

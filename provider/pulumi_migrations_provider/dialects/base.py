@@ -305,7 +305,7 @@ def lock_held(target: Target, waited: float) -> LockError:
     """The error for a migration lock another run holds."""
     return LockError(
         f"acquiring the migration lock on {target.redacted()}: another run holds it "
-        f"(waited {waited:g}s); wait for it to finish or raise --lock-timeout")
+        f"(waited {waited:g}s); wait for it to finish").about("lock_timeout", "lock_timeout")
 
 
 def poll_lock(conn: Connection, sql: str, params: tuple, timeout: float) -> None:

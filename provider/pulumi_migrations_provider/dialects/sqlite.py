@@ -65,9 +65,9 @@ class SQLiteDialect(Dialect):
             if raw is not None:
                 raw.close()
             if self.is_busy(err):
-                                raise LockError(f"opening {target.redacted()}: another connection holds the database "
+                raise LockError(f"opening {target.redacted()}: another connection holds the database "
                                 "(a migration run keeps a SQLite file until it ends); wait for it to "
-                                "finish or raise --lock-timeout") from None
+                                "finish").about("lock_timeout", "lock_timeout") from None
             raise ConnectError(f"opening {target.redacted()}: {err}; check the path and permissions") from None
         return Connection(self, target, raw)
 
@@ -122,10 +122,10 @@ class SQLiteDialect(Dialect):
                 if truncate:
                     raw.execute("PRAGMA journal_mode = DELETE")
                 if self.is_busy(err):
-                                        raise LockError(
+                    raise LockError(
                         f"acquiring the database file {conn.target.redacted()}: another connection "
-                        f"kept writing to it (waited {timeout:g}s); wait for it to finish or raise "
-                        "--lock-timeout") from None
+                        f"kept writing to it (waited {timeout:g}s); wait for it to finish"
+                    ).about("lock_timeout", "lock_timeout") from None
                 raise
             try:
                 raw.execute("PRAGMA locking_mode = EXCLUSIVE")  # the lock now stays ours
@@ -149,8 +149,8 @@ class SQLiteDialect(Dialect):
     def revisions_schema(self, target: Target, override: str | None) -> str:
         if override and override != "main":
             raise ConfigError(
-                f"cannot store revisions-table in a separate schema ({override!r}) with SQLite driver; "
-                "drop --revisions-schema")
+                f"cannot store revisions-table in a separate schema ({override!r}) with SQLite driver"
+            ).about("revisions_schema", "revisions_schema")
         return "main"
 
     def table_name(self, schema: str) -> str:
@@ -354,7 +354,8 @@ def sqlite_lock(target: Target, timeout: float) -> Any:
             if time.monotonic() >= deadline:
                 raise LockError(
                     f"acquiring the migration lock on {target.redacted()}: Atlas's lock file "
-                    f"{atlas_file} is held; wait for the other run to finish or raise --lock-timeout")
+                    f"{atlas_file} is held; wait for the other run to finish"
+                ).about("lock_timeout", "lock_timeout")
             time.sleep(0.02 + jitter() * 0.03)
     except BaseException:
         os.close(owner)
