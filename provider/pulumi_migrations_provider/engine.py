@@ -132,7 +132,8 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
         if p.baseline is not None:
             state.store.write(Revision(p.baseline.version, p.baseline.description, TYPE_BASELINE))
             report.baseline_written = report.current_version = p.baseline.version
-        result = _run(Executor(conn, state.store, tx_mode=opts.tx_mode, logger=logger, dry_run=False),
+        result = _run(Executor(conn, state.store, tx_mode=opts.tx_mode, logger=logger, dry_run=False,
+                               resolve_in_doubt=opts.resolve_in_doubt),
                       files, state, report)
         report.applied = result.applied
         if result.applied:

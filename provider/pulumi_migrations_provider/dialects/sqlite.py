@@ -143,6 +143,15 @@ class SQLiteDialect(Dialect):
 
         return undo
 
+    def statement_class(self, head: tuple[str, ...]) -> str:
+        # PRAGMAs are no-ops (foreign_keys) or errors (journal_mode) inside a transaction, and
+        # VACUUM/ATTACH/DETACH refuse one; all of them may run twice.
+        if head and head[0] in ("PRAGMA", "VACUUM", "ATTACH", "DETACH"):
+            from ..indoubt import REPEATABLE
+
+            return REPEATABLE
+        return super().statement_class(head)
+
     def server_version(self, conn: Connection) -> tuple[str, str]:
         return sqlite3.sqlite_version, "sqlite"
 
