@@ -265,9 +265,13 @@ class Executor:
                 self._run_in_open_tx(p, row, resume, start_ns, result, new=new)
             return
         stage = "script"
+        before = self._count
+        self._count += len(todo)
+        self._maybe_pause("before", since=before)
         try:
             with transaction(conn, script=todo):
                 stage = "row"
+                self._maybe_pause("after", since=before)
                 self._log_statements(p, resume, len(p.statements))
                 self._progress(row, p, len(p.statements), start_ns)
                 conn.dialect.write_and_commit(conn, store.write_sql(new=new), store.params(row))
@@ -347,11 +351,17 @@ class Executor:
         self._maybe_pause("after")
         result.statements += 1
 
-    def _maybe_pause(self, where: str) -> None:
-        if self._kill_point == (where, self._count):
+    def _maybe_pause(self, where: str, *, since: int | None = None) -> None:
+        """The test hook (module docstring); ``since``: the statements ``since + 1`` to
+        ``self._count`` went in one script."""
+        point = self._kill_point
+        if point is None or point[0] != where:
+            return
+        first = self._count if since is None else since + 1
+        if first <= point[1] <= self._count:
             import sys
 
-            sys.stderr.write(f"kill point {where} {self._count}\n")
+            sys.stderr.write(f"kill point {where} {point[1]}\n")
             sys.stderr.flush()
             time.sleep(3600)
 
