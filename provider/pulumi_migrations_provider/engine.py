@@ -103,7 +103,7 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
         return report
     _check_txmodes(state.plan.pending, opts.tx_mode)
     from .events import nop_logger
-    from .executor import Executor, prepare
+    from .executor import Executor, check_sizes, prepare
 
     logger = nop_logger if logger is None else logger
     scan = dialect.scan_options
@@ -127,6 +127,7 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
         _check_txmodes(p.pending, opts.tx_mode)
         files = [prepared.get(f.name) or prepare(f, hf, scan) for f in p.pending]
         assert state.store is not None
+        check_sizes(conn, files)
         if not state.exists:
             state.store.ensure()
         if p.baseline is not None:

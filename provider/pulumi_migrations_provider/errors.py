@@ -222,6 +222,21 @@ class StatementError(_AtStatement):
             file=file, version=version, statement=statement, index=index, line=line, col=col)
 
 
+class StatementTooLargeError(_AtStatement):
+    """A statement is larger than the server accepts (MySQL's ``max_allowed_packet``); found
+    before anything ran."""
+
+    def __init__(self, *, file: str, version: str, statement: str, index: int, line: int,
+                 col: int, size: int, limit: int, setting: str):
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"is {size:,} bytes, more than the server accepts ({setting} allows {limit:,}); "
+            f"nothing was run: raise {setting} on the server (SET GLOBAL {setting} = ..., up to "
+            "1 GB) or split the statement",
+            file=file, version=version, statement=statement, index=index, line=line, col=col)
+
+
 class InDoubtError(_AtStatement):
     """An earlier run stopped while a statement that cannot share a transaction with its
     progress row ran (MySQL DDL, ``CREATE INDEX CONCURRENTLY``…), and the catalog cannot show

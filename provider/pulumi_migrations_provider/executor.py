@@ -39,7 +39,7 @@ from ._record import Record
 from .dialects import Connection
 from .dialects import driver_message
 from .errors import (ConnectionLostError, DirError, HistoryChangedError, InDoubtError,
-                     MigrateError, RevisionStoreError, StatementError)
+                     MigrateError, RevisionStoreError, StatementError, StatementTooLargeError)
 from .events import (ExecutionDone, ExecutionFailed, ExecutionStarted, FileDone, FileStarted,
                      Logger, StatementRun)
 from .migdir import MigrationFile
@@ -91,6 +91,22 @@ def check_history(p: Prepared, rev: Revision | None) -> None:
             raise HistoryChangedError(
                 f"resuming {p.file.name}: statement {i + 1} already ran but was changed since; "
                 f"restore statements 1-{rev.applied} as they were and edit only later ones")
+
+
+def check_sizes(conn: Connection, files: list[Prepared]) -> None:
+    """Every statement fits the server's limit (``Dialect.statement_limit``); called before
+    anything is written. Raises StatementTooLargeError."""
+    limit = conn.dialect.statement_limit(conn)
+    if limit is None:
+        return
+    most, setting = limit
+    for p in files:
+        for i, s in enumerate(p.statements):
+            if len(s.text) * 4 > most and len(s.text.encode()) > most:
+                raise StatementTooLargeError(
+                    file=p.file.name, version=p.file.version, statement=s.text, index=i + 1,
+                    line=s.line, col=s.col, size=len(s.text.encode()), limit=most + 1024,
+                    setting=setting)
 
 
 class RunResult(Record):

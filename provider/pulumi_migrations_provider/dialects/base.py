@@ -63,6 +63,9 @@ in every mode where DDL is not transactional; see ``indoubt``)
 - ``folds_unquoted``: unquoted identifiers are stored lower-cased (PostgreSQL).
 - ``catalog_has(conn, obj)``: whether the catalog holds ``obj`` (an ``indoubt.DbObject``), or
   None when this dialect cannot tell. Default: None.
+- ``statement_limit(conn)``: (the largest statement in bytes the server accepts, the setting
+  that says so), or None for no limit; checked for every pending statement before the first
+  runs (MySQL's ``max_allowed_packet`` drops the connection instead of saying so).
 """
 
 from __future__ import annotations
@@ -298,6 +301,9 @@ class Dialect:
         return DOUBT if head and head[0] in TX_CONTROL else TX
 
     def catalog_has(self, conn: Connection, obj: DbObject) -> bool | None:
+        return None
+
+    def statement_limit(self, conn: Connection) -> tuple[int, str] | None:
         return None
 
 

@@ -83,6 +83,11 @@ class MySQLDialect(Dialect):
             params = (obj.name,)
         return bool(conn.query(sql, params))
 
+    def statement_limit(self, conn: Connection) -> tuple[int, str] | None:
+        # The packet also carries the command byte; the revision row's error_stmt copy of a
+        # statement is checked by the same bound.
+        return int(conn.query("SELECT @@max_allowed_packet")[0][0]) - 1024, "max_allowed_packet"
+
     def server_version(self, conn: Connection) -> tuple[str, str]:
         version = conn.query("SELECT VERSION()")[0][0]
         return version, "mariadb" if "mariadb" in version.lower() else "mysql"
