@@ -77,7 +77,7 @@ def assert_exactly_once(url: str) -> None:
 
 
 def spawn(url: str, d: Path, tmp_path: Path, *, tx_mode: str, kill_point: str | None = None,
-          extra: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+          extra: tuple[str, ...] = (), stdout: int = subprocess.DEVNULL) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path), PYTHONUNBUFFERED="1")
     env.pop("DATABASE_URL", None)
     env.pop("PULUMI_MIGRATIONS_KILL_POINT", None)
@@ -86,7 +86,7 @@ def spawn(url: str, d: Path, tmp_path: Path, *, tx_mode: str, kill_point: str | 
     return subprocess.Popen(
         [sys.executable, "-m", "pulumi_migrations_provider", "apply", "--dir", str(d), "--url", url,
          "--tx-mode", tx_mode, *extra],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True)
 
 
 def run_killed_at(url: str, d: Path, tmp_path: Path, *, tx_mode: str, kill_point: str,
