@@ -307,12 +307,34 @@ class Executor:
                       result: RunResult, *, new: bool) -> None:
         """No file-wide transaction (see the module docstring): each step is a statement, or a
         run of consecutive transactional ones, committed with its progress row where the
-        database can; a statement that cannot be is marked in doubt before it runs."""
+        database can; a statement that cannot be is marked in doubt before it runs. The row
+        written after a step already carries the mark of the next statement when that one is
+        in doubt (a mark on a statement that never started is checked and found not done), so
+        DDL costs no extra round trip."""
         conn, store = self.conn, self.store
         assert conn is not None and store is not None
         n = len(p.statements)
         kinds = [indoubt.classify(conn.dialect, s.text) for s in p.statements]
+
+        def advance(done: int) -> None:
+            """``row`` after ``done`` statements, marking the next one if it is in doubt."""
+            self._progress(row, p, done, start_ns)
+            if done < n and kinds[done] == indoubt.DOUBT:
+                s = p.statements[done]
+                indoubt.mark(row, done, f"{p.file.name}:{s.line}:{s.col}", s.text)
+
         i = resume
+        if i >= n:  # nothing to run (an empty file; or the last statement was settled done)
+            if new:
+                advance(n)
+                store.write(row, new=True)
+            return
+        if kinds[i] != indoubt.TX and (new or not indoubt.marked_in_doubt(row, p.statements[i].text)):
+            # The row exists before anything ran outside a transaction (a first file's effects
+            # must never look like a dirty database), marking the statement if in doubt.
+            advance(i)
+            store.write(row, new=new)
+            new = False
         while i < n:
             if kinds[i] == indoubt.TX:
                 j = i + 1
@@ -322,7 +344,7 @@ class Executor:
                     with transaction(conn):
                         for k in range(i, j):
                             self._execute(p, k, result)
-                        self._progress(row, p, j, start_ns)
+                        advance(j)
                         store.write(row, new=new)
                 except (MigrateError, _Failed):
                     raise
@@ -332,19 +354,9 @@ class Executor:
                     raise RevisionStoreError(store.describe_failure("writing", err)) from None
                 i = j
             else:
-                doubt = kinds[i] == indoubt.DOUBT
-                if new and not doubt:  # the row exists before anything ran (a first file's
-                    store.write(row, new=True)  # effects must never look like a dirty database)
-                    new = False
-                if doubt:
-                    s = p.statements[i]
-                    indoubt.mark(row, i, f"{p.file.name}:{s.line}:{s.col}", s.text)
-                    row.partial_hashes = p.hashes[:i] or None
-                    store.write(row, new=new)
-                    new = False
-                self._execute(p, i, result, in_doubt=doubt)
-                self._progress(row, p, i + 1, start_ns)
+                self._execute(p, i, result, in_doubt=kinds[i] == indoubt.DOUBT)
                 i += 1
+                advance(i)
                 store.write(row, new=new)
             new = False
 
