@@ -103,7 +103,7 @@ def marked_in_doubt(row: Revision | None, text: str) -> bool:
 def mark(row: Revision, index: int, where: str, text: str) -> None:
     """Set the in-doubt mark on ``row`` for statement ``index`` (0-based) at ``where``."""
     row.applied = index
-    row.error = (f"{IN_DOUBT}statement {index + 1} ({where}) was started and cannot share a "
+    row.error = (f"{IN_DOUBT}statement {index + 1} ({where}) runs next and cannot share a "
                  "transaction with this row; if the run stopped here it may or may not have "
                  "completed (pulumi-migrations apply checks it, or asks)")
     row.error_stmt = text
