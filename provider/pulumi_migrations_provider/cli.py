@@ -257,7 +257,7 @@ HINT_WORDS = {
     "lock_timeout": " or raise --lock-timeout",
     "tx_mode_file": " or use --tx-mode file",
     "revisions_schema": "; drop --revisions-schema",
-    "resolve_in_doubt": ": rerun with --resolve-in-doubt=done if it completed, or "
+    "resolve_in_doubt": ": rerun with --resolve-in-doubt=done if it did, or "
                         "--resolve-in-doubt=redo to run it again",
 }
 

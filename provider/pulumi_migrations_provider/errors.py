@@ -252,7 +252,7 @@ class InDoubtError(_AtStatement):
         super().__init__(
             f"was interrupted by an earlier run and may or may not have completed "
             f"{self.quoted(statement)}; its effect cannot be read from the catalog: check the "
-            "database, then apply again saying whether it completed",
+            "database, then say whether it completed",
             file=file, version=version, statement=statement, index=index, line=line, col=col)
         self.about(option="resolve_in_doubt", hint="resolve_in_doubt")
 
