@@ -83,6 +83,8 @@ def test_uncheckable_statement_in_doubt_stops_until_resolved(maria_url: str, tmp
     row = dbcheck.revisions(maria_url)["1"]
     assert (row.applied, row.error_stmt) == (1, "ALTER TABLE t MODIFY c BIGINT;")
     assert row.error.startswith("in doubt: statement 2 (1_a.sql:2:1)")
+    # What Atlas needs to resume such a row: applied < total, one partial hash per applied one.
+    assert row.total == 3 and row.partial_hashes is not None and len(row.partial_hashes) == 1
     for _ in range(2):  # stops every time until answered; nothing runs
         proc = kills.spawn(maria_url, d, tmp_path, tx_mode="file")
         _, err = proc.communicate(timeout=60)
