@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _fresh_name
+from tests.conftest import ServerDb, _fresh_name
 from tests.dirtools import make_dir
 from tests.helpers import dbcheck, kills
 from tests.servers import MariaDbServer
@@ -60,12 +60,7 @@ def test_every_kill_point_of_one_file_on_mariadb(maria_server: MariaDbServer, tm
             url = maria_server.app_url(name)
             d = make_dir(tmp_path / f"{where}{n}", files)
             # 1_a.sql is statement 1 of the first run; 2_b.sql's statements are 2, 3, 4
-            was_killed, _, err = kills.run_killed_at(url, d, tmp_path, tx_mode="file",
-                                                     kill_point=f"{where}:{n + 1}")
-            assert was_killed, err
-            proc = kills.spawn(url, d, tmp_path, tx_mode="file")
-            _, err = proc.communicate(timeout=60)
-            assert proc.returncode == 0, (where, n, err)
+            kills.kill_then_rerun(url, d, tmp_path, tx_mode="file", kill_point=f"{where}:{n + 1}")
             assert dbcheck.query(url, "SELECT COUNT(*) FROM obj_009") == [(1500,)], (where, n)
             assert dbcheck.query(url, "SELECT n, COUNT(*) FROM log GROUP BY n") == [(2, 1)], (where, n)
 
@@ -125,3 +120,21 @@ def test_interrupted_concurrent_index_build_is_dropped_and_redone(pg_url: str, t
     assert dbcheck.query(pg_url, "SELECT indisvalid, indisunique FROM pg_index WHERE indexrelid = to_regclass('ix_big')") == [(True, False)]
     row = dbcheck.revisions(pg_url)["2"]
     assert (row.applied, row.total, row.error) == (1, 1, "")
+
+
+def test_a_files_own_transaction_is_honoured_and_exactly_once(server_db: ServerDb, tmp_path: Path) -> None:
+    """``--tx-mode none`` with BEGIN … COMMIT written in the file: the file's transaction is
+    run as written (not split into ours), and a kill at any statement of it is exactly once."""
+    files = {"1_a.sql": "CREATE TABLE log (n INT NOT NULL);\n",
+             "2_b.sql": ("BEGIN;\nINSERT INTO log (n) VALUES (1);\nINSERT INTO log (n) VALUES (2);\n"
+                         "COMMIT;\nBEGIN;\nINSERT INTO log (n) VALUES (99);\nROLLBACK;\n"
+                         "INSERT INTO log (n) VALUES (3);\n")}
+    # statement numbers of the first run: 1_a.sql is 1, 2_b.sql's are 2..9
+    for where in ("before", "after"):
+        for n in range(2, 10):
+            d = make_dir(tmp_path / f"{where}{n}", files)
+            url = server_db.fresh_url()
+            kills.kill_then_rerun(url, d, tmp_path, tx_mode="none", kill_point=f"{where}:{n}")
+            assert dbcheck.query(url, "SELECT n FROM log ORDER BY n") == [(1,), (2,), (3,)], (where, n)
+            row = dbcheck.revisions(url)["2"]
+            assert (row.applied, row.total, row.error) == (8, 8, ""), (where, n, row)

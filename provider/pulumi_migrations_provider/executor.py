@@ -16,7 +16,9 @@ statement in doubt and how to resolve it.
   ``CREATE INDEX CONCURRENTLY``…) is first marked in doubt in the row (``indoubt.mark``, a
   form Atlas reads as a partial file with an error); the next run checks the catalog for its
   effect (``indoubt.took_effect``) and continues, or, when the catalog cannot tell, stops with
-  an ``InDoubtError`` until ``Options.resolve_in_doubt`` says ``done`` or ``redo``.
+  an ``InDoubtError`` until ``Options.resolve_in_doubt`` says ``done`` or ``redo``. A
+  transaction the file writes itself (``BEGIN`` … ``COMMIT``) runs as written, as one step
+  whose progress row is written just before its ``COMMIT``.
 
 After a statement fails, its transaction (if any) is rolled back first, then the row is re-read
 from the committed state and the error is recorded on it, so ``status`` shows what went wrong.
@@ -48,7 +50,7 @@ from .sumfile import HashFile
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
-    from typing import Iterator
+    from typing import Callable, Iterator
 
 
 class Prepared(Record):
@@ -121,19 +123,34 @@ class RunResult(Record):
         self.statements = statements
 
 
+class _Tx:
+    """The handle ``transaction`` yields: ``ended()`` says a statement of the file (its own
+    COMMIT or ROLLBACK, or MySQL DDL committing implicitly) closed the transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def ended(self) -> None:
+        self.conn.in_tx = False
+
+
 @contextmanager
-def transaction(conn: Connection, *, script: list[str] | None = None,
-                commit: bool = True) -> Iterator[None]:
-    """One transaction on ``conn``: BEGIN (sent with ``script`` in one round trip when given),
-    the body, then COMMIT (ROLLBACK when ``commit`` is false). Any exception, from the script,
-    the body or the COMMIT, rolls back and propagates. The body may commit itself
-    (``Dialect.write_and_commit``); then nothing is left to do."""
+def transaction(conn: Connection, *, script: list[str] | None = None, commit: bool = True,
+                begin: Callable[[], None] | None = None) -> Iterator[_Tx]:
+    """One transaction on ``conn``: BEGIN (sent with ``script`` in one round trip when given;
+    ``begin`` runs the file's own BEGIN instead), the body, then COMMIT (ROLLBACK when
+    ``commit`` is false). Any exception, from the script, the body or the COMMIT, rolls back
+    and propagates. The body may end the transaction itself (``Dialect.write_and_commit``, or
+    a statement of the file and ``_Tx.ended``); then nothing is left to do."""
     try:
-        if script is None:
+        if begin is not None:
+            begin()
+            conn.in_tx = True
+        elif script is None:
             conn.begin()
         else:
             conn.run_script(script, begin=True)
-        yield
+        yield _Tx(conn)
         if conn.in_tx:
             if commit:
                 conn.commit()
@@ -310,16 +327,19 @@ class Executor:
         database can; a statement that cannot be is marked in doubt before it runs. The row
         written after a step already carries the mark of the next statement when that one is
         in doubt (a mark on a statement that never started is checked and found not done), so
-        DDL costs no extra round trip."""
+        DDL costs no extra round trip. A transaction the file opens itself (``BEGIN`` …
+        ``COMMIT``) is one step (``_run_files_own_tx``)."""
         conn, store = self.conn, self.store
         assert conn is not None and store is not None
         n = len(p.statements)
-        kinds = [indoubt.classify(conn.dialect, s.text) for s in p.statements]
+        heads = [indoubt.head(s.text) for s in p.statements]
+        kinds = [conn.dialect.statement_class(h) for h in heads]
+        control = [indoubt.control(h) for h in heads]
 
         def advance(done: int) -> None:
             """``row`` after ``done`` statements, marking the next one if it is in doubt."""
             self._progress(row, p, done, start_ns)
-            if done < n and kinds[done] == indoubt.DOUBT:
+            if done < n and kinds[done] == indoubt.DOUBT and control[done] is None:
                 s = p.statements[done]
                 indoubt.mark(row, done, f"{p.file.name}:{s.line}:{s.col}", s.text)
 
@@ -336,9 +356,16 @@ class Executor:
             store.write(row, new=new)
             new = False
         while i < n:
-            if kinds[i] == indoubt.TX:
+            if control[i] == "begin":
+                i = self._run_files_own_tx(p, row, i, kinds, control, advance, result)
+            elif control[i] is not None:  # COMMIT/ROLLBACK outside a transaction: a no-op
+                self._execute(p, i, result)
+                i += 1
+                advance(i)
+                store.write(row)
+            elif kinds[i] == indoubt.TX:
                 j = i + 1
-                while mode != "none" and j < n and kinds[j] == indoubt.TX:
+                while mode != "none" and j < n and kinds[j] == indoubt.TX and control[j] is None:
                     j += 1
                 try:
                     with transaction(conn):
@@ -359,6 +386,52 @@ class Executor:
                 advance(i)
                 store.write(row, new=new)
             new = False
+
+    def _run_files_own_tx(self, p: Prepared, row: Revision, i: int, kinds: list[str],
+                          control: list[str | None], advance: Callable[[int], None],
+                          result: RunResult) -> int:
+        """Statement ``i`` is the file's own BEGIN: run it and what follows as written, up to
+        its COMMIT or ROLLBACK; return the index after that. The row written just before the
+        file's COMMIT already counts the COMMIT, so it is committed by it or not at all; after
+        a ROLLBACK (or a kill inside) the row still points at the BEGIN, and the rerun starts
+        there: exactly once either way. MySQL DDL inside commits the transaction implicitly:
+        it is marked in doubt inside it first, and the rest runs in steps again."""
+        conn, store = self.conn, self.store
+        assert conn is not None and store is not None
+        n = len(p.statements)
+        k = i + 1
+        try:
+            with transaction(conn, begin=lambda: self._execute(p, i, result)) as tx:
+                while k < n and control[k] not in ("commit", "rollback"):
+                    if kinds[k] == indoubt.DOUBT and not conn.dialect.transactional_ddl and control[k] is None:
+                        advance(k)  # marks it: committed by the DDL's implicit commit
+                        store.write(row)
+                        self._execute(p, k, result, in_doubt=True)
+                        tx.ended()
+                        advance(k + 1)
+                        store.write(row)
+                        return k + 1
+                    self._execute(p, k, result)
+                    k += 1
+                if k == n:  # the file ends inside its transaction: it commits with the row
+                    advance(n)
+                    store.write(row)
+                    return n
+                if control[k] == "commit":
+                    advance(k + 1)
+                    store.write(row)
+                self._execute(p, k, result)
+                tx.ended()
+        except (MigrateError, _Failed):
+            raise
+        except Exception as err:  # the closing COMMIT or ROLLBACK of ours
+            if conn.dialect.connection_lost(conn, err):
+                raise self._lost(p, err, None) from None
+            raise RevisionStoreError(store.describe_failure("writing", err)) from None
+        if control[k] == "rollback":
+            advance(k + 1)
+            store.write(row)
+        return k + 1
 
     # --- helpers ----------------------------------------------------------------------------------
 

@@ -12,8 +12,10 @@ Contract:
     (``CREATE … IF NOT EXISTS``, ``DROP … IF EXISTS``, ``SET``, ``PRAGMA``, ``VACUUM``…): a
     rerun simply runs it again.
   - ``DOUBT``: it must run outside a transaction and may not run twice (MySQL DDL, PostgreSQL
-    ``CREATE INDEX CONCURRENTLY``, transaction control written in the file). The executor
-    writes a progress row marking it in doubt before it runs, so an interruption is known.
+    ``CREATE INDEX CONCURRENTLY``). The executor writes a progress row marking it in doubt
+    before it runs, so an interruption is known. Transaction control written in the file is
+    ``DOUBT`` too; ``control`` tells BEGIN/COMMIT/ROLLBACK apart, which the executor runs as
+    the file's own transaction instead.
 
   Which words fall in which class is a dialect fact (``Dialect.statement_class``).
 
@@ -92,6 +94,21 @@ def head(text: str, n: int = 8) -> tuple[str, ...]:
 def classify(dialect: Dialect, text: str) -> str:
     """``TX``, ``REPEATABLE`` or ``DOUBT`` for ``text`` (see the module docstring)."""
     return dialect.statement_class(head(text))
+
+
+def control(words: tuple[str, ...]) -> str | None:
+    """"begin", "commit" or "rollback" for a statement that opens or ends a transaction the
+    file writes itself (``BEGIN``, ``START TRANSACTION``, ``COMMIT``, ``END``, ``ROLLBACK``,
+    ``ABORT``; not ``ROLLBACK TO`` a savepoint, nor ``BEGIN … END`` blocks, which are inside
+    ``CREATE`` statements), else None."""
+    first = words[0] if words else ""
+    if first == "BEGIN" or (first == "START" and words[1:2] == ("TRANSACTION",)):
+        return "begin"
+    if first in ("COMMIT", "END"):
+        return "commit"
+    if first in ("ROLLBACK", "ABORT") and "TO" not in words[1:3]:
+        return "rollback"
+    return None
 
 
 def marked_in_doubt(row: Revision | None, text: str) -> bool:

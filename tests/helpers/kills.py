@@ -125,3 +125,13 @@ def run_killed_after(url: str, d: Path, tmp_path: Path, *, tx_mode: str, delay: 
         proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate(timeout=timeout)
         return proc.returncode == -signal.SIGKILL, proc.returncode, err
+
+
+def kill_then_rerun(url: str, d: Path, tmp_path: Path, *, tx_mode: str, kill_point: str) -> None:
+    """Run apply killed at ``kill_point`` (it must get there), then rerun it to success."""
+    was_killed, _, err = run_killed_at(url, d, tmp_path, tx_mode=tx_mode, kill_point=kill_point)
+    assert was_killed, (kill_point, err)
+    proc = spawn(url, d, tmp_path, tx_mode=tx_mode)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, (kill_point, err)
+
