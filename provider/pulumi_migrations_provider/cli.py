@@ -458,6 +458,10 @@ def _interrupted(stop: KeyboardInterrupt) -> int:
     """One line for an interrupt; the exit code the shell gives a process stopped by that signal
     (130 for SIGINT, 143 for SIGTERM)."""
     terminated = isinstance(stop, Terminated)
+    # A driver object the interrupt cut short in its __init__ (PyMySQL's MySQLResult) fails in
+    # its __del__ when the interrupt is dropped; Python would print that as "Exception ignored
+    # … Traceback". We are stopping anyway: nothing but our one line goes out.
+    sys.unraisablehook = lambda unraisable: None
     try:
         sys.stderr.write("error: terminated (SIGTERM); rerun the same command to continue\n" if terminated
                          else "error: interrupted; rerun the same command to continue\n")
