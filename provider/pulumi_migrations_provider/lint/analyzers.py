@@ -5,7 +5,9 @@ unique indexes, NOT NULL, type changes, foreign keys, MySQL table copies, the SQ
 pattern); for PostgreSQL, pglast (PostgreSQL's own parser) adds the locking hazards
 (``postgres.py``). One ``_State`` runs across the pending files in order, so a table created by
 an earlier pending file is new, not "existing", for every later statement (Atlas only knows
-this within one file).
+this within one file); an added column counts as new only within its file, as in Atlas. With
+live ``Facts``, a table's rows/bytes go into its findings and its columns sharpen some checks
+(``_State.column`` follows the pending statements' own changes to them).
 
 Contract: ``analyze_files(files, dialect, facts, levels)`` returns findings in file order, then
 statement order, then analyzer order; a statement neither parser understands is skipped (no
