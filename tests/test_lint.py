@@ -471,3 +471,76 @@ def test_my101_values_are_what_mariadb_writes(maria_url: str) -> None:
         dbtools.execute(maria_url, f"ALTER TABLE t ADD COLUMN {column}")
     n, s, e, ts, ts2 = dbtools.query(maria_url, "SELECT n, s, e, CAST(ts AS CHAR), CAST(ts2 AS CHAR) FROM t")[0]
     assert (n, s, e, ts, ts2) == (0, "", "x", "0000-00-00 00:00:00", "0000-00-00 00:00:00")
+
+
+# --- Atlas's own lint tests (internal/integration/testdata/sqlite, copied as they are) -------
+
+ATLAS_LINT = TESTDATA / "atlas-lint" / "sqlite"
+# Where we deliberately report differently from these Atlas expectations, and why.
+ATLAS_DIFFERENCES = {
+    ("cli-migrate-lint-add-notnull.txt", "2.sql", 1):
+        "--latest=2 makes 1.sql pending too: users is created by it, so it is new (Atlas only "
+        "knows tables created in the same file)",
+}
+
+
+def _txtar(path: Path) -> tuple[list[str], dict[str, str]]:
+    text = path.read_text()
+    parts = text.split("\n-- ")
+    script, sections = parts[0], {}
+    for part in parts[1:]:
+        name, _, body = part.partition(" --")
+        sections[name] = body[1:] if body.startswith("\n") else body
+    return script.splitlines(), sections
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in ATLAS_LINT.glob("*.txt")))
+def test_atlas_lint_testdata(name: str) -> None:
+    """Each ``atlas migrate lint --dir D --latest=N`` of Atlas's test script: lint the last N
+    files of D (the earlier ones count as applied) and compare with Atlas's expected
+    ``file: report`` / ``\\tL<line>: <text>`` output."""
+    script, sections = _txtar(ATLAS_LINT / name)
+    runs = 0
+    for i, line in enumerate(script):
+        if "atlas migrate lint" not in line:
+            continue
+        words = line.split()
+        directory = next(w for w in words if w.startswith("file://"))[len("file://"):]
+        latest = int(next(w for w in words if w.startswith("--latest=")).split("=")[1])
+        expected_name = script[i + 1].split()[-1]
+        files = sorted((n.split("/", 1)[1], body) for n, body in sections.items()
+                       if n.startswith(directory + "/"))
+        pending = [MigrationFile(n, body.encode()) for n, body in files][-latest:]
+        want, current = set(), None
+        for ln in sections[expected_name].splitlines():
+            if ln.endswith(":") and ".sql: " in ln:
+                current = ln.split(":")[0]
+            elif ln.startswith("\tL"):
+                at, _, message = ln[2:].partition(": ")
+                if (name, current, int(at)) not in ATLAS_DIFFERENCES:
+                    want.add((current, int(at), message))
+        got = {(f.file, f.line, f.message) for f in lint.analyze(pending, "sqlite")}
+        assert got == want, (line, got ^ want)
+        runs += 1
+    assert runs
+
+
+def test_sqlite_rebuild_to_not_null_with_live_facts(tmp_path: Path) -> None:
+    """Atlas's cli-migrate-lint-modify-nullability cases: a rebuild that makes a nullable column
+    NOT NULL is MF104, unless the new column has a default or an earlier UPDATE backfills it."""
+    url = f"sqlite://{tmp_path}/x.db"
+    dbtools.execute(url, "CREATE TABLE `users` (`a` int NULL)")
+    facts = lint.read_facts(url, ["users"], 5)
+    rebuild = ("PRAGMA foreign_keys = off;\n-- Create \"new_users\" table\n"
+               "CREATE TABLE `new_users` (`a` int NOT NULL{default});\n"
+               "INSERT INTO `new_users` (`a`) SELECT `a` FROM `users`;\nDROP TABLE `users`;\n"
+               "ALTER TABLE `new_users` RENAME TO `users`;\nPRAGMA foreign_keys = on;\n")
+    cases = {"": [("2.sql", 3, "PM401"), ("2.sql", 3, "MF104")],
+             " DEFAULT 1": [("2.sql", 3, "PM401")],
+             "backfill": [("2.sql", 3, "PM401")]}
+    for case, want in cases.items():
+        text = rebuild.format(default="" if case == "backfill" else case)
+        if case == "backfill":
+            text = "UPDATE `users` SET `a` = 1 WHERE `a` IS NULL;\n" + text.replace("-- Create \"new_users\" table\n", "")
+        got = _codes(lint.analyze(_files(**{"2.sql": text}), "sqlite", facts=facts))
+        assert sorted(got) == sorted(want), case

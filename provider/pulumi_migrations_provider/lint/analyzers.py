@@ -197,7 +197,7 @@ def _generic(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) -> None:
     elif isinstance(t, exp.Alter) and str(t.args.get("kind", "")).upper() == "TABLE":
         _alter(s, t, stmts, state, emit)
     elif isinstance(t, exp.Command) and state.dialect == "mysql":
-        _mysql_command(s, state, emit)
+        _mysql_command(s, stmts, state, emit)
 
 
 def _drop(t: exp.Drop, state: _State, emit: _Emit) -> None:
@@ -306,7 +306,7 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
                 emit("BC102", f"Renaming column {_q(old)} to {_q(new)}", table)
         elif isinstance(action, exp.AlterRename):
             new = _name(action.this)
-            _rename_table(table, new, state, emit)
+            _rename_table(table, new, stmts[s.index + 1:], state, emit)
         elif isinstance(action, exp.Drop):
             kind = str(action.args.get("kind", "")).upper()
             names = [_name(x) for x in action.args.get("tables") or []]
@@ -340,9 +340,9 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
                 elif isinstance(c, exp.Constraint):
                     _unique_in_constraint(c, table, state, emit)
         elif isinstance(action, exp.AlterColumn):
-            _alter_column(action, table, existing, state, emit)
+            _alter_column(action, table, existing, s, stmts, state, emit)
         elif isinstance(action, exp.ModifyColumn):
-            _mysql_modify(action, table, existing, state, emit)
+            _mysql_modify(action, table, existing, s, stmts, state, emit)
     if dropped:
         word = "column" if len(dropped) == 1 else "columns"
         emit("DS103", f"Dropping non-virtual {word} {_and(dropped)}", table)
@@ -372,14 +372,42 @@ def _added_back(s: _Stmt, stmts: list[_Stmt], state: _State, key: str, old: str)
     return False
 
 
-def _rename_table(old: str, new: str, state: _State, emit: _Emit) -> None:
+def _rename_table(old: str, new: str, later: list[_Stmt], state: _State, emit: _Emit) -> None:
     old_key, new_key = state.key(old), state.key(new)
     if state.existing(old):
-        emit("BC101", f"Renaming table {_q(old)} to {_q(new)}", old)
+        if not _view_for_renamed(later, old_key, new_key, state):
+            emit("BC101", f"Renaming table {_q(old)} to {_q(new)}", old)
         state.renamed[new_key] = state.renamed.pop(old_key, old_key)
     else:
         state.created.discard(old_key)
         state.created.add(new_key)
+
+
+def _view_for_renamed(later: list[_Stmt], old_key: str, new_key: str, state: _State) -> bool:
+    """Atlas's ViewForRenamedT: a later statement of the file creates a view with the old name
+    over the renamed table, so readers of the old name keep working."""
+    for x in later:
+        t = x.tree
+        if isinstance(t, exp.Create) and str(t.args.get("kind", "")).upper() == "VIEW":
+            target = t.this.this if isinstance(t.this, exp.Schema) else t.this
+            if state.key(_name(target)) == old_key and t.expression is not None and any(
+                    state.key(_name(tb)) == new_key for tb in t.expression.find_all(exp.Table)):
+                return True
+    return False
+
+
+def _filled_before(s: _Stmt, stmts: list[_Stmt], state: _State, table: str, col: str) -> bool:
+    """Atlas's ColumnFilledBefore: an earlier statement of the file sets ``col`` of ``table`` to a
+    non-NULL value (``UPDATE t SET c = … [WHERE c IS NULL]``)."""
+    key = state.key(table)
+    for x in stmts[:s.index]:
+        t = x.tree
+        if isinstance(t, exp.Update) and state.key(_name(t.this)) == key:
+            for e in t.expressions:
+                if (isinstance(e, exp.EQ) and e.this.name.lower() == col.lower()
+                        and not isinstance(e.expression, exp.Null)):
+                    return True
+    return False
 
 
 def _add_column(col: exp.ColumnDef, table: str, existing: bool, state: _State, emit: _Emit) -> None:
@@ -448,14 +476,15 @@ def _mysql_implicit(dtype: exp.DataType | None, table: str, state: _State):
     return ()
 
 
-def _alter_column(a: exp.AlterColumn, table: str, existing: bool, state: _State, emit: _Emit) -> None:
+def _alter_column(a: exp.AlterColumn, table: str, existing: bool, s: _Stmt, stmts: list[_Stmt],
+                  state: _State, emit: _Emit) -> None:
     """``ALTER [COLUMN] c SET NOT NULL`` / ``TYPE t`` (PostgreSQL, MySQL's ALTER COLUMN)."""
     if not existing:
         return
     col = a.this.name
     cf = state.column(table, col)
     if a.args.get("allow_null") is False and (state.key(table), col.lower()) not in state.added:
-        if cf is None or cf.nullable:
+        if (cf is None or cf.nullable) and not _filled_before(s, stmts, state, table, col):
             emit("MF104", f"Modifying nullable column {_q(col)} to non-nullable might fail in case "
                           "it contains NULL values", table)
         state.set_column(table, col, nullable=False)
@@ -471,7 +500,8 @@ def _alter_column(a: exp.AlterColumn, table: str, existing: bool, state: _State,
         state.set_column(table, col, type_=new)
 
 
-def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, state: _State, emit: _Emit) -> None:
+def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, s: _Stmt, stmts: list[_Stmt],
+                  state: _State, emit: _Emit) -> None:
     """MySQL ``MODIFY c def`` / ``CHANGE old new def``."""
     if not existing:
         return
@@ -482,7 +512,8 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, state: _State
     cf = state.column(table, old_name)
     dtype = col.args.get("kind")
     new = _type_text(dtype, "mysql")
-    if _is_not_null(col) and cf is not None and cf.nullable:
+    if (_is_not_null(col) and cf is not None and cf.nullable
+            and not _filled_before(s, stmts, state, table, old_name)):
         emit("MF104", f"Modifying nullable column {_q(col.name)} to non-nullable might fail in case "
                       "it contains NULL values", table)
     from .types import mysql_change
@@ -506,7 +537,7 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, state: _State
                       "(give --url to know)", table)
 
 
-def _mysql_command(s: _Stmt, state: _State, emit: _Emit) -> None:
+def _mysql_command(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) -> None:
     """Statements sqlglot keeps as a Command; read from its tokens: ``RENAME TABLE a TO b, …``."""
     t = s.tree
     if t.name.upper() != "RENAME" or t.expression is None:
@@ -534,7 +565,7 @@ def _mysql_command(s: _Stmt, state: _State, emit: _Emit) -> None:
             j += 1
         if not old or not new:
             return
-        _rename_table(".".join(old), ".".join(new), state, emit)
+        _rename_table(".".join(old), ".".join(new), stmts[s.index + 1:], state, emit)
         i = j + 1
 
 
@@ -580,6 +611,12 @@ def _sqlite_rebuild(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) ->
         if gone:
             word = "column" if len(gone) == 1 else "columns"
             emit("DS103", f"Dropping non-virtual {word} {_and(gone)}", orig)
+        for c in t.this.expressions:
+            old = tf.columns.get(c.name.lower()) if isinstance(c, exp.ColumnDef) else None
+            if (old is not None and old.nullable and _is_not_null(c) and not _has_default(c)
+                    and not _filled_before(s, stmts, state, orig, c.name)):
+                emit("MF104", f"Modifying nullable column {_q(c.name)} to non-nullable might fail "
+                              "in case it contains NULL values", orig)
     for x in (ins, drop, ren):
         state.skip.add((x.file.name, x.index))
     return True
