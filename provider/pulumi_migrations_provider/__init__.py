@@ -12,9 +12,11 @@ The table of contents:
 - ``plan`` / ``executor``: pending computation and execution
 - ``k8s``: ConfigMap + Secret + AtlasMigration manifests
 - ``errors``: every error a user can cause (``MigrateError`` and subclasses)
+- ``durations``: Go durations (``10s``), parsed and printed
+- ``extras``: the pip extras (``pulumi``, ``kubernetes``) and the error naming a missing one
 
 Imports are lazy so that the CLI starts fast; ``MigrationProvider`` and friends load pulumi
-only when first touched.
+only when first touched (it comes with the ``pulumi`` extra).
 """
 
 from __future__ import annotations

@@ -17,6 +17,12 @@ A message never contains a database password: URLs are rendered through
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _E = TypeVar("_E", bound="MigrateError")
+
 
 #: The remedies that name an option, by key: what each edge's table must word. Each wording is
 #: appended to the neutral message as it is (so it starts with its own "; " or ", or").
@@ -40,7 +46,7 @@ class MigrateError(Exception):
     option: str | None = None
     hint: str | None = None
 
-    def about(self, option: str | None = None, hint: str | None = None) -> MigrateError:
+    def about(self: _E, option: str | None = None, hint: str | None = None) -> _E:
         """Set ``option`` and ``hint``; returns the error, for ``raise Error(...).about(...)``."""
         if option is not None:
             self.option = option
@@ -232,3 +238,19 @@ class LockError(MigrateError):
 
 class RevisionStoreError(MigrateError):
     """Reading or writing the revisions table failed."""
+
+
+# --- installation ---------------------------------------------------------------------------
+
+
+class MissingDependencyError(MigrateError, ImportError):
+    """An optional dependency group (a pip extra) is not installed: ``module`` cannot be
+    imported, and ``extra`` names the extra that installs it. Also an ``ImportError``, so code
+    probing for an optional import catches it as one."""
+
+    def __init__(self, *, module: str, extra: str, needed_for: str):
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"{needed_for}: the Python package {module!r} is not installed; install it with "
+            f"pip install 'pulumi-migrations[{extra}]'", name=module)

@@ -9,9 +9,7 @@ from ..errors import ConfigError, ConnectError
 from ..target import Target
 from .base import LOCK_NAME, TABLE, UPDATED_COLUMNS, Connection, Dialect, first_line, lock_held
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
-if TYPE_CHECKING:
-    from typing import Any, Callable
+from typing import Any, Callable  # not on a SQLite run's path: no start-up tuning here
 
 
 class MySQLDialect(Dialect):
@@ -115,7 +113,7 @@ class MySQLDialect(Dialect):
                      f"innodb_lock_wait_timeout = {whole}").close()
 
     def is_busy(self, err: BaseException) -> bool:
-        args = getattr(err, "args", ())
+        args: tuple[object, ...] = err.args
         return bool(args) and args[0] == 1205  # Lock wait timeout exceeded (metadata or row)
 
     def executed_at(self) -> Any:

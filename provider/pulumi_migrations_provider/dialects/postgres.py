@@ -9,9 +9,7 @@ from ..errors import ConnectError
 from ..target import Target
 from .base import LOCK_NAME, TABLE, Connection, Dialect, first_line, poll_lock, seconds_param
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
-if TYPE_CHECKING:
-    from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence  # not on a SQLite run's path: no start-up tuning here
 
 
 def fnv1_32(data: bytes) -> int:

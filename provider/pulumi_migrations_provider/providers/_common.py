@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from pulumi.output import Unknown
 
+from ..durations import parse_duration
 from ..errors import ChecksumError, ConfigError, MigrateError
 from ..migdir import MigrationDir
 from ..sumfile import HashFile
@@ -86,15 +87,16 @@ def as_bool(value: Any, default: bool = False) -> bool:
 
 
 def as_float(value: Any, default: float, option: str | None = None) -> float:
-    """Return a numeric input as float, ``default`` when unset. Raises ConfigError (about
-    ``option``) otherwise."""
+    """Return a number of seconds: ``default`` when unset, a number as is, a string as a Go
+    duration (``"10s"``, ``"1m30s"``) or seconds (``"2.5"``), as Atlas's flags take it.
+    Raises ConfigError (about ``option``) otherwise."""
     if value is None:
         return default
     try:
-        return float(value)
+        return parse_duration(value) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"reading inputs: {value!r} is not a number of seconds"
-                          ).about(option) from None
+        raise ConfigError(f"reading inputs: {value!r} is not a duration such as '10s' or a "
+                          "number of seconds").about(option) from None
 
 
 def load_directory(path: Any) -> tuple[MigrationDir, HashFile]:
