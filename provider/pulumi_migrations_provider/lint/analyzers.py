@@ -150,7 +150,7 @@ def _and(names: list[str]) -> str:
 
 def _parse(text: str, read: str) -> exp.Expression | None:
     try:
-        trees = [t for t in sqlglot.parse(text, read=read) if t is not None]
+        trees = [t for t in sqlglot.parse(text, read=read) if isinstance(t, exp.Expression)]
     except Exception:  # ParseError, TokenError, and sqlglot's own bugs: skip the statement
         return None
     return trees[0] if len(trees) == 1 else None
@@ -163,9 +163,9 @@ def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | N
     state = _State(dialect, facts)
     out: list[Finding] = []
     emit = _Emit(out, levels, state)
-    pg = None
-    if dialect == "postgres":
-        from . import postgres as pg
+    from . import postgres
+
+    pg = postgres if dialect == "postgres" else None
     for emit.file_index, f in enumerate(files):
         state.added.clear()  # column spans are per file, as Atlas's (tables span the pending set)
         statements = lex.split_statements(f.text(), options, file=f.name)
@@ -519,9 +519,14 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, s: _Stmt, stm
     from .types import mysql_change
 
     verdict = mysql_change(cf.type if cf is not None else None, new)
-    if cf is not None:
-        state.columns.pop((state.key(table), old_name.lower()), None)
-        state.columns[(state.key(table), col.name.lower())] = ColumnFacts(col.name, new, not _is_not_null(col))
+    if cf is None:
+        if verdict == "unknown":
+            emit("PM301", f"Changing column {_q(old_name)} to {new} copies table {_q(table)} while "
+                          "writes wait, unless the type is unchanged or ENUM values are only "
+                          "appended (give --url to know)", table)
+        return
+    state.columns.pop((state.key(table), old_name.lower()), None)
+    state.columns[(state.key(table), col.name.lower())] = ColumnFacts(col.name, new, not _is_not_null(col))
     if verdict == "narrow":
         emit("PM101", f"Changing column {_q(old_name)} of table {_q(table)} from {cf.type} to {new} "
                       "narrows it: values that do not fit make the statement fail (or are cut)", table)
@@ -531,16 +536,12 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, s: _Stmt, stm
     elif verdict in ("copy", "narrow"):
         emit("PM301", f"Changing the type of column {_q(old_name)} ({cf.type} to {new}) copies "
                       f"table {_q(table)} while writes wait", table)
-    elif verdict == "unknown":
-        emit("PM301", f"Changing column {_q(old_name)} to {new} copies table {_q(table)} while "
-                      "writes wait, unless the type is unchanged or ENUM values are only appended "
-                      "(give --url to know)", table)
 
 
 def _mysql_command(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) -> None:
     """Statements sqlglot keeps as a Command; read from its tokens: ``RENAME TABLE a TO b, …``."""
     t = s.tree
-    if t.name.upper() != "RENAME" or t.expression is None:
+    if t is None or t.name.upper() != "RENAME" or t.expression is None:
         return
     try:  # sqlglot keeps what follows RENAME as one string: tokenize that
         tokens = sqlglot.tokenize(t.expression.name, read="mysql")
@@ -584,8 +585,10 @@ def _sqlite_rebuild(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) ->
     tmp = _name(t.this.this)
     seq = [x for x in stmts[s.index + 1:s.index + 8] if x.tree is not None]
     ins = next((x for x in seq if isinstance(x.tree, exp.Insert)), None)
-    if ins is None or state.key(_name(ins.tree.this.this if isinstance(ins.tree.this, exp.Schema)
-                                       else ins.tree.this)) != state.key(tmp):
+    if ins is None or not isinstance(ins.tree, exp.Insert):
+        return False
+    into = ins.tree.this
+    if state.key(_name(into.this if isinstance(into, exp.Schema) else into)) != state.key(tmp):
         return False
     select = ins.tree.expression
     src = select.find(exp.Table) if select is not None else None

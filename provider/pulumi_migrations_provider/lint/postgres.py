@@ -44,21 +44,24 @@ _NO_TX = ("Indexes cannot be created or deleted concurrently within a transactio
 _SERIALS = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"}
 
 
-def _q(s: str) -> str:
+def _q(s: str | None) -> str:
+    s = s or ""
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _rel(rv: ast.RangeVar) -> str:
-    return f"{rv.schemaname}.{rv.relname}" if rv.schemaname else rv.relname
+def _rel(rv: ast.RangeVar | None) -> str:
+    if rv is None:
+        return ""
+    return f"{rv.schemaname}.{rv.relname}" if rv.schemaname else (rv.relname or "")
 
 
-def _funcs(node) -> list[str]:
+def _funcs(node: object) -> list[str]:
     """Names of the functions a default expression calls (any depth)."""
     out: list[str] = []
 
-    def walk(n) -> None:
-        if isinstance(n, ast.FuncCall):
-            out.append(n.funcname[-1].sval.lower())
+    def walk(n: object) -> None:
+        if isinstance(n, ast.FuncCall) and n.funcname:
+            out.append(str(n.funcname[-1].sval).lower())
         if isinstance(n, ast.Node):
             for name in n:
                 walk(getattr(n, name))
@@ -173,4 +176,4 @@ def _type_name(tn: ast.TypeName | None) -> str:
     try:
         return RawStream()(tn).lower()
     except Exception:
-        return tn.names[-1].sval.lower()
+        return str(tn.names[-1].sval).lower() if tn.names else ""
