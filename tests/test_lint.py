@@ -211,7 +211,8 @@ def test_mariadb_copies_for_reorders_not_for_appends(maria_url: str) -> None:
     assert facts.flavor == "mariadb" and facts.table("t").columns["st"].type == "enum('a','b')"
     cases = [("MODIFY st enum('a','b','c')", "INSTANT", set()),
              ("MODIFY st enum('b','a')", "INPLACE", {"PM302"}),
-             ("MODIFY n bigint", "INPLACE", {"PM301"})]
+             ("MODIFY n bigint", "INPLACE", {"PM301"}),
+             ("DROP PRIMARY KEY", "INPLACE", {"PM301"})]
     for change, algorithm, codes in cases:
         found = {f.code for f in lint.analyze(_files(**{"1.sql": f"ALTER TABLE t {change};\n"}),
                                              "mysql", facts=facts)}

@@ -347,6 +347,12 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
         word = "column" if len(dropped) == 1 else "columns"
         emit("DS103", f"Dropping non-virtual {word} {_and(dropped)}", table)
     if state.dialect == "mysql" and existing:
+        acts = t.args.get("actions") or []
+        adds_pk = any(isinstance(a, exp.AddConstraint) and any(isinstance(c, exp.PrimaryKey) for c in a.expressions)
+                      for a in acts)
+        if any(isinstance(a, exp.DropPrimaryKey) for a in acts) and not adds_pk:
+            emit("PM301", f"Dropping the primary key of {_q(table)} without adding one copies the "
+                          "table while writes wait", table)
         for opt in t.args.get("options") or []:
             if isinstance(opt, exp.AlgorithmProperty) and opt.name.upper() == "COPY":
                 emit("PM301", f"ALGORITHM=COPY copies table {_q(table)} row by row while writes wait", table)

@@ -9,7 +9,7 @@
   transaction (no ``-- atlas:txmode none`` header): PostgreSQL refuses it, so this is an error
   by default (also for new tables: it fails either way);
 - PM201 ``ADD CONSTRAINT … FOREIGN KEY``/``CHECK`` without ``NOT VALID``;
-- PM202 ``ADD CONSTRAINT … UNIQUE``/``PRIMARY KEY`` not ``USING INDEX``;
+- PM202 ``ADD CONSTRAINT … UNIQUE``/``PRIMARY KEY`` not ``USING INDEX``, or inline on ``ADD COLUMN``;
 - PM203 ``ALTER COLUMN … SET NOT NULL``;
 - PM204 ``ALTER COLUMN … TYPE`` (left out when live facts show a binary-coercible change);
 - PM205 ``ADD COLUMN`` whose default is volatile (or may be: a function we do not know to be
@@ -162,6 +162,12 @@ def _alter_cmd(cmd: ast.AlterTableCmd, table: str, state, emit) -> None:
                 why = "it is a stored generated column"
             elif c.contype == ConstrType.CONSTR_IDENTITY:
                 why = "it is an identity column"
+            elif c.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY):
+                kind = "unique" if c.contype == ConstrType.CONSTR_UNIQUE else "primary-key"
+                emit("PM202", f"Adding column {_q(col.colname)} with a {kind} constraint builds its "
+                              f"index under an ACCESS EXCLUSIVE lock on {_q(table)}; add the column, "
+                              "create a unique index CONCURRENTLY and add the constraint USING INDEX",
+                     table)
         if why:
             emit("PM205", f"Adding column {_q(col.colname)} rewrites table {_q(table)} under an "
                           f"ACCESS EXCLUSIVE lock: {why}", table)
