@@ -545,3 +545,18 @@ def test_sqlite_rebuild_to_not_null_with_live_facts(tmp_path: Path) -> None:
             text = "UPDATE `users` SET `a` = 1 WHERE `a` IS NULL;\n" + text.replace("-- Create \"new_users\" table\n", "")
         got = _codes(lint.analyze(_files(**{"2.sql": text}), "sqlite", facts=facts))
         assert sorted(got) == sorted(want), case
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "sqlite"])
+def test_dropping_a_virtual_column_is_not_ds103(dialect: str, request: pytest.FixtureRequest) -> None:
+    """Atlas's DS103 is about non-virtual columns: with live facts a virtual generated column's
+    drop is not reported, a stored one's is."""
+    url = request.getfixturevalue(URL_FIXTURE[dialect])
+    dbtools.execute(url, "CREATE TABLE t (id int, v int GENERATED ALWAYS AS (id * 2) VIRTUAL, "
+                         "s int GENERATED ALWAYS AS (id * 3) STORED)")
+    facts = lint.read_facts(url, ["t"], 5)
+    assert [(c.name, c.virtual) for c in facts.table("t").columns.values()] == \
+        [("id", False), ("v", True), ("s", False)]
+    files = _files(**{"1.sql": "ALTER TABLE t DROP COLUMN v;\nALTER TABLE t DROP COLUMN s;\n"})
+    assert _codes(lint.analyze(files, dialect)) == [("1.sql", 1, "DS103"), ("1.sql", 2, "DS103")]
+    assert _codes(lint.analyze(files, dialect, facts=facts)) == [("1.sql", 2, "DS103")]

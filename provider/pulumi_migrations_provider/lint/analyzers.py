@@ -311,7 +311,8 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
             kind = str(action.args.get("kind", "")).upper()
             names = [_name(x) for x in action.args.get("tables") or []]
             if kind == "COLUMN":
-                dropped += [n for n in names if existing and (key, n.lower()) not in state.added]
+                dropped += [n for n in names if existing and (key, n.lower()) not in state.added
+                            and not _virtual(state, table, n)]
             elif kind == "FOREIGN KEY":
                 for n in names:
                     if existing:
@@ -356,6 +357,12 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
         for opt in t.args.get("options") or []:
             if isinstance(opt, exp.AlgorithmProperty) and opt.name.upper() == "COPY":
                 emit("PM301", f"ALGORITHM=COPY copies table {_q(table)} row by row while writes wait", table)
+
+
+def _virtual(state: _State, table: str, col: str) -> bool:
+    """A virtual generated column (live facts): dropping it loses nothing (Atlas: no DS103)."""
+    cf = state.column(table, col)
+    return cf is not None and cf.virtual
 
 
 def _unique_in_constraint(c: exp.Constraint, table: str, state: _State, emit: _Emit) -> None:
@@ -616,7 +623,7 @@ def _sqlite_rebuild(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) ->
     tf = state.facts_for(orig)
     if tf is not None and tf.columns:
         new_cols = {c.name.lower() for c in t.this.expressions if isinstance(c, exp.ColumnDef)}
-        gone = [c.name for k, c in tf.columns.items() if k not in new_cols]
+        gone = [c.name for k, c in tf.columns.items() if k not in new_cols and not c.virtual]
         if gone:
             word = "column" if len(gone) == 1 else "columns"
             emit("DS103", f"Dropping non-virtual {word} {_and(gone)}", orig)

@@ -37,10 +37,13 @@ COUNT_LIMIT = 100_000
 
 
 class ColumnFacts(Record):
-    __slots__ = _fields = ("name", "type", "nullable")
+    """One column: its type as the catalog spells it, nullability, and whether it is a virtual
+    generated column (dropping one loses no data: not DS103, as in Atlas)."""
 
-    def __init__(self, name: str, type: str, nullable: bool) -> None:
-        self.name, self.type, self.nullable = name, type, nullable
+    __slots__ = _fields = ("name", "type", "nullable", "virtual")
+
+    def __init__(self, name: str, type: str, nullable: bool, virtual: bool = False) -> None:
+        self.name, self.type, self.nullable, self.virtual = name, type, nullable, virtual
 
 
 class TableFacts(Record):
@@ -163,10 +166,11 @@ def _postgres(conn, names: list[str], facts: Facts, timeout: float) -> None:
                 tf.rows, tf.exact = n, n <= COUNT_LIMIT
             except Exception:
                 _note(facts, f"{name} is locked; no row count")
-        for col, typ, notnull in conn.query(
-                "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
-                "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (oid,)):
-            tf.columns[col.lower()] = ColumnFacts(col, typ, not notnull)
+        for col, typ, notnull, generated in conn.query(
+                "SELECT attname, format_type(atttypid, atttypmod), attnotnull, attgenerated::text "
+                "FROM pg_attribute WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped "
+                "ORDER BY attnum", (oid,)):
+            tf.columns[col.lower()] = ColumnFacts(col, typ, not notnull, generated == "v")
         tf.foreign_keys = {r[0].lower() for r in conn.query(
             "SELECT conname FROM pg_constraint WHERE conrelid = %s AND contype = 'f'", (oid,))}
         facts.tables[table_key(name, facts.dialect)] = tf
@@ -192,10 +196,11 @@ def _mysql(conn, names: list[str], facts: Facts, timeout: float) -> None:
             continue
         n, size = rows[0]
         tf = TableFacts(name, rows=None if n is None else int(n), bytes=None if size is None else int(size))
-        for col, typ, nullable in conn.query(
-                f"SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS "
+        for col, typ, nullable, extra in conn.query(
+                f"SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, EXTRA FROM information_schema.COLUMNS "
                 f"WHERE {where} AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", args):
-            tf.columns[col.lower()] = ColumnFacts(col, str(typ), nullable == "YES")
+            tf.columns[col.lower()] = ColumnFacts(col, str(typ), nullable == "YES",
+                                                  "VIRTUAL" in str(extra).upper())
         tf.foreign_keys = {str(r[0]).lower() for r in conn.query(
             f"SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
             f"WHERE {where.replace('TABLE_SCHEMA', 'CONSTRAINT_SCHEMA')} AND TABLE_NAME = %s", args)}
@@ -224,8 +229,10 @@ def _sqlite(conn, names: list[str], facts: Facts, timeout: float) -> None:
                                        (found[0][0],)).fetchone()[0]
             except Exception:  # SQLite built without SQLITE_ENABLE_DBSTAT_VTAB
                 tf.bytes = None
-            for row in raw.execute(f"PRAGMA table_info({ident})"):
-                tf.columns[row[1].lower()] = ColumnFacts(row[1], row[2], not row[3] and not row[5])
+            # table_xinfo lists generated columns too: hidden 2 is VIRTUAL, 3 is STORED
+            for row in raw.execute(f"PRAGMA {prefix}table_xinfo({ident[len(prefix):]})"):
+                tf.columns[row[1].lower()] = ColumnFacts(row[1], row[2], not row[3] and not row[5],
+                                                         row[6] == 2)
             facts.tables[table_key(name, facts.dialect)] = tf
     finally:
         raw.set_progress_handler(None, 0)
