@@ -366,14 +366,23 @@ def test_cli_with_url_lints_what_the_revisions_table_leaves_pending(tmp_path: Pa
     dbtools.execute(db_url, "INSERT INTO users (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c')")
     if db_url.startswith(("postgres", "mysql")):
         dbtools.execute(db_url, "ANALYZE TABLE users" if db_url.startswith("mysql") else "ANALYZE users")
+    before = dbtools.user_tables(db_url), dbtools.revisions(db_url)
     res = run("lint", "--dir", d, "--url", db_url, "--format", "json")
     assert res.exit_code == 1, res.output
+    assert (dbtools.user_tables(db_url), dbtools.revisions(db_url)) == before  # wrote nothing
     findings = json.loads(res.stdout)["findings"]
     assert [(f["file"], f["code"], f["table"], f["rows"]) for f in findings] == [
         ("2_drop.sql", "DS103", "users", 3), ("3_rename.sql", "BC101", "users", 3)]
     assert all(f["bytes"] > 0 for f in findings)
     text = run("lint", "--dir", d, "--url", db_url)
     assert "(table users: ~3 rows, " in text.stdout.splitlines()[0]
+
+
+def test_cli_lint_never_creates_a_sqlite_file(tmp_path: Path) -> None:
+    d = _dir(tmp_path)
+    res = run("lint", "--dir", d, "--url", f"sqlite://{tmp_path}/new.db", "--format", "json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["findings"] == []  # all three pending
+    assert not (tmp_path / "new.db").exists()
 
 
 def test_cli_unreachable_url_degrades_to_static_findings(tmp_path: Path) -> None:
