@@ -236,7 +236,7 @@ def _create(t: exp.Create, state: _State, emit: _Emit) -> None:
 
 
 def _unique(index: str, table: str, cols: list[str], state: _State, emit: _Emit) -> None:
-    """MF101: a unique index on a table that exists, over columns not added by pending files."""
+    """MF101: a unique index on a table that exists, over columns not added by this file."""
     if not table or not state.existing(table):
         return
     key = state.key(table)
@@ -304,6 +304,9 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
             old, new = action.this.name, action.args["to"].name
             if existing and (key, old.lower()) not in state.added and not _added_back(s, stmts, state, key, old):
                 emit("BC102", f"Renaming column {_q(old)} to {_q(new)}", table)
+            cf = state.column(table, old)
+            if cf is not None:  # later statements name it by its new name
+                state.columns[(key, new.lower())] = ColumnFacts(new, cf.type, cf.nullable, cf.virtual)
         elif isinstance(action, exp.AlterRename):
             new = _name(action.this)
             _rename_table(table, new, stmts[s.index + 1:], state, emit)
@@ -538,7 +541,6 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, s: _Stmt, stm
                           "writes wait, unless the type is unchanged or ENUM values are only "
                           "appended (give --url to know)", table)
         return
-    state.columns.pop((state.key(table), old_name.lower()), None)
     state.columns[(state.key(table), col.name.lower())] = ColumnFacts(col.name, new, not _is_not_null(col))
     if verdict == "narrow":
         emit("PM101", f"Changing column {_q(old_name)} of table {_q(table)} from {cf.type} to {new} "
