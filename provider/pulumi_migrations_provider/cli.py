@@ -159,6 +159,13 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
                    help="Existing Secret holding the database URL.")
     p.add_argument("--url-secret-key", metavar="KEY", default="url",
                    help="Key of the URL in that Secret.")
+    p.add_argument("--dev-url", metavar="URL",
+                   help="spec.devURL: a dev database for the operator (else it starts one); "
+                        "a URL with a password goes into a Secret <name>-dev-url instead.")
+    p.add_argument("--dev-url-secret", metavar="SECRET",
+                   help="spec.devURLFrom: an existing Secret holding the dev-database URL.")
+    p.add_argument("--dev-url-secret-key", metavar="KEY", default="url",
+                   help="Key of the dev URL in that Secret.")
     p.add_argument("--inline", action="store_true",
                    help="Embed the files in the AtlasMigration instead of a ConfigMap.")
     p.add_argument("-l", "--label", metavar="K=V", action="append", type=label,
@@ -387,6 +394,8 @@ def _manifests(ns: argparse.Namespace) -> None:
         from .target import Target
 
         Target.parse(ns.url)  # reject a malformed URL before it lands in YAML
+    if ns.dev_url is not None and ns.dev_url_secret is not None:
+        _usage(ns, "pass at most one of --dev-url and --dev-url-secret")
     d = _load(ns.directory)
     d.validate()
     from . import k8s
@@ -395,7 +404,8 @@ def _manifests(ns: argparse.Namespace) -> None:
         d, name=ns.name, namespace=ns.namespace, url=ns.url, url_secret=ns.url_secret,
         url_secret_key=ns.url_secret_key, inline=ns.inline, labels=labels or None,
         baseline=ns.baseline, exec_order=ns.exec_order, revisions_schema=ns.revisions_schema,
-        backoff_limit=ns.backoff_limit,
+        backoff_limit=ns.backoff_limit, dev_url=ns.dev_url, dev_url_secret=ns.dev_url_secret,
+        dev_url_secret_key=ns.dev_url_secret_key,
         protected_flows={"migrateDown": {"allow": True, "autoApprove": True}}
         if ns.allow_down else None)
     text = k8s.dump_yaml(objects)
@@ -436,7 +446,9 @@ _COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int | None],
     ("manifests", _manifests, _manifests_arguments,
      "Print Kubernetes manifests for the Atlas operator (pipe into "
      "'kubectl apply --server-side -f -').",
-     " Pass exactly one of --url and --url-secret."),
+     " Pass exactly one of --url and --url-secret. Every object is labelled "
+     "pulumi-migrations/atlas-migration=NAME: add '--prune -l pulumi-migrations/atlas-migration=NAME "
+     "--prune-allowlist=core/v1/ConfigMap' to delete the ConfigMap a directory change replaced."),
     ("lint", _lint, _lint_arguments,
      "Report what pending files risk (dropped data, locks, table copies), with Atlas's codes "
      "and, given --url, each table's live size (writes nothing).",
