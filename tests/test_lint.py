@@ -569,3 +569,20 @@ def test_dropping_a_virtual_column_is_not_ds103(dialect: str, request: pytest.Fi
     files = _files(**{"1.sql": "ALTER TABLE t DROP COLUMN v;\nALTER TABLE t DROP COLUMN s;\n"})
     assert _codes(lint.analyze(files, dialect)) == [("1.sql", 1, "DS103"), ("1.sql", 2, "DS103")]
     assert _codes(lint.analyze(files, dialect, facts=facts)) == [("1.sql", 2, "DS103")]
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql"])
+def test_cd101_not_when_the_statement_drops_the_keys_column(dialect: str, request: pytest.FixtureRequest) -> None:
+    """Atlas's condrop: dropping a foreign key together with one of its columns is DS103 only."""
+    url = request.getfixturevalue(URL_FIXTURE[dialect])
+    dbtools.execute(url, "CREATE TABLE p (id int PRIMARY KEY)",
+                    "CREATE TABLE c (id int PRIMARY KEY, p_id int, q_id int, "
+                    "CONSTRAINT c_p_fk FOREIGN KEY (p_id) REFERENCES p (id), "
+                    "CONSTRAINT c_q_fk FOREIGN KEY (q_id) REFERENCES p (id))")
+    facts = lint.read_facts(url, ["c"], 5)
+    assert facts.table("c").foreign_keys == {"c_p_fk": ("p_id",), "c_q_fk": ("q_id",)}
+    drop = "DROP FOREIGN KEY" if dialect == "mysql" else "DROP CONSTRAINT"
+    files = _files(**{"1.sql": f"ALTER TABLE c {drop} c_p_fk, DROP COLUMN p_id;\n"
+                               f"ALTER TABLE c {drop} c_q_fk;\n"})
+    assert _codes(lint.analyze(files, dialect, facts=facts)) == [
+        ("1.sql", 1, "DS103"), ("1.sql", 2, "CD101")]

@@ -60,7 +60,7 @@ class _State:
         self.dialect, self.facts = dialect, facts
         self.created: set[str] = set()
         self.added: set[tuple[str, str]] = set()
-        self.fks: set[tuple[str, str]] = set()
+        self.fks: dict[tuple[str, str], tuple[str, ...]] = {}  # (table, fk) -> its columns
         self.renamed: dict[str, str] = {}
         self.skip: set[tuple[str, int]] = set()  # statements consumed by a pattern
         self.columns: dict[tuple[str, str], ColumnFacts] = {}  # changed by pending statements
@@ -227,7 +227,7 @@ def _create(t: exp.Create, state: _State, emit: _Emit) -> None:
                 if isinstance(col, exp.ColumnDef):
                     _inline_ref(col, name, state, emit)
                 if isinstance(col, exp.Constraint) and col.find(exp.ForeignKey):
-                    state.fks.add((state.key(name), col.name.lower()))
+                    state.fks[(state.key(name), col.name.lower())] = _fk_columns(col)
     elif kind == "INDEX" and t.args.get("unique"):
         index = t.this
         table = _name(index.args.get("table"))
@@ -299,6 +299,10 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
     existing = state.existing(table)
     key = state.key(table)
     dropped: list[str] = []
+    # Atlas's condrop: no CD101 when the statement also drops one of the key's columns.
+    gone = {_name(x).lower() for a in t.args.get("actions") or [] if isinstance(a, exp.Drop)
+            and str(a.args.get("kind", "")).upper() == "COLUMN" for x in a.args.get("tables") or []}
+    tf = state.facts_for(table)
     for action in t.args.get("actions") or []:
         if isinstance(action, exp.RenameColumn):
             old, new = action.this.name, action.args["to"].name
@@ -316,17 +320,16 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
             if kind == "COLUMN":
                 dropped += [n for n in names if existing and (key, n.lower()) not in state.added
                             and not _virtual(state, table, n)]
-            elif kind == "FOREIGN KEY":
-                for n in names:
-                    if existing:
-                        emit("CD101", f"Dropping foreign-key constraint {_q(n)}", table)
-            elif kind == "CONSTRAINT":
-                tf = state.facts_for(table)
-                for n in names:
-                    if not existing:
-                        continue
-                    if (key, n.lower()) in state.fks or (tf is not None and n.lower() in tf.foreign_keys):
-                        emit("CD101", f"Dropping foreign-key constraint {_q(n)}", table)
+            elif kind in ("FOREIGN KEY", "CONSTRAINT"):
+                for n in names if existing else []:
+                    fk = state.fks.get((key, n.lower()))
+                    if fk is None and tf is not None:
+                        fk = tf.foreign_keys.get(n.lower())
+                    if fk is None and kind == "FOREIGN KEY":
+                        fk = ()  # MySQL's DROP FOREIGN KEY names a foreign key, columns unknown
+                    if fk is not None:
+                        if not gone & set(fk):
+                            emit("CD101", f"Dropping foreign-key constraint {_q(n)}", table)
                     elif tf is None or state.dialect == "sqlite":
                         emit("PM102", f"Dropping constraint {_q(n)} of table {_q(table)}", table)
         elif isinstance(action, exp.ColumnDef):
@@ -339,7 +342,7 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
                     idx = schema.this.name if isinstance(schema, exp.Schema) and schema.this else (cols[0] if cols else "")
                     _unique(idx, table, cols, state, emit)
                 elif isinstance(c, exp.Constraint) and c.find(exp.ForeignKey):
-                    state.fks.add((key, c.name.lower()))
+                    state.fks[(key, c.name.lower())] = _fk_columns(c)
                     _unique_in_constraint(c, table, state, emit)
                 elif isinstance(c, exp.Constraint):
                     _unique_in_constraint(c, table, state, emit)
@@ -366,6 +369,11 @@ def _virtual(state: _State, table: str, col: str) -> bool:
     """A virtual generated column (live facts): dropping it loses nothing (Atlas: no DS103)."""
     cf = state.column(table, col)
     return cf is not None and cf.virtual
+
+
+def _fk_columns(c: exp.Constraint) -> tuple[str, ...]:
+    fk = c.find(exp.ForeignKey)
+    return tuple(e.name.lower() for e in fk.expressions) if fk is not None else ()
 
 
 def _unique_in_constraint(c: exp.Constraint, table: str, state: _State, emit: _Emit) -> None:

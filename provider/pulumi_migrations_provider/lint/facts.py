@@ -11,7 +11,7 @@ What is read, per dialect (never a write, never a lock that waits):
   the session runs read-only with ``lock_timeout`` and ``statement_timeout`` set, so a table
   held by an ACCESS EXCLUSIVE lock gives no size instead of a wait.
 - MySQL/MariaDB: ``information_schema.TABLES`` (``TABLE_ROWS``, ``DATA_LENGTH +
-  INDEX_LENGTH``; InnoDB's estimate), ``COLUMNS`` and ``REFERENTIAL_CONSTRAINTS``, with
+  INDEX_LENGTH``; InnoDB's estimate), ``COLUMNS`` and ``KEY_COLUMN_USAGE``, with
   ``lock_wait_timeout`` at its minimum (1 s) and a statement time limit.
 - SQLite: a bounded ``count(*)`` (at most ``COUNT_LIMIT`` + 1 rows are read), the ``dbstat``
   size where SQLite has it, ``PRAGMA table_info``/``foreign_key_list``; the file is opened
@@ -49,16 +49,16 @@ class ColumnFacts(Record):
 class TableFacts(Record):
     """One table: ``rows`` (estimate; None unknown), ``bytes`` (None unknown), ``exact``
     (rows counted, not estimated), ``columns`` by lower-case name, ``foreign_keys`` (lower-case
-    constraint names)."""
+    constraint name -> its lower-case column names)."""
 
     __slots__ = _fields = ("name", "rows", "bytes", "exact", "columns", "foreign_keys")
 
     def __init__(self, name: str, rows: int | None = None, bytes: int | None = None,
                  exact: bool = False, columns: dict[str, ColumnFacts] | None = None,
-                 foreign_keys: set[str] | None = None) -> None:
+                 foreign_keys: dict[str, tuple[str, ...]] | None = None) -> None:
         self.name, self.rows, self.bytes, self.exact = name, rows, bytes, exact
         self.columns = columns or {}
-        self.foreign_keys = foreign_keys or set()
+        self.foreign_keys = foreign_keys or {}
 
 
 class Facts(Record):
@@ -171,8 +171,10 @@ def _postgres(conn, names: list[str], facts: Facts, timeout: float) -> None:
                 "FROM pg_attribute WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped "
                 "ORDER BY attnum", (oid,)):
             tf.columns[col.lower()] = ColumnFacts(col, typ, not notnull, generated == "v")
-        tf.foreign_keys = {r[0].lower() for r in conn.query(
-            "SELECT conname FROM pg_constraint WHERE conrelid = %s AND contype = 'f'", (oid,))}
+        tf.foreign_keys = {str(fk).lower(): tuple(str(c).lower() for c in cols) for fk, cols in conn.query(
+            "SELECT conname, array(SELECT attname FROM pg_attribute WHERE attrelid = conrelid "
+            "AND attnum = ANY (conkey))::text[] FROM pg_constraint WHERE conrelid = %s AND contype = 'f'",
+            (oid,))}
         facts.tables[table_key(name, facts.dialect)] = tf
 
 
@@ -201,9 +203,12 @@ def _mysql(conn, names: list[str], facts: Facts, timeout: float) -> None:
                 f"WHERE {where} AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", args):
             tf.columns[col.lower()] = ColumnFacts(col, str(typ), nullable == "YES",
                                                   "VIRTUAL" in str(extra).upper())
-        tf.foreign_keys = {str(r[0]).lower() for r in conn.query(
-            f"SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
-            f"WHERE {where.replace('TABLE_SCHEMA', 'CONSTRAINT_SCHEMA')} AND TABLE_NAME = %s", args)}
+        for fk, col in conn.query(
+                f"SELECT CONSTRAINT_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+                f"WHERE {where} AND TABLE_NAME = %s AND REFERENCED_TABLE_NAME IS NOT NULL "
+                f"ORDER BY ORDINAL_POSITION", args):
+            fk_key = str(fk).lower()
+            tf.foreign_keys[fk_key] = tf.foreign_keys.get(fk_key, ()) + (str(col).lower(),)
         facts.tables[table_key(name, facts.dialect)] = tf
 
 
