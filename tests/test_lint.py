@@ -280,6 +280,7 @@ def test_facts_on_a_locked_postgres_table_do_not_wait(pg_url: str) -> None:
     finally:
         holder.close()
     assert lint.read_facts(pg_url, ["t"], 10).note is None
+    assert lint.read_facts(pg_url, ["T"], 10).table("T").rows == 100  # unquoted T is t
 
 
 def test_facts_on_a_locked_mariadb_table_do_not_wait(maria_url: str) -> None:

@@ -147,10 +147,11 @@ def _postgres(conn, names: list[str], facts: Facts, timeout: float) -> None:
         rows = conn.query(
             "SELECT c.oid, c.reltuples::bigint, c.relpages::bigint * current_setting('block_size')::bigint "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relname = %s AND c.relkind IN ('r', 'p', 'm') AND "
+            # an unquoted name in a statement is folded to lower case by PostgreSQL
+            "WHERE c.relname IN (%s, lower(%s)) AND c.relkind IN ('r', 'p', 'm') AND "
             + ("n.nspname = %s" if schema else "n.nspname = ANY (current_schemas(false))")
-            + " ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1",
-            (table, schema) if schema else (table,))
+            + " ORDER BY c.relname = %s DESC, array_position(current_schemas(false), n.nspname) LIMIT 1",
+            (table, table, schema, table) if schema else (table, table, table))
         if not rows:
             continue
         oid, reltuples, pages_bytes = rows[0]
