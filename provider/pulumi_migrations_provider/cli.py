@@ -1,6 +1,7 @@
 """The ``pulumi-migrations`` command line: Atlas's ``migrate`` commands over the engine.
 
-Commands: ``hash``, ``validate``, ``status``, ``apply``, ``set``, ``new``, ``manifests``. Each one only
+Commands: ``hash``, ``validate``, ``status``, ``apply``, ``set``, ``new``, ``manifests``,
+``lint`` (``cli_lint.py``). Each one only
 translates flags into engine calls and results into output::
 
     pulumi-migrations apply --dir file://migrations --url sqlite://app.db
@@ -223,7 +224,7 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
-    """The ``pulumi-migrations`` parser: seven subcommands, each with its flags.
+    """The ``pulumi-migrations`` parser: one subcommand per ``_COMMANDS`` row, each with its flags.
 
     The parsed namespace carries ``handler`` (the command's function) and ``command_parser``
     (for usage errors found after parsing).
@@ -231,7 +232,7 @@ def build_parser() -> Parser:
     root = Parser(
         prog=PROG, formatter_class=Formatter, allow_abbrev=False,
         description="Atlas-format versioned SQL migrations: hash, validate, status, apply, "
-                    "set, new, manifests.",
+                    "set, new, manifests, lint.",
         epilog="Exit codes: 0 success, 1 an error (one 'error:' line on stderr), "
                "2 a usage error. Run 'pulumi-migrations COMMAND --help' for a command's flags.")
     root.add_argument("--version", action=VersionAction, help="Print the version and exit.")
