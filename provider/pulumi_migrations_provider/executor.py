@@ -20,8 +20,10 @@ statement in doubt and how to resolve it.
   transaction the file writes itself (``BEGIN`` … ``COMMIT``) runs as written, as one step
   whose progress row is written just before its ``COMMIT``.
 
-After a statement fails, its transaction (if any) is rolled back first, then the row is re-read
-from the committed state and the error is recorded on it, so ``status`` shows what went wrong.
+After a statement fails, its transaction (if any) is rolled back first; where statements ran
+in steps the row is then re-read from the committed state and the error is recorded on it, so
+``status`` shows what went wrong. A failed file whose transaction rolled back leaves no row,
+exactly as with Atlas.
 Every transaction goes through ``transaction`` (one place for BEGIN/COMMIT/ROLLBACK).
 
 Test hook: ``PULUMI_MIGRATIONS_KILL_POINT=before:N`` (or ``after:N``) makes the process print
@@ -216,9 +218,13 @@ class Executor:
                                        in_outer=outer, result=result)
                         result.applied.append(p.file.name)
             except _Failed as failed:
-                # Under tx-mode all with transactional DDL, earlier files of this run were rolled
-                # back too: a row for this file would claim they ran, so nothing is recorded.
-                record = not outer or failed.p is files[0]
+                # What ran is committed where the file ran in steps: the error is recorded on the
+                # committed row (as Atlas's final write does), so status and the next run see it.
+                # Where the file's transaction rolled back nothing is written, as with Atlas (its
+                # writes roll back with the file): an error row would make Atlas resume the file
+                # keeping the broken file's total, so a fix with another statement count would
+                # leave its row partial for good.
+                record = self._mode_for(failed.p) == "none" or not (conn is not None and conn.dialect.transactional_ddl)
                 raise self._failed(failed.p, failed.index, failed.err, record=record) from None
             except Exception as err:
                 if not isinstance(err, MigrateError) and conn is not None and conn.dialect.connection_lost(conn, err):
