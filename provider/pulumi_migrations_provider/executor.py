@@ -37,9 +37,9 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 
 from . import indoubt, lex
-from ._record import Record
 from .dialects import Connection
 from .dialects import driver_message
 from .errors import (ConnectionLostError, DirError, HistoryChangedError, InDoubtError,
@@ -55,21 +55,14 @@ if TYPE_CHECKING:
     from typing import Callable, Iterator
 
 
-class Prepared(Record):
+@dataclass(slots=True)
+class Prepared:
     """A file split and hashed, ready to run."""
 
-    __slots__ = _fields = ("file", "statements", "hashes", "sum_hash")
     file: MigrationFile
     statements: list[lex.Statement]
     hashes: list[str]          # chained, with "h1:"
     sum_hash: str              # atlas.sum hash, without "h1:"
-
-    def __init__(self, file: MigrationFile, statements: list[lex.Statement], hashes: list[str],
-                 sum_hash: str) -> None:
-        self.file = file
-        self.statements = statements
-        self.hashes = hashes
-        self.sum_hash = sum_hash
 
 
 def prepare(file: MigrationFile, hash_file: HashFile, options: lex.ScanOptions) -> Prepared:
@@ -113,16 +106,12 @@ def check_sizes(conn: Connection, files: list[Prepared]) -> None:
                     setting=setting)
 
 
-class RunResult(Record):
+@dataclass(slots=True)
+class RunResult:
     """What a run did: the files applied (names, in order) and the statements executed."""
 
-    __slots__ = _fields = ("applied", "statements")
-    applied: list[str]
-    statements: int
-
-    def __init__(self, applied: list[str] | None = None, statements: int = 0) -> None:
-        self.applied = [] if applied is None else applied
-        self.statements = statements
+    applied: list[str] = field(default_factory=list)
+    statements: int = 0
 
 
 class _Tx:
