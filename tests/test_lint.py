@@ -211,7 +211,8 @@ def test_mariadb_copies_for_reorders_not_for_appends(maria_url: str) -> None:
     assert facts.flavor == "mariadb" and facts.table("t").columns["st"].type == "enum('a','b')"
     cases = [("MODIFY st enum('a','b','c')", "INSTANT", set()),
              ("MODIFY st enum('b','a')", "INPLACE", {"PM302"}),
-             ("MODIFY n bigint", "INPLACE", {"PM301"})]
+             ("MODIFY n bigint", "INPLACE", {"PM301"}),
+             ("DROP PRIMARY KEY", "INPLACE", {"PM301"})]
     for change, algorithm, codes in cases:
         found = {f.code for f in lint.analyze(_files(**{"1.sql": f"ALTER TABLE t {change};\n"}),
                                              "mysql", facts=facts)}
@@ -279,6 +280,7 @@ def test_facts_on_a_locked_postgres_table_do_not_wait(pg_url: str) -> None:
     finally:
         holder.close()
     assert lint.read_facts(pg_url, ["t"], 10).note is None
+    assert lint.read_facts(pg_url, ["T"], 10).table("T").rows == 100  # unquoted T is t
 
 
 def test_facts_on_a_locked_mariadb_table_do_not_wait(maria_url: str) -> None:
@@ -365,14 +367,23 @@ def test_cli_with_url_lints_what_the_revisions_table_leaves_pending(tmp_path: Pa
     dbtools.execute(db_url, "INSERT INTO users (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c')")
     if db_url.startswith(("postgres", "mysql")):
         dbtools.execute(db_url, "ANALYZE TABLE users" if db_url.startswith("mysql") else "ANALYZE users")
+    before = dbtools.user_tables(db_url), dbtools.revisions(db_url)
     res = run("lint", "--dir", d, "--url", db_url, "--format", "json")
     assert res.exit_code == 1, res.output
+    assert (dbtools.user_tables(db_url), dbtools.revisions(db_url)) == before  # wrote nothing
     findings = json.loads(res.stdout)["findings"]
     assert [(f["file"], f["code"], f["table"], f["rows"]) for f in findings] == [
         ("2_drop.sql", "DS103", "users", 3), ("3_rename.sql", "BC101", "users", 3)]
     assert all(f["bytes"] > 0 for f in findings)
     text = run("lint", "--dir", d, "--url", db_url)
     assert "(table users: ~3 rows, " in text.stdout.splitlines()[0]
+
+
+def test_cli_lint_never_creates_a_sqlite_file(tmp_path: Path) -> None:
+    d = _dir(tmp_path)
+    res = run("lint", "--dir", d, "--url", f"sqlite://{tmp_path}/new.db", "--format", "json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["findings"] == []  # all three pending
+    assert not (tmp_path / "new.db").exists()
 
 
 def test_cli_unreachable_url_degrades_to_static_findings(tmp_path: Path) -> None:
@@ -471,3 +482,108 @@ def test_my101_values_are_what_mariadb_writes(maria_url: str) -> None:
         dbtools.execute(maria_url, f"ALTER TABLE t ADD COLUMN {column}")
     n, s, e, ts, ts2 = dbtools.query(maria_url, "SELECT n, s, e, CAST(ts AS CHAR), CAST(ts2 AS CHAR) FROM t")[0]
     assert (n, s, e, ts, ts2) == (0, "", "x", "0000-00-00 00:00:00", "0000-00-00 00:00:00")
+
+
+# --- Atlas's own lint tests (internal/integration/testdata/sqlite, copied as they are) -------
+
+ATLAS_LINT = TESTDATA / "atlas-lint" / "sqlite"
+# Where we deliberately report differently from these Atlas expectations, and why.
+ATLAS_DIFFERENCES = {
+    ("cli-migrate-lint-add-notnull.txt", "2.sql", 1):
+        "--latest=2 makes 1.sql pending too: users is created by it, so it is new (Atlas only "
+        "knows tables created in the same file)",
+}
+
+
+def _txtar(path: Path) -> tuple[list[str], dict[str, str]]:
+    text = path.read_text()
+    parts = text.split("\n-- ")
+    script, sections = parts[0], {}
+    for part in parts[1:]:
+        name, _, body = part.partition(" --")
+        sections[name] = body[1:] if body.startswith("\n") else body
+    return script.splitlines(), sections
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in ATLAS_LINT.glob("*.txt")))
+def test_atlas_lint_testdata(name: str) -> None:
+    """Each ``atlas migrate lint --dir D --latest=N`` of Atlas's test script: lint the last N
+    files of D (the earlier ones count as applied) and compare with Atlas's expected
+    ``file: report`` / ``\\tL<line>: <text>`` output."""
+    script, sections = _txtar(ATLAS_LINT / name)
+    runs = 0
+    for i, line in enumerate(script):
+        if "atlas migrate lint" not in line:
+            continue
+        words = line.split()
+        directory = next(w for w in words if w.startswith("file://"))[len("file://"):]
+        latest = int(next(w for w in words if w.startswith("--latest=")).split("=")[1])
+        expected_name = script[i + 1].split()[-1]
+        files = sorted((n.split("/", 1)[1], body) for n, body in sections.items()
+                       if n.startswith(directory + "/"))
+        pending = [MigrationFile(n, body.encode()) for n, body in files][-latest:]
+        want, current = set(), None
+        for ln in sections[expected_name].splitlines():
+            if ln.endswith(":") and ".sql: " in ln:
+                current = ln.split(":")[0]
+            elif ln.startswith("\tL"):
+                at, _, message = ln[2:].partition(": ")
+                if (name, current, int(at)) not in ATLAS_DIFFERENCES:
+                    want.add((current, int(at), message))
+        got = {(f.file, f.line, f.message) for f in lint.analyze(pending, "sqlite")}
+        assert got == want, (line, got ^ want)
+        runs += 1
+    assert runs
+
+
+def test_sqlite_rebuild_to_not_null_with_live_facts(tmp_path: Path) -> None:
+    """Atlas's cli-migrate-lint-modify-nullability cases: a rebuild that makes a nullable column
+    NOT NULL is MF104, unless the new column has a default or an earlier UPDATE backfills it."""
+    url = f"sqlite://{tmp_path}/x.db"
+    dbtools.execute(url, "CREATE TABLE `users` (`a` int NULL)")
+    facts = lint.read_facts(url, ["users"], 5)
+    rebuild = ("PRAGMA foreign_keys = off;\n-- Create \"new_users\" table\n"
+               "CREATE TABLE `new_users` (`a` int NOT NULL{default});\n"
+               "INSERT INTO `new_users` (`a`) SELECT `a` FROM `users`;\nDROP TABLE `users`;\n"
+               "ALTER TABLE `new_users` RENAME TO `users`;\nPRAGMA foreign_keys = on;\n")
+    cases = {"": [("2.sql", 3, "PM401"), ("2.sql", 3, "MF104")],
+             " DEFAULT 1": [("2.sql", 3, "PM401")],
+             "backfill": [("2.sql", 3, "PM401")]}
+    for case, want in cases.items():
+        text = rebuild.format(default="" if case == "backfill" else case)
+        if case == "backfill":
+            text = "UPDATE `users` SET `a` = 1 WHERE `a` IS NULL;\n" + text.replace("-- Create \"new_users\" table\n", "")
+        got = _codes(lint.analyze(_files(**{"2.sql": text}), "sqlite", facts=facts))
+        assert sorted(got) == sorted(want), case
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "sqlite"])
+def test_dropping_a_virtual_column_is_not_ds103(dialect: str, request: pytest.FixtureRequest) -> None:
+    """Atlas's DS103 is about non-virtual columns: with live facts a virtual generated column's
+    drop is not reported, a stored one's is."""
+    url = request.getfixturevalue(URL_FIXTURE[dialect])
+    dbtools.execute(url, "CREATE TABLE t (id int, v int GENERATED ALWAYS AS (id * 2) VIRTUAL, "
+                         "s int GENERATED ALWAYS AS (id * 3) STORED)")
+    facts = lint.read_facts(url, ["t"], 5)
+    assert [(c.name, c.virtual) for c in facts.table("t").columns.values()] == \
+        [("id", False), ("v", True), ("s", False)]
+    files = _files(**{"1.sql": "ALTER TABLE t DROP COLUMN v;\nALTER TABLE t DROP COLUMN s;\n"})
+    assert _codes(lint.analyze(files, dialect)) == [("1.sql", 1, "DS103"), ("1.sql", 2, "DS103")]
+    assert _codes(lint.analyze(files, dialect, facts=facts)) == [("1.sql", 2, "DS103")]
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql"])
+def test_cd101_not_when_the_statement_drops_the_keys_column(dialect: str, request: pytest.FixtureRequest) -> None:
+    """Atlas's condrop: dropping a foreign key together with one of its columns is DS103 only."""
+    url = request.getfixturevalue(URL_FIXTURE[dialect])
+    dbtools.execute(url, "CREATE TABLE p (id int PRIMARY KEY)",
+                    "CREATE TABLE c (id int PRIMARY KEY, p_id int, q_id int, "
+                    "CONSTRAINT c_p_fk FOREIGN KEY (p_id) REFERENCES p (id), "
+                    "CONSTRAINT c_q_fk FOREIGN KEY (q_id) REFERENCES p (id))")
+    facts = lint.read_facts(url, ["c"], 5)
+    assert facts.table("c").foreign_keys == {"c_p_fk": ("p_id",), "c_q_fk": ("q_id",)}
+    drop = "DROP FOREIGN KEY" if dialect == "mysql" else "DROP CONSTRAINT"
+    files = _files(**{"1.sql": f"ALTER TABLE c {drop} c_p_fk, DROP COLUMN p_id;\n"
+                               f"ALTER TABLE c {drop} c_q_fk;\n"})
+    assert _codes(lint.analyze(files, dialect, facts=facts)) == [
+        ("1.sql", 1, "DS103"), ("1.sql", 2, "CD101")]

@@ -5,7 +5,9 @@ unique indexes, NOT NULL, type changes, foreign keys, MySQL table copies, the SQ
 pattern); for PostgreSQL, pglast (PostgreSQL's own parser) adds the locking hazards
 (``postgres.py``). One ``_State`` runs across the pending files in order, so a table created by
 an earlier pending file is new, not "existing", for every later statement (Atlas only knows
-this within one file).
+this within one file); an added column counts as new only within its file, as in Atlas. With
+live ``Facts``, a table's rows/bytes go into its findings and its columns sharpen some checks
+(``_State.column`` follows the pending statements' own changes to them).
 
 Contract: ``analyze_files(files, dialect, facts, levels)`` returns findings in file order, then
 statement order, then analyzer order; a statement neither parser understands is skipped (no
@@ -58,7 +60,7 @@ class _State:
         self.dialect, self.facts = dialect, facts
         self.created: set[str] = set()
         self.added: set[tuple[str, str]] = set()
-        self.fks: set[tuple[str, str]] = set()
+        self.fks: dict[tuple[str, str], tuple[str, ...]] = {}  # (table, fk) -> its columns
         self.renamed: dict[str, str] = {}
         self.skip: set[tuple[str, int]] = set()  # statements consumed by a pattern
         self.columns: dict[tuple[str, str], ColumnFacts] = {}  # changed by pending statements
@@ -148,7 +150,7 @@ def _and(names: list[str]) -> str:
 
 def _parse(text: str, read: str) -> exp.Expression | None:
     try:
-        trees = [t for t in sqlglot.parse(text, read=read) if t is not None]
+        trees = [t for t in sqlglot.parse(text, read=read) if isinstance(t, exp.Expression)]
     except Exception:  # ParseError, TokenError, and sqlglot's own bugs: skip the statement
         return None
     return trees[0] if len(trees) == 1 else None
@@ -161,9 +163,9 @@ def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | N
     state = _State(dialect, facts)
     out: list[Finding] = []
     emit = _Emit(out, levels, state)
-    pg = None
-    if dialect == "postgres":
-        from . import postgres as pg
+    from . import postgres
+
+    pg = postgres if dialect == "postgres" else None
     for emit.file_index, f in enumerate(files):
         state.added.clear()  # column spans are per file, as Atlas's (tables span the pending set)
         statements = lex.split_statements(f.text(), options, file=f.name)
@@ -195,7 +197,7 @@ def _generic(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) -> None:
     elif isinstance(t, exp.Alter) and str(t.args.get("kind", "")).upper() == "TABLE":
         _alter(s, t, stmts, state, emit)
     elif isinstance(t, exp.Command) and state.dialect == "mysql":
-        _mysql_command(s, state, emit)
+        _mysql_command(s, stmts, state, emit)
 
 
 def _drop(t: exp.Drop, state: _State, emit: _Emit) -> None:
@@ -225,7 +227,7 @@ def _create(t: exp.Create, state: _State, emit: _Emit) -> None:
                 if isinstance(col, exp.ColumnDef):
                     _inline_ref(col, name, state, emit)
                 if isinstance(col, exp.Constraint) and col.find(exp.ForeignKey):
-                    state.fks.add((state.key(name), col.name.lower()))
+                    state.fks[(state.key(name), col.name.lower())] = _fk_columns(col)
     elif kind == "INDEX" and t.args.get("unique"):
         index = t.this
         table = _name(index.args.get("table"))
@@ -234,7 +236,7 @@ def _create(t: exp.Create, state: _State, emit: _Emit) -> None:
 
 
 def _unique(index: str, table: str, cols: list[str], state: _State, emit: _Emit) -> None:
-    """MF101: a unique index on a table that exists, over columns not added by pending files."""
+    """MF101: a unique index on a table that exists, over columns not added by this file."""
     if not table or not state.existing(table):
         return
     key = state.key(table)
@@ -297,30 +299,37 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
     existing = state.existing(table)
     key = state.key(table)
     dropped: list[str] = []
+    # Atlas's condrop: no CD101 when the statement also drops one of the key's columns.
+    gone = {_name(x).lower() for a in t.args.get("actions") or [] if isinstance(a, exp.Drop)
+            and str(a.args.get("kind", "")).upper() == "COLUMN" for x in a.args.get("tables") or []}
+    tf = state.facts_for(table)
     for action in t.args.get("actions") or []:
         if isinstance(action, exp.RenameColumn):
             old, new = action.this.name, action.args["to"].name
             if existing and (key, old.lower()) not in state.added and not _added_back(s, stmts, state, key, old):
                 emit("BC102", f"Renaming column {_q(old)} to {_q(new)}", table)
+            cf = state.column(table, old)
+            if cf is not None:  # later statements name it by its new name
+                state.columns[(key, new.lower())] = ColumnFacts(new, cf.type, cf.nullable, cf.virtual)
         elif isinstance(action, exp.AlterRename):
             new = _name(action.this)
-            _rename_table(table, new, state, emit)
+            _rename_table(table, new, stmts[s.index + 1:], state, emit)
         elif isinstance(action, exp.Drop):
             kind = str(action.args.get("kind", "")).upper()
             names = [_name(x) for x in action.args.get("tables") or []]
             if kind == "COLUMN":
-                dropped += [n for n in names if existing and (key, n.lower()) not in state.added]
-            elif kind == "FOREIGN KEY":
-                for n in names:
-                    if existing:
-                        emit("CD101", f"Dropping foreign-key constraint {_q(n)}", table)
-            elif kind == "CONSTRAINT":
-                tf = state.facts_for(table)
-                for n in names:
-                    if not existing:
-                        continue
-                    if (key, n.lower()) in state.fks or (tf is not None and n.lower() in tf.foreign_keys):
-                        emit("CD101", f"Dropping foreign-key constraint {_q(n)}", table)
+                dropped += [n for n in names if existing and (key, n.lower()) not in state.added
+                            and not _virtual(state, table, n)]
+            elif kind in ("FOREIGN KEY", "CONSTRAINT"):
+                for n in names if existing else []:
+                    fk = state.fks.get((key, n.lower()))
+                    if fk is None and tf is not None:
+                        fk = tf.foreign_keys.get(n.lower())
+                    if fk is None and kind == "FOREIGN KEY":
+                        fk = ()  # MySQL's DROP FOREIGN KEY names a foreign key, columns unknown
+                    if fk is not None:
+                        if not gone & set(fk):
+                            emit("CD101", f"Dropping foreign-key constraint {_q(n)}", table)
                     elif tf is None or state.dialect == "sqlite":
                         emit("PM102", f"Dropping constraint {_q(n)} of table {_q(table)}", table)
         elif isinstance(action, exp.ColumnDef):
@@ -333,21 +342,38 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
                     idx = schema.this.name if isinstance(schema, exp.Schema) and schema.this else (cols[0] if cols else "")
                     _unique(idx, table, cols, state, emit)
                 elif isinstance(c, exp.Constraint) and c.find(exp.ForeignKey):
-                    state.fks.add((key, c.name.lower()))
+                    state.fks[(key, c.name.lower())] = _fk_columns(c)
                     _unique_in_constraint(c, table, state, emit)
                 elif isinstance(c, exp.Constraint):
                     _unique_in_constraint(c, table, state, emit)
         elif isinstance(action, exp.AlterColumn):
-            _alter_column(action, table, existing, state, emit)
+            _alter_column(action, table, existing, s, stmts, state, emit)
         elif isinstance(action, exp.ModifyColumn):
-            _mysql_modify(action, table, existing, state, emit)
+            _mysql_modify(action, table, existing, s, stmts, state, emit)
     if dropped:
         word = "column" if len(dropped) == 1 else "columns"
         emit("DS103", f"Dropping non-virtual {word} {_and(dropped)}", table)
     if state.dialect == "mysql" and existing:
+        acts = t.args.get("actions") or []
+        adds_pk = any(isinstance(a, exp.AddConstraint) and any(isinstance(c, exp.PrimaryKey) for c in a.expressions)
+                      for a in acts)
+        if any(isinstance(a, exp.DropPrimaryKey) for a in acts) and not adds_pk:
+            emit("PM301", f"Dropping the primary key of {_q(table)} without adding one copies the "
+                          "table while writes wait", table)
         for opt in t.args.get("options") or []:
             if isinstance(opt, exp.AlgorithmProperty) and opt.name.upper() == "COPY":
                 emit("PM301", f"ALGORITHM=COPY copies table {_q(table)} row by row while writes wait", table)
+
+
+def _virtual(state: _State, table: str, col: str) -> bool:
+    """A virtual generated column (live facts): dropping it loses nothing (Atlas: no DS103)."""
+    cf = state.column(table, col)
+    return cf is not None and cf.virtual
+
+
+def _fk_columns(c: exp.Constraint) -> tuple[str, ...]:
+    fk = c.find(exp.ForeignKey)
+    return tuple(e.name.lower() for e in fk.expressions) if fk is not None else ()
 
 
 def _unique_in_constraint(c: exp.Constraint, table: str, state: _State, emit: _Emit) -> None:
@@ -370,14 +396,42 @@ def _added_back(s: _Stmt, stmts: list[_Stmt], state: _State, key: str, old: str)
     return False
 
 
-def _rename_table(old: str, new: str, state: _State, emit: _Emit) -> None:
+def _rename_table(old: str, new: str, later: list[_Stmt], state: _State, emit: _Emit) -> None:
     old_key, new_key = state.key(old), state.key(new)
     if state.existing(old):
-        emit("BC101", f"Renaming table {_q(old)} to {_q(new)}", old)
+        if not _view_for_renamed(later, old_key, new_key, state):
+            emit("BC101", f"Renaming table {_q(old)} to {_q(new)}", old)
         state.renamed[new_key] = state.renamed.pop(old_key, old_key)
     else:
         state.created.discard(old_key)
         state.created.add(new_key)
+
+
+def _view_for_renamed(later: list[_Stmt], old_key: str, new_key: str, state: _State) -> bool:
+    """Atlas's ViewForRenamedT: a later statement of the file creates a view with the old name
+    over the renamed table, so readers of the old name keep working."""
+    for x in later:
+        t = x.tree
+        if isinstance(t, exp.Create) and str(t.args.get("kind", "")).upper() == "VIEW":
+            target = t.this.this if isinstance(t.this, exp.Schema) else t.this
+            if state.key(_name(target)) == old_key and t.expression is not None and any(
+                    state.key(_name(tb)) == new_key for tb in t.expression.find_all(exp.Table)):
+                return True
+    return False
+
+
+def _filled_before(s: _Stmt, stmts: list[_Stmt], state: _State, table: str, col: str) -> bool:
+    """Atlas's ColumnFilledBefore: an earlier statement of the file sets ``col`` of ``table`` to a
+    non-NULL value (``UPDATE t SET c = … [WHERE c IS NULL]``)."""
+    key = state.key(table)
+    for x in stmts[:s.index]:
+        t = x.tree
+        if isinstance(t, exp.Update) and state.key(_name(t.this)) == key:
+            for e in t.expressions:
+                if (isinstance(e, exp.EQ) and e.this.name.lower() == col.lower()
+                        and not isinstance(e.expression, exp.Null)):
+                    return True
+    return False
 
 
 def _add_column(col: exp.ColumnDef, table: str, existing: bool, state: _State, emit: _Emit) -> None:
@@ -446,14 +500,15 @@ def _mysql_implicit(dtype: exp.DataType | None, table: str, state: _State):
     return ()
 
 
-def _alter_column(a: exp.AlterColumn, table: str, existing: bool, state: _State, emit: _Emit) -> None:
+def _alter_column(a: exp.AlterColumn, table: str, existing: bool, s: _Stmt, stmts: list[_Stmt],
+                  state: _State, emit: _Emit) -> None:
     """``ALTER [COLUMN] c SET NOT NULL`` / ``TYPE t`` (PostgreSQL, MySQL's ALTER COLUMN)."""
     if not existing:
         return
     col = a.this.name
     cf = state.column(table, col)
     if a.args.get("allow_null") is False and (state.key(table), col.lower()) not in state.added:
-        if cf is None or cf.nullable:
+        if (cf is None or cf.nullable) and not _filled_before(s, stmts, state, table, col):
             emit("MF104", f"Modifying nullable column {_q(col)} to non-nullable might fail in case "
                           "it contains NULL values", table)
         state.set_column(table, col, nullable=False)
@@ -469,7 +524,8 @@ def _alter_column(a: exp.AlterColumn, table: str, existing: bool, state: _State,
         state.set_column(table, col, type_=new)
 
 
-def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, state: _State, emit: _Emit) -> None:
+def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, s: _Stmt, stmts: list[_Stmt],
+                  state: _State, emit: _Emit) -> None:
     """MySQL ``MODIFY c def`` / ``CHANGE old new def``."""
     if not existing:
         return
@@ -480,15 +536,20 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, state: _State
     cf = state.column(table, old_name)
     dtype = col.args.get("kind")
     new = _type_text(dtype, "mysql")
-    if _is_not_null(col) and cf is not None and cf.nullable:
+    if (_is_not_null(col) and cf is not None and cf.nullable
+            and not _filled_before(s, stmts, state, table, old_name)):
         emit("MF104", f"Modifying nullable column {_q(col.name)} to non-nullable might fail in case "
                       "it contains NULL values", table)
     from .types import mysql_change
 
     verdict = mysql_change(cf.type if cf is not None else None, new)
-    if cf is not None:
-        state.columns.pop((state.key(table), old_name.lower()), None)
-        state.columns[(state.key(table), col.name.lower())] = ColumnFacts(col.name, new, not _is_not_null(col))
+    if cf is None:
+        if verdict == "unknown":
+            emit("PM301", f"Changing column {_q(old_name)} to {new} copies table {_q(table)} while "
+                          "writes wait, unless the type is unchanged or ENUM values are only "
+                          "appended (give --url to know)", table)
+        return
+    state.columns[(state.key(table), col.name.lower())] = ColumnFacts(col.name, new, not _is_not_null(col))
     if verdict == "narrow":
         emit("PM101", f"Changing column {_q(old_name)} of table {_q(table)} from {cf.type} to {new} "
                       "narrows it: values that do not fit make the statement fail (or are cut)", table)
@@ -498,16 +559,12 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, state: _State
     elif verdict in ("copy", "narrow"):
         emit("PM301", f"Changing the type of column {_q(old_name)} ({cf.type} to {new}) copies "
                       f"table {_q(table)} while writes wait", table)
-    elif verdict == "unknown":
-        emit("PM301", f"Changing column {_q(old_name)} to {new} copies table {_q(table)} while "
-                      "writes wait, unless the type is unchanged or ENUM values are only appended "
-                      "(give --url to know)", table)
 
 
-def _mysql_command(s: _Stmt, state: _State, emit: _Emit) -> None:
+def _mysql_command(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) -> None:
     """Statements sqlglot keeps as a Command; read from its tokens: ``RENAME TABLE a TO b, …``."""
     t = s.tree
-    if t.name.upper() != "RENAME" or t.expression is None:
+    if t is None or t.name.upper() != "RENAME" or t.expression is None:
         return
     try:  # sqlglot keeps what follows RENAME as one string: tokenize that
         tokens = sqlglot.tokenize(t.expression.name, read="mysql")
@@ -532,7 +589,7 @@ def _mysql_command(s: _Stmt, state: _State, emit: _Emit) -> None:
             j += 1
         if not old or not new:
             return
-        _rename_table(".".join(old), ".".join(new), state, emit)
+        _rename_table(".".join(old), ".".join(new), stmts[s.index + 1:], state, emit)
         i = j + 1
 
 
@@ -551,8 +608,10 @@ def _sqlite_rebuild(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) ->
     tmp = _name(t.this.this)
     seq = [x for x in stmts[s.index + 1:s.index + 8] if x.tree is not None]
     ins = next((x for x in seq if isinstance(x.tree, exp.Insert)), None)
-    if ins is None or state.key(_name(ins.tree.this.this if isinstance(ins.tree.this, exp.Schema)
-                                       else ins.tree.this)) != state.key(tmp):
+    if ins is None or not isinstance(ins.tree, exp.Insert):
+        return False
+    into = ins.tree.this
+    if state.key(_name(into.this if isinstance(into, exp.Schema) else into)) != state.key(tmp):
         return False
     select = ins.tree.expression
     src = select.find(exp.Table) if select is not None else None
@@ -574,10 +633,16 @@ def _sqlite_rebuild(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) ->
     tf = state.facts_for(orig)
     if tf is not None and tf.columns:
         new_cols = {c.name.lower() for c in t.this.expressions if isinstance(c, exp.ColumnDef)}
-        gone = [c.name for k, c in tf.columns.items() if k not in new_cols]
+        gone = [c.name for k, c in tf.columns.items() if k not in new_cols and not c.virtual]
         if gone:
             word = "column" if len(gone) == 1 else "columns"
             emit("DS103", f"Dropping non-virtual {word} {_and(gone)}", orig)
+        for c in t.this.expressions:
+            old = tf.columns.get(c.name.lower()) if isinstance(c, exp.ColumnDef) else None
+            if (old is not None and old.nullable and _is_not_null(c) and not _has_default(c)
+                    and not _filled_before(s, stmts, state, orig, c.name)):
+                emit("MF104", f"Modifying nullable column {_q(c.name)} to non-nullable might fail "
+                              "in case it contains NULL values", orig)
     for x in (ins, drop, ren):
         state.skip.add((x.file.name, x.index))
     return True

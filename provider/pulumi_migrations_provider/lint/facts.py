@@ -11,7 +11,7 @@ What is read, per dialect (never a write, never a lock that waits):
   the session runs read-only with ``lock_timeout`` and ``statement_timeout`` set, so a table
   held by an ACCESS EXCLUSIVE lock gives no size instead of a wait.
 - MySQL/MariaDB: ``information_schema.TABLES`` (``TABLE_ROWS``, ``DATA_LENGTH +
-  INDEX_LENGTH``; InnoDB's estimate), ``COLUMNS`` and ``REFERENTIAL_CONSTRAINTS``, with
+  INDEX_LENGTH``; InnoDB's estimate), ``COLUMNS`` and ``KEY_COLUMN_USAGE``, with
   ``lock_wait_timeout`` at its minimum (1 s) and a statement time limit.
 - SQLite: a bounded ``count(*)`` (at most ``COUNT_LIMIT`` + 1 rows are read), the ``dbstat``
   size where SQLite has it, ``PRAGMA table_info``/``foreign_key_list``; the file is opened
@@ -37,25 +37,28 @@ COUNT_LIMIT = 100_000
 
 
 class ColumnFacts(Record):
-    __slots__ = _fields = ("name", "type", "nullable")
+    """One column: its type as the catalog spells it, nullability, and whether it is a virtual
+    generated column (dropping one loses no data: not DS103, as in Atlas)."""
 
-    def __init__(self, name: str, type: str, nullable: bool) -> None:
-        self.name, self.type, self.nullable = name, type, nullable
+    __slots__ = _fields = ("name", "type", "nullable", "virtual")
+
+    def __init__(self, name: str, type: str, nullable: bool, virtual: bool = False) -> None:
+        self.name, self.type, self.nullable, self.virtual = name, type, nullable, virtual
 
 
 class TableFacts(Record):
     """One table: ``rows`` (estimate; None unknown), ``bytes`` (None unknown), ``exact``
     (rows counted, not estimated), ``columns`` by lower-case name, ``foreign_keys`` (lower-case
-    constraint names)."""
+    constraint name -> its lower-case column names)."""
 
     __slots__ = _fields = ("name", "rows", "bytes", "exact", "columns", "foreign_keys")
 
     def __init__(self, name: str, rows: int | None = None, bytes: int | None = None,
                  exact: bool = False, columns: dict[str, ColumnFacts] | None = None,
-                 foreign_keys: set[str] | None = None) -> None:
+                 foreign_keys: dict[str, tuple[str, ...]] | None = None) -> None:
         self.name, self.rows, self.bytes, self.exact = name, rows, bytes, exact
         self.columns = columns or {}
-        self.foreign_keys = foreign_keys or set()
+        self.foreign_keys = foreign_keys or {}
 
 
 class Facts(Record):
@@ -144,10 +147,11 @@ def _postgres(conn, names: list[str], facts: Facts, timeout: float) -> None:
         rows = conn.query(
             "SELECT c.oid, c.reltuples::bigint, c.relpages::bigint * current_setting('block_size')::bigint "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relname = %s AND c.relkind IN ('r', 'p', 'm') AND "
+            # an unquoted name in a statement is folded to lower case by PostgreSQL
+            "WHERE c.relname IN (%s, lower(%s)) AND c.relkind IN ('r', 'p', 'm') AND "
             + ("n.nspname = %s" if schema else "n.nspname = ANY (current_schemas(false))")
-            + " ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1",
-            (table, schema) if schema else (table,))
+            + " ORDER BY c.relname = %s DESC, array_position(current_schemas(false), n.nspname) LIMIT 1",
+            (table, table, schema, table) if schema else (table, table, table))
         if not rows:
             continue
         oid, reltuples, pages_bytes = rows[0]
@@ -163,12 +167,15 @@ def _postgres(conn, names: list[str], facts: Facts, timeout: float) -> None:
                 tf.rows, tf.exact = n, n <= COUNT_LIMIT
             except Exception:
                 _note(facts, f"{name} is locked; no row count")
-        for col, typ, notnull in conn.query(
-                "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
-                "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (oid,)):
-            tf.columns[col.lower()] = ColumnFacts(col, typ, not notnull)
-        tf.foreign_keys = {r[0].lower() for r in conn.query(
-            "SELECT conname FROM pg_constraint WHERE conrelid = %s AND contype = 'f'", (oid,))}
+        for col, typ, notnull, generated in conn.query(
+                "SELECT attname, format_type(atttypid, atttypmod), attnotnull, attgenerated::text "
+                "FROM pg_attribute WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped "
+                "ORDER BY attnum", (oid,)):
+            tf.columns[col.lower()] = ColumnFacts(col, typ, not notnull, generated == "v")
+        tf.foreign_keys = {str(fk).lower(): tuple(str(c).lower() for c in cols) for fk, cols in conn.query(
+            "SELECT conname, array(SELECT attname FROM pg_attribute WHERE attrelid = conrelid "
+            "AND attnum = ANY (conkey))::text[] FROM pg_constraint WHERE conrelid = %s AND contype = 'f'",
+            (oid,))}
         facts.tables[table_key(name, facts.dialect)] = tf
 
 
@@ -192,13 +199,17 @@ def _mysql(conn, names: list[str], facts: Facts, timeout: float) -> None:
             continue
         n, size = rows[0]
         tf = TableFacts(name, rows=None if n is None else int(n), bytes=None if size is None else int(size))
-        for col, typ, nullable in conn.query(
-                f"SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS "
+        for col, typ, nullable, extra in conn.query(
+                f"SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, EXTRA FROM information_schema.COLUMNS "
                 f"WHERE {where} AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", args):
-            tf.columns[col.lower()] = ColumnFacts(col, str(typ), nullable == "YES")
-        tf.foreign_keys = {str(r[0]).lower() for r in conn.query(
-            f"SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
-            f"WHERE {where.replace('TABLE_SCHEMA', 'CONSTRAINT_SCHEMA')} AND TABLE_NAME = %s", args)}
+            tf.columns[col.lower()] = ColumnFacts(col, str(typ), nullable == "YES",
+                                                  "VIRTUAL" in str(extra).upper())
+        for fk, col in conn.query(
+                f"SELECT CONSTRAINT_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+                f"WHERE {where} AND TABLE_NAME = %s AND REFERENCED_TABLE_NAME IS NOT NULL "
+                f"ORDER BY ORDINAL_POSITION", args):
+            fk_key = str(fk).lower()
+            tf.foreign_keys[fk_key] = tf.foreign_keys.get(fk_key, ()) + (str(col).lower(),)
         facts.tables[table_key(name, facts.dialect)] = tf
 
 
@@ -224,8 +235,10 @@ def _sqlite(conn, names: list[str], facts: Facts, timeout: float) -> None:
                                        (found[0][0],)).fetchone()[0]
             except Exception:  # SQLite built without SQLITE_ENABLE_DBSTAT_VTAB
                 tf.bytes = None
-            for row in raw.execute(f"PRAGMA table_info({ident})"):
-                tf.columns[row[1].lower()] = ColumnFacts(row[1], row[2], not row[3] and not row[5])
+            # table_xinfo lists generated columns too: hidden 2 is VIRTUAL, 3 is STORED
+            for row in raw.execute(f"PRAGMA {prefix}table_xinfo({ident[len(prefix):]})"):
+                tf.columns[row[1].lower()] = ColumnFacts(row[1], row[2], not row[3] and not row[5],
+                                                         row[6] == 2)
             facts.tables[table_key(name, facts.dialect)] = tf
     finally:
         raw.set_progress_handler(None, 0)

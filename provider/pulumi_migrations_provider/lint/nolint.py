@@ -42,13 +42,14 @@ def statement_rules(f: MigrationFile, stmt: Statement) -> list[str]:
     for args in f.directives("nolint"):
         rules += args.split(" ")
     for c in stmt.comments:
+        found: list[str | None]
         if c.startswith("/*") and "\n" not in c:
             found = [_directive(c[:-2] if c.endswith("*/") else c, "/*")]
         else:
             found = [_directive(c, p) for p in ("#", "--", "-- ")]
-        for args in found:
-            if args is not None:
-                rules += args.split(" ")
+        for arg in found:
+            if arg is not None:
+                rules += arg.split(" ")
     return rules
 
 

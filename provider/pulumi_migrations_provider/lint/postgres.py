@@ -9,7 +9,7 @@
   transaction (no ``-- atlas:txmode none`` header): PostgreSQL refuses it, so this is an error
   by default (also for new tables: it fails either way);
 - PM201 ``ADD CONSTRAINT … FOREIGN KEY``/``CHECK`` without ``NOT VALID``;
-- PM202 ``ADD CONSTRAINT … UNIQUE``/``PRIMARY KEY`` not ``USING INDEX``;
+- PM202 ``ADD CONSTRAINT … UNIQUE``/``PRIMARY KEY`` not ``USING INDEX``, or inline on ``ADD COLUMN``;
 - PM203 ``ALTER COLUMN … SET NOT NULL``;
 - PM204 ``ALTER COLUMN … TYPE`` (left out when live facts show a binary-coercible change);
 - PM205 ``ADD COLUMN`` whose default is volatile (or may be: a function we do not know to be
@@ -44,21 +44,24 @@ _NO_TX = ("Indexes cannot be created or deleted concurrently within a transactio
 _SERIALS = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"}
 
 
-def _q(s: str) -> str:
+def _q(s: str | None) -> str:
+    s = s or ""
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _rel(rv: ast.RangeVar) -> str:
-    return f"{rv.schemaname}.{rv.relname}" if rv.schemaname else rv.relname
+def _rel(rv: ast.RangeVar | None) -> str:
+    if rv is None:
+        return ""
+    return f"{rv.schemaname}.{rv.relname}" if rv.schemaname else (rv.relname or "")
 
 
-def _funcs(node) -> list[str]:
+def _funcs(node: object) -> list[str]:
     """Names of the functions a default expression calls (any depth)."""
     out: list[str] = []
 
-    def walk(n) -> None:
-        if isinstance(n, ast.FuncCall):
-            out.append(n.funcname[-1].sval.lower())
+    def walk(n: object) -> None:
+        if isinstance(n, ast.FuncCall) and n.funcname:
+            out.append(str(n.funcname[-1].sval).lower())
         if isinstance(n, ast.Node):
             for name in n:
                 walk(getattr(n, name))
@@ -159,6 +162,12 @@ def _alter_cmd(cmd: ast.AlterTableCmd, table: str, state, emit) -> None:
                 why = "it is a stored generated column"
             elif c.contype == ConstrType.CONSTR_IDENTITY:
                 why = "it is an identity column"
+            elif c.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY):
+                kind = "unique" if c.contype == ConstrType.CONSTR_UNIQUE else "primary-key"
+                emit("PM202", f"Adding column {_q(col.colname)} with a {kind} constraint builds its "
+                              f"index under an ACCESS EXCLUSIVE lock on {_q(table)}; add the column, "
+                              "create a unique index CONCURRENTLY and add the constraint USING INDEX",
+                     table)
         if why:
             emit("PM205", f"Adding column {_q(col.colname)} rewrites table {_q(table)} under an "
                           f"ACCESS EXCLUSIVE lock: {why}", table)
@@ -173,4 +182,4 @@ def _type_name(tn: ast.TypeName | None) -> str:
     try:
         return RawStream()(tn).lower()
     except Exception:
-        return tn.names[-1].sval.lower()
+        return str(tn.names[-1].sval).lower() if tn.names else ""

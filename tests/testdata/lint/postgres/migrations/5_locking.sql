@@ -8,3 +8,4 @@ ALTER TABLE users ADD COLUMN seq bigserial;
 ALTER TABLE organizations ADD CONSTRAINT organizations_title_key UNIQUE (title);
 CREATE INDEX CONCURRENTLY users_age_idx ON users (age);
 DROP INDEX users_email_key;
+ALTER TABLE orders ADD COLUMN ref text UNIQUE;
