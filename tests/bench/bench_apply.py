@@ -53,6 +53,8 @@ SQLITE_ONLY = {"floor-normal"}
 DIALECTS = ("sqlite", "postgres")
 APPLY_TARGET = 1.2      # ours / floor
 NOOP_VS_DBMATE = 3.0    # ours / dbmate on the no-op
+SCALE_SIZES = (2000, 10000)
+SCALE_TARGET = 5.0      # ours at 10,000 files / ours at 2,000 files
 README = Path(__file__).resolve().parent / "README.md"
 MARK_START, MARK_END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
@@ -395,6 +397,23 @@ def table(res: Results, args: argparse.Namespace) -> tuple[str, list[str]]:
             ok = ours <= NOOP_VS_DBMATE * dbmate
             verdicts.append(f"no-op {n} {dialect}: ours/dbmate {ours / dbmate:.2f}x "
                             f"(target <= {NOOP_VS_DBMATE}x) {'MET' if ok else 'MISSED'}")
+    small, large = SCALE_SIZES
+    if small in args.sizes and large in args.sizes:
+        for dialect in args.dialects:
+            m = {t: (res.median("apply", dialect, small, t), res.median("apply", dialect, large, t))
+                 for t in tools}
+            a, b = m.get("ours", (None, None))
+            if not (a and b):
+                continue
+            growth = ", ".join(f"{t} {y / x:.2f}x" for t, (x, y) in m.items()
+                               if t != "ours" and x and y)
+            over = [f"{t} {(b - y) / (a - x):.2f}x" for t, (x, y) in m.items()
+                    if t.startswith("floor") and x and y and a > x]
+            verdicts.append(
+                f"scale {dialect}: ours {large}/{small} files {b / a:.2f}x (target <= "
+                f"{SCALE_TARGET}x) {'MET' if b / a <= SCALE_TARGET else 'MISSED'}; the same "
+                f"growth for {growth or 'no other tool'}; ours' time above the floor grows "
+                f"{', '.join(over) or '—'}")
     if len(args.sizes) > 1:
         verdicts.append(f"(the issue states the apply targets for {max(args.sizes)} files; "
                         "smaller sizes say ok/over, for information: a fixed start-up cost "
