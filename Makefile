@@ -1,6 +1,6 @@
 # Developer and CI entry points. GNU make.
 #   make test        system packages + venv, then the whole pytest suite (PYTEST_ARGS=... passes options)
-#   make venv        .venv with the project installed editable, extras [test]
+#   make venv        .venv with the project installed editable, extras [test] (pulls [pulumi,kubernetes])
 #   make system-deps Debian packages for the real-server tests (root: installs; otherwise: tells)
 #   make demo        the examples/quickstart stack (pulumi CLI when present, else our CLI on SQLite)
 

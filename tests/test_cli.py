@@ -23,8 +23,8 @@ import pytest
 import yaml
 
 from pulumi_migrations_provider import __version__, cli, cliparse
-from pulumi_migrations_provider.cliout import (_forget_secrets, _remember_urls_in, _scrub_all,
-                                               go_duration, parse_duration)
+from pulumi_migrations_provider.cliout import _forget_secrets, _remember_urls_in, _scrub_all
+from pulumi_migrations_provider.durations import go_duration, parse_duration
 from pulumi_migrations_provider.migdir import MigrationDir
 from tests.dirtools import make_dir
 from tests.helpers import dbcheck

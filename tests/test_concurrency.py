@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from pulumi_migrations_provider import engine
+from pulumi_migrations_provider.cli import HINT_WORDS
 from pulumi_migrations_provider.errors import LockError
 from pulumi_migrations_provider.reports import Options
 
@@ -226,7 +227,11 @@ def test_lock_held_elsewhere_times_out(db_url: str, tmp_path: Path,
             engine.apply(db_url, d, Options(lock_timeout=0.5))
         elapsed = time.monotonic() - started
         msg = str(info.value)
-        assert "\n" not in msg and "lock" in msg and "lock-timeout" in msg
+        assert "\n" not in msg and "lock" in msg and "--" not in msg  # neutral: no CLI flag
+        assert (info.value.option, info.value.hint) == ("lock_timeout", "lock_timeout")
+        assert info.value.render(HINT_WORDS).endswith("wait for the other run to finish or raise "
+                                                      "--lock-timeout" if db_url.startswith("sqlite") else
+                                                      "wait for it to finish or raise --lock-timeout")
         assert elapsed < 3.0, f"lock wait took {elapsed:.1f}s with lock_timeout=0.5"
         assert dbcheck.tables(db_url) == set(), "nothing may be written without the lock"
     finally:
@@ -240,7 +245,7 @@ def test_stale_sqlite_lock_file_of_a_killed_run_never_blocks(tmp_path: Path) -> 
     no run of ours is alive behind the file, so it is taken over at once."""
     db = tmp_path / "app.db"
     code = ("import sys, time\n"
-            "from pulumi_migrations_provider.locks import sqlite_lock\n"
+            "from pulumi_migrations_provider.dialects.sqlite import sqlite_lock\n"
             "from pulumi_migrations_provider.target import Target\n"
             f"sqlite_lock(Target.parse({f'sqlite://{db}'!r}), 600.0)\n"
             "print('locked', flush=True); time.sleep(120)\n")

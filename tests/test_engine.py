@@ -327,9 +327,9 @@ def test_history_reads_the_table_without_a_directory(server_db, tmp_path):
 
 def test_postgres_lock_key_is_atlas_fnv1():
     """Atlas's key function is 32-bit FNV-1 (not 1a); its own test vector is name -> 797654004."""
-    from pulumi_migrations_provider import locks
-    assert locks.fnv1_32(b"name") == 797654004
-    assert locks.PG_LOCK_KEY == 2686470616
+    from pulumi_migrations_provider.dialects import postgres
+    assert postgres.fnv1_32(b"name") == 797654004
+    assert postgres.PG_LOCK_KEY == 2686470616
 
 
 def test_unlocked_look_tolerates_a_run_that_is_midway(sqlite_url, tmp_path, monkeypatch):
@@ -339,7 +339,7 @@ def test_unlocked_look_tolerates_a_run_that_is_midway(sqlite_url, tmp_path, monk
     engine.apply(sqlite_url, d, Options(amount=1))
     execute(sqlite_url, f"DELETE FROM {revisions_table(sqlite_url)}")   # looks like a fresh run
     rows_before = []
-    from pulumi_migrations_provider.dialects import SQLiteDialect
+    from pulumi_migrations_provider.dialects.sqlite import SQLiteDialect
     real = SQLiteDialect.dirty_reason
 
     def racing(self, conn, target, schema):

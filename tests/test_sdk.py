@@ -185,6 +185,81 @@ def test_database_rejects_url_and_parts() -> None:
         Database("bad", url="sqlite://x.db", driver="sqlite")
 
 
+def test_options_in_second_place_as_generated_sdks_take_them(tmp_path: Path) -> None:
+    use_mocks()
+    d = make_dir(tmp_path, FILES)
+    url = f"sqlite://{tmp_path}/second.db"
+
+    def program() -> pulumi.Output[Any]:
+        group = pulumi.ComponentResource("test:index:Group", "group")
+        child = pulumi.ResourceOptions(parent=group)
+        db = Database("db", child, url=url)
+        migrations = MigrationDirectory("migrations", child, path=str(d))
+        app = Migration("app", child, database=db, directory=migrations)
+        keyword = Migration("keyword", url=url, dir=str(d), opts=child)
+
+        def check(args: list[Any]) -> None:
+            *urns, version = args
+            for urn in urns:
+                assert "test:index:Group$pulumi-python:dynamic/migrations:" in urn, urn
+            assert version == "2"
+        return pulumi.Output.all(db.urn, migrations.urn, app.urn, keyword.urn,
+                                 app.applied_version).apply(check)
+
+    run(program)
+    assert dbtools.user_tables(url) == ["posts", "users"]
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: Migration("bad", MigrationArgs(url="sqlite://x.db", dir="m"), url="sqlite://y.db"),
+     r"MigrationArgs or keyword arguments, not both \(keywords given: url\)"),
+    (lambda: Database("bad", DatabaseArgs(url="sqlite://x.db"), revisions_schema="s"),
+     "not both"),
+    (lambda: MigrationDirectory("bad", pulumi.ResourceOptions(), pulumi.ResourceOptions(),
+                                path="m"),
+     "give the ResourceOptions once"),
+    (lambda: MigrationDirectory("bad"), r"needs path= \(or a MigrationDirectoryArgs\)"),
+    (lambda: Migration("bad", DatabaseArgs(url="sqlite://x.db")),  # type: ignore[arg-type]
+     "args must be a MigrationArgs, not DatabaseArgs"),
+], ids=["args-and-keywords", "database-args-and-keywords", "options-twice", "missing-path",
+        "wrong-args"])
+def test_constructor_misuse_is_a_type_error(make: Callable[[], Any], words: str) -> None:
+    use_mocks()
+    with pytest.raises(TypeError, match=words):
+        make()
+
+
+@pytest.mark.parametrize("given, seconds", [
+    ("10s", 10.0), ("1m30s", 90.0), ("500ms", 0.5), ("2.5", 2.5), (5, 5.0), (None, 10.0),
+], ids=["10s", "1m30s", "500ms", "seconds-text", "seconds", "default"])
+def test_lock_timeout_takes_a_go_duration_or_seconds(tmp_path: Path, given: Any,
+                                                     seconds: float) -> None:
+    mocks = use_mocks()
+    d = make_dir(tmp_path, FILES)
+    url = f"sqlite://{tmp_path}/lock.db"
+
+    def program() -> pulumi.Output[Any]:
+        return Migration("app", url=url, dir=str(d), lock_timeout=given).applied_version
+
+    run(program)
+    assert mocks.outputs["app"]["lock_timeout"] == seconds
+    assert dbtools.user_tables(url) == ["posts", "users"]
+
+
+def test_a_bad_lock_timeout_fails_the_check(tmp_path: Path) -> None:
+    use_mocks()
+    d = make_dir(tmp_path, FILES)
+    url = f"sqlite://{tmp_path}/lock.db"
+
+    def program() -> pulumi.Output[Any]:
+        return Migration("app", url=url, dir=str(d), lock_timeout="10x").applied_version
+
+    with pytest.raises(Exception, match="lock_timeout: reading inputs: '10x' is not a duration "
+                                        "such as '10s' or a number of seconds"):
+        run(program)
+    assert not (tmp_path / "lock.db").exists()
+
+
 @pytest.mark.parametrize("cls", ["MigrationProvider", "DatabaseProvider", "DirectoryProvider"])
 def test_providers_pickle_by_reference_from_the_installed_package(cls: str) -> None:
     import base64

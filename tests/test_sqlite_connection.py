@@ -161,7 +161,7 @@ def test_executed_at_is_go_sqlite3_time_text_and_now() -> None:
     import re
     from datetime import datetime, timezone
 
-    from pulumi_migrations_provider.dialects import SQLiteDialect
+    from pulumi_migrations_provider.dialects.sqlite import SQLiteDialect
 
     dialect = SQLiteDialect()
     stamps = [dialect.executed_at() for _ in range(3)]  # cached per second: still exact

@@ -7,14 +7,16 @@ The table of contents:
 - ``sumfile``: ``HashFile`` and ``validate`` (atlas.sum, byte-compatible with Atlas)
 - ``lex``: ``split_statements`` (Atlas's statement scanner) and ``statement_hashes``
 - ``target``: ``Target`` (URLs and structured connection parts, password never printed)
-- ``dialects``: per-database facts, connections and locks
+- ``dialects``: the dialect contract (``dialects.base``) and one module per database: connect, settings, locks, error wording
 - ``revisions``: the ``atlas_schema_revisions`` table
 - ``plan`` / ``executor``: pending computation and execution
 - ``k8s``: ConfigMap + Secret + AtlasMigration manifests
 - ``errors``: every error a user can cause (``MigrateError`` and subclasses)
+- ``durations``: Go durations (``10s``), parsed and printed
+- ``extras``: the pip extras (``pulumi``, ``kubernetes``) and the error naming a missing one
 
 Imports are lazy so that the CLI starts fast; ``MigrationProvider`` and friends load pulumi
-only when first touched.
+only when first touched (it comes with the ``pulumi`` extra).
 """
 
 from __future__ import annotations

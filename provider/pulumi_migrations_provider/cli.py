@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 _ERROR_FIELDS = ("file", "version", "index", "line", "col", "statement", "db_error", "reason")
 _FORMATS = ("text", "json")
-_LEX_DIALECT = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql"}
+_DIALECT_CHOICES = ("sqlite", "postgres", "mysql")
 
 
 # --- the parser -----------------------------------------------------------------------------
@@ -80,7 +80,7 @@ def _hash_arguments(p: argparse.ArgumentParser) -> None:
 
 def _validate_arguments(p: argparse.ArgumentParser) -> None:
     _add_dir(p)
-    p.add_argument("--dialect", choices=tuple(_LEX_DIALECT),
+    p.add_argument("--dialect", choices=_DIALECT_CHOICES,
                    help="Statement-splitting rules to check the files with; default: the "
                         "--url's (or DATABASE_URL's) dialect, else sqlite.")
     p.add_argument("-u", "--url", metavar="URL",
@@ -245,13 +245,36 @@ def _dump_json(data: Any) -> None:
     _stdout().write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+#: The remedies of errors.HINTS in the CLI's words (flags), appended to the engine's message.
+HINT_WORDS = {
+    "baseline_or_allow_dirty": "; pass --baseline VERSION to mark existing migrations as applied, "
+                               "or --allow-dirty to apply on top of it",
+    "exec_order": ", or pass --exec-order non-linear to run it, or linear-skip to skip it",
+    "allow_changed": " (pass --allow-changed once to accept the edit: its new hash is recorded)",
+    "lock_timeout": " or raise --lock-timeout",
+    "tx_mode_file": " or use --tx-mode file",
+    "revisions_schema": "; drop --revisions-schema",
+}
+
+#: The flag of each ``Options`` field an error can be about (``MigrateError.option``).
+OPTION_FLAGS = {
+    "baseline": "--baseline", "allow_dirty": "--allow-dirty", "exec_order": "--exec-order",
+    "tx_mode": "--tx-mode", "to_version": "--to-version", "amount": "AMOUNT",
+    "lock_timeout": "--lock-timeout", "revisions_schema": "--revisions-schema",
+    "allow_changed": "--allow-changed",
+}
+
+
 def _fail(err: MigrateError, *, json_output: bool) -> None:
     """Print ``error: <message>`` on stderr; with ``json_output`` also a JSON object on stdout
-    (``error``, ``type`` and the error's fields), so a CI job parsing ``--format json`` gets
-    JSON on failure too."""
-    _print_error(str(err))
+    (``error``, ``type``, the flag it is about and the error's fields), so a CI job parsing
+    ``--format json`` gets JSON on failure too."""
+    message = err.render(HINT_WORDS)
+    _print_error(message)
     if json_output:
-        data = {"error": str(err), "type": type(err).__name__}
+        data = {"error": message, "type": type(err).__name__}
+        if err.option is not None:
+            data["option"] = OPTION_FLAGS[err.option]
         data.update({k: getattr(err, k) for k in _ERROR_FIELDS if getattr(err, k, None) is not None})
         _dump_json(data)
 
@@ -266,18 +289,17 @@ def _hash(ns: argparse.Namespace) -> None:
 
 
 def _validate(ns: argparse.Namespace) -> None:
-    from . import lex
+    from . import dialects, lex
 
     url = _url_or_env(ns)
     if ns.dialect is not None:
-        rules = _LEX_DIALECT[ns.dialect]
-    elif url:
-        rules = _target(url).dialect
+        dialect = dialects.named(ns.dialect)
     else:
-        rules = "sqlite"
+        dialect = dialects.for_target(_target(url)) if url else dialects.named("sqlite")
+    rules = dialect.name
     d = _load(ns.directory)
     d.validate()
-    options = lex.OPTIONS_BY_DIALECT[rules]
+    options = dialect.scan_options
     for f in d.files:
         _ = f.txmode  # raises DirectiveError for a bad atlas:txmode header
         lex.split_statements(f.text(), options, file=f.name)

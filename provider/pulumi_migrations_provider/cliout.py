@@ -1,16 +1,18 @@
-"""What the CLI prints: password scrubbing, Rich consoles, Go-style durations, and the
-``status`` and ``apply`` renderings (Atlas's text formats). No argument parsing here; cli.py
-wires it up.
+"""What the CLI prints: password scrubbing, Rich consoles, and the ``status`` and ``apply``
+renderings (Atlas's text formats; Go-style durations from ``durations``). No argument parsing
+here; cli.py wires it up.
 
-Imported on every CLI start, so its module-level imports are only ``re`` and ``sys``: Rich,
-``typing``, ``json``, ``urllib.parse`` and ``target`` load where they are used (the last three
-once a password is remembered).
+Imported on every CLI start, so its module-level imports are only ``re``, ``sys`` and
+``durations``: Rich, ``typing``, ``json``, ``urllib.parse`` and ``target`` load where they are
+used (the last three once a password is remembered).
 """
 
 from __future__ import annotations
 
 import re
 import sys
+
+from .durations import go_duration
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
 if TYPE_CHECKING:
@@ -116,59 +118,6 @@ def _print_error(message: str) -> None:
 
     line = " ".join(message.split())
     _console(stderr=True).print(Text.assemble(("error", "bold red"), ": ", line))
-
-
-_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0,
-             "m": 60.0, "h": 3600.0}
-_GO_PART = r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)"   # compiled on first use
-
-
-def parse_duration(text: str) -> float:
-    """Parse a Go duration (``10s``, ``500ms``, ``1m30s``) or plain seconds (``2.5``) to seconds.
-
-    Raises ValueError for anything else (negative values included).
-    """
-    s = text.strip()
-    try:
-        value = float(s)
-    except ValueError:
-        pos, value = 0, 0.0
-        while pos < len(s):
-            m = re.compile(_GO_PART).match(s, pos)
-            if m is None:
-                raise ValueError(f"{text!r} is not a duration like 10s, 500ms, 1m30s or 2.5")
-            value += float(m.group(1)) * _GO_UNITS[m.group(2)]
-            pos = m.end()
-        if not s:
-            raise ValueError("empty duration") from None
-    if not 0 <= value < float("inf"):
-        raise ValueError(f"{text!r} is not a duration like 10s, 500ms, 1m30s or 2.5")
-    return value
-
-
-def go_duration(ns: int) -> str:
-    """Render nanoseconds as Go's ``time.Duration.String`` does (``1.5ms``, ``2m3.04s``)."""
-    if ns == 0:
-        return "0s"
-    sign, u = ("-" if ns < 0 else ""), abs(ns)
-
-    def frac(value: int, unit: int) -> str:
-        whole, rest = divmod(value, unit)
-        digits = str(rest).rjust(len(str(unit)) - 1, "0").rstrip("0")
-        return f"{whole}.{digits}" if digits else str(whole)
-
-    if u < 1_000:
-        return f"{sign}{u}ns"
-    if u < 1_000_000:
-        return f"{sign}{frac(u, 1_000)}\u00b5s"
-    if u < 1_000_000_000:
-        return f"{sign}{frac(u, 1_000_000)}ms"
-    minutes, secs = divmod(u, 60_000_000_000)
-    out = frac(secs, 1_000_000_000) + "s"
-    if minutes:
-        hours, minutes = divmod(minutes, 60)
-        out = f"{minutes}m{out}" if not hours else f"{hours}h{minutes}m{out}"
-    return sign + out
 
 
 def _print_status(report: Any, d: "MigrationDir") -> None:

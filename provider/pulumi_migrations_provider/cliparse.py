@@ -13,7 +13,7 @@ import os
 import sys
 
 from . import __version__
-from .cliout import parse_duration
+from .durations import parse_duration
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
 if TYPE_CHECKING:

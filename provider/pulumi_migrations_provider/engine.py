@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import __version__, plan
 from ._record import Record
-from .connection import Connection
+from .dialects import Connection
 from .dialects import Dialect, for_target
 from .errors import AppliedFileChangedError, DirectiveError, NonLinearError, NotCleanError
 from .migdir import MigrationDir, MigrationFile
@@ -95,12 +95,10 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
     job = _Job.make(target, directory, options)
     opts, dialect, hf = job.options, job.dialect, job.hash_file
     state, _, _ = job.look()
-    report = _report(state, dry_run)
-    to_accept = opts.allow_changed and bool(changed_applied_files(job.dir, hf, state.revs))
-    if dry_run and to_accept:
-        report.accepted = [f.name for f, _, _ in changed_applied_files(job.dir, hf, state.revs)]
+    to_accept = ([f.name for f, _, _ in changed_applied_files(job.dir, hf, state.revs)]
+                 if opts.allow_changed else [])
     if not state.plan.pending and state.plan.baseline is None and (dry_run or not to_accept):
-        return report
+        return _report(state, dry_run=dry_run, accepted=to_accept if dry_run else [])
     _check_txmodes(state.plan.pending, opts.tx_mode)
     from .events import nop_logger
     from .executor import Executor, prepare
@@ -109,21 +107,18 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
     scan = dialect.scan_options
     prepared = {f.name: prepare(f, hf, scan) for f in state.plan.pending}
     if dry_run:
-        _run(Executor(None, None, tx_mode=opts.tx_mode, logger=logger, dry_run=True),
-             [prepared[f.name] for f in state.plan.pending], state, report)
-        report.pending = [f.name for f in state.plan.remaining]
-        return report
+        ex = Executor(None, None, tx_mode=opts.tx_mode, logger=logger, dry_run=True)
+        result, took = _run(ex, [prepared[f.name] for f in state.plan.pending], state)
+        return _report(state, dry_run=True, accepted=to_accept, result=result, duration_ns=took)
     conn = dialect.connect(job.target, timeout=opts.connect_timeout)
     assert conn is not None
     try:
         conn.lock(opts.lock_timeout)
-        state = job.read_state(conn, opts)
-        report = _report(state, dry_run)
-        if opts.allow_changed:
-            report.accepted = _accept_edits(state, job.dir, hf)
+        state = job.read_state(conn, opts)  # another run may have moved on meanwhile
+        accepted = _accept_edits(state, job.dir, hf) if opts.allow_changed else []
         p = state.plan
         if not p.pending and p.baseline is None:
-            return report
+            return _report(state, dry_run=False, accepted=accepted)
         _check_txmodes(p.pending, opts.tx_mode)
         files = [prepared.get(f.name) or prepare(f, hf, scan) for f in p.pending]
         assert state.store is not None
@@ -131,15 +126,9 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
             state.store.ensure()
         if p.baseline is not None:
             state.store.write(Revision(p.baseline.version, p.baseline.description, TYPE_BASELINE))
-            report.baseline_written = report.current_version = p.baseline.version
-        result = _run(Executor(conn, state.store, tx_mode=opts.tx_mode, logger=logger, dry_run=False),
-                      files, state, report)
-        report.applied = result.applied
-        if result.applied:
-            report.current_version = p.pending[len(result.applied) - 1].version
-        done = set(result.applied)
-        report.pending = [f.name for f in p.remaining if f.name not in done]
-        return report
+        ex = Executor(conn, state.store, tx_mode=opts.tx_mode, logger=logger, dry_run=False)
+        result, took = _run(ex, files, state)
+        return _report(state, dry_run=False, accepted=accepted, result=result, duration_ns=took)
     finally:
         conn.close()
 
@@ -238,20 +227,33 @@ class _Job(Record):
         return _State(store, exists, revs, p)
 
 
-def _report(state: _State, dry_run: bool) -> ApplyReport:
-    current = state.revs[-1].version if state.revs else None
+def _report(state: _State, *, dry_run: bool, accepted: list[str],
+            result: RunResult | None = None, duration_ns: int = 0) -> ApplyReport:
+    """The apply report, built once from the state the run started from (its plan) and what
+    the run did (``result``; None when nothing ran). A dry run applies nothing."""
     p = state.plan
-    return ApplyReport(from_version=current, current_version=current,
-                       target_version=p.pending[-1].version if p.pending else current,
-                       pending=[f.name for f in p.remaining], dry_run=dry_run)
+    start = state.revs[-1].version if state.revs else None
+    applied = list(result.applied) if result is not None and not dry_run else []
+    baseline = p.baseline.version if p.baseline is not None and result is not None and not dry_run else None
+    current = p.pending[len(applied) - 1].version if applied else baseline or start
+    done = set(applied)
+    return ApplyReport(
+        from_version=start, current_version=current,
+        target_version=p.pending[-1].version if p.pending else start,
+        applied=applied, pending=[f.name for f in p.remaining if f.name not in done],
+        statements=result.statements if result is not None else 0, duration_ns=duration_ns,
+        dry_run=dry_run, baseline_written=baseline, accepted=accepted)
 
 
-def _run(ex: Executor, files: list[Prepared], state: _State, report: ApplyReport) -> RunResult:
+def _run(ex: Executor, files: list[Prepared], state: _State) -> tuple[RunResult, int]:
+    """Run ``files`` from the state's version (its baseline, when one is written first);
+    returns what the run did and how long it took (ns)."""
+    p = state.plan
+    current = p.baseline.version if p.baseline is not None and not ex.dry_run else (
+        state.revs[-1].version if state.revs else None)
     t0 = time.monotonic_ns()
-    result = ex.run(files, {r.version: r for r in state.revs}, current=report.current_version)
-    report.duration_ns = time.monotonic_ns() - t0
-    report.statements = result.statements
-    return result
+    result = ex.run(files, {r.version: r for r in state.revs}, current=current)
+    return result, time.monotonic_ns() - t0
 
 
 def history(target: Target | str, options: Options | None = None) -> list[Revision]:
@@ -304,7 +306,7 @@ def check_applied_unchanged(d: MigrationDir, hf: HashFile, revs: list[Revision],
         raise AppliedFileChangedError(
             f"checking applied migrations: {changed[0]} was changed after it was applied "
             f"(its hash differs from the revisions table); restore the file, or add a new migration "
-            "for the change (pass --allow-changed to accept the edit)", changed)
+            "for the change", changed).about(hint="allow_changed")
 
 
 def changed_applied_files(d: MigrationDir, hf: HashFile,
@@ -348,4 +350,4 @@ def _check_txmodes(files: list[MigrationFile], tx_mode: str) -> None:
         if mode is not None and mode != "all":
             raise DirectiveError(
                 f"reading {f.name}: cannot set txmode directive to {mode!r} when txmode 'all' is set "
-                "globally; drop the directive or use --tx-mode file", file=f.name)
+                "globally; drop the directive", file=f.name).about("tx_mode", "tx_mode_file")

@@ -2,7 +2,14 @@
 
 Each error a user can cause is a ``MigrateError`` subclass that carries its details as fields
 and renders a one-line message: what we were doing, what went wrong, what to do next. The edges
-(the CLI, the Pulumi provider) print ``str(err)``; nothing below them catches broadly.
+(the CLI, the Pulumi provider) print ``err.render(their_words)``; nothing below them catches
+broadly.
+
+The engine's text is neutral: it never names a CLI flag or a resource input. An error about an
+option carries the ``Options`` field it concerns in ``option``; a remedy that needs an option
+is a key in ``hint`` (one of ``HINTS``), which each edge words from its own table (the CLI's
+in ``cli.py``, the providers' in ``providers/_common.py``) and ``render`` appends. A test checks
+that both tables word every key.
 
 A message never contains a database password: URLs are rendered through
 ``Target.redacted()`` and driver messages pass through ``scrub()`` before they get here.
@@ -10,9 +17,47 @@ A message never contains a database password: URLs are rendered through
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _E = TypeVar("_E", bound="MigrateError")
+
+
+#: The remedies that name an option, by key: what each edge's table must word. Each wording is
+#: appended to the neutral message as it is (so it starts with its own "; " or ", or").
+HINTS = {
+    "baseline_or_allow_dirty": "mark existing migrations applied (baseline) or apply on top (allow dirty)",
+    "exec_order": "run out-of-order files (non-linear) or skip them (linear-skip)",
+    "allow_changed": "accept the edit of an applied file once",
+    "lock_timeout": "wait longer for a lock",
+    "tx_mode_file": "use the per-file transaction mode",
+    "revisions_schema": "drop the separate revisions schema",
+}
+
 
 class MigrateError(Exception):
-    """Base of every error a user can cause (bad input, bad database state, failed statement)."""
+    """Base of every error a user can cause (bad input, bad database state, failed statement).
+
+    ``option`` is the ``Options`` field the error is about, or None; ``hint`` a key of
+    ``HINTS`` naming the remedy the edge words, or None.
+    """
+
+    option: str | None = None
+    hint: str | None = None
+
+    def about(self: _E, option: str | None = None, hint: str | None = None) -> _E:
+        """Set ``option`` and ``hint``; returns the error, for ``raise Error(...).about(...)``."""
+        if option is not None:
+            self.option = option
+        if hint is not None:
+            self.hint = hint
+        return self
+
+    def render(self, words: dict[str, str]) -> str:
+        """The message followed by the remedy in an edge's ``words`` (a table keyed by hint)."""
+        text = str(self)
+        return text + words[self.hint] if self.hint else text
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -193,3 +238,19 @@ class LockError(MigrateError):
 
 class RevisionStoreError(MigrateError):
     """Reading or writing the revisions table failed."""
+
+
+# --- installation ---------------------------------------------------------------------------
+
+
+class MissingDependencyError(MigrateError, ImportError):
+    """An optional dependency group (a pip extra) is not installed: ``module`` cannot be
+    imported, and ``extra`` names the extra that installs it. Also an ``ImportError``, so code
+    probing for an optional import catches it as one."""
+
+    def __init__(self, *, module: str, extra: str, needed_for: str):
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"{needed_for}: the Python package {module!r} is not installed; install it with "
+            f"pip install 'pulumi-migrations[{extra}]'", name=module)

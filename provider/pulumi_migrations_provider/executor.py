@@ -14,7 +14,7 @@ import time
 
 from . import lex
 from ._record import Record
-from .connection import Connection
+from .dialects import Connection
 from .dialects import driver_message
 from .errors import (ConnectionLostError, DirError, HistoryChangedError, MigrateError,
                      RevisionStoreError, StatementError)
@@ -235,7 +235,7 @@ class Executor:
         row.error = row.error_stmt = ""
         row.execution_time = time.monotonic_ns() - start_ns
         try:
-            conn.dialect.write_and_commit(conn, store, row, new=row_is_new)
+            conn.dialect.write_and_commit(conn, store.write_sql(new=row_is_new), store.params(row))
         except RevisionStoreError:
             conn.rollback()
             raise

@@ -66,10 +66,8 @@ def compute(files: Sequence[MigrationFile], revisions: Sequence[Revision], *,
             reason = dirty_reason()
             if reason is not None:
                 raise NotCleanError(
-                    f"checking the database before the first migration: it is not clean ({reason}); "
-                    "pass --baseline VERSION to mark existing migrations as applied, or "
-                    "--allow-dirty to apply on top of it"
-                )
+                    f"checking the database before the first migration: it is not clean ({reason})"
+                ).about("baseline", "baseline_or_allow_dirty")
         if baseline is not None:
             idx = _last_index(migrations, lambda f: f.version == baseline)
             if idx == -1:
@@ -120,9 +118,8 @@ def compute(files: Sequence[MigrationFile], revisions: Sequence[Revision], *,
                                 else f"files {', '.join(names)} were")
                         raise NonLinearError(
                             f"computing pending migrations: migration {what} added out of order "
-                            f"(last applied version is {last.version}); rename it to a later version, "
-                            "or pass --exec-order non-linear to run it, or linear-skip to skip it",
-                            names)
+                            f"(last applied version is {last.version}); rename it to a later version",
+                            names).about("exec_order", "exec_order")
     return _limit(plan, pending, to_version, amount, revisions)
 
 

@@ -48,21 +48,21 @@ class Options(FrozenRecord):
         if self.exec_order not in EXEC_ORDERS:
             raise ConfigError(
                 f"reading options: unknown exec order {self.exec_order!r}; use one of "
-                + ", ".join(EXEC_ORDERS))
+                + ", ".join(EXEC_ORDERS)).about("exec_order")
         if self.tx_mode not in TX_MODES:
-            raise ConfigError(
-                f"reading options: unknown tx mode {self.tx_mode!r}; use one of " + ", ".join(TX_MODES))
+            raise ConfigError(f"reading options: unknown tx mode {self.tx_mode!r}; use one of "
+                              + ", ".join(TX_MODES)).about("tx_mode")
         if self.baseline and self.allow_dirty:
             raise ConfigError("reading options: baseline and allow-dirty are mutually exclusive; "
-                              "pass only one of them")
+                              "pass only one of them").about("baseline")
         if self.to_version is not None and self.amount is not None:
             raise ConfigError("reading options: to-version and an amount are mutually exclusive; "
-                              "pass only one of them")
+                              "pass only one of them").about("to_version")
         if self.amount is not None and self.amount < 1:
             raise ConfigError(f"reading options: cannot apply {self.amount} migration files; "
-                              "omit the amount or pass a number of at least 1")
+                              "omit the amount or pass a number of at least 1").about("amount")
         if self.lock_timeout < 0:
-            raise ConfigError("reading options: lock timeout must not be negative")
+            raise ConfigError("reading options: lock timeout must not be negative").about("lock_timeout")
 
 
 class StatusReport(Record):

@@ -8,7 +8,7 @@ Rows are keyed by version. Writes are upserts that never change ``description`` 
 from __future__ import annotations
 
 from ._record import Record
-from .connection import Connection
+from .dialects import Connection
 from .dialects import TABLE, Dialect
 from .errors import LockError, MigrateError, RevisionStoreError
 
@@ -198,7 +198,8 @@ class RevisionStore:
         locked until it ends), else a RevisionStoreError."""
         if self.dialect.is_busy(err):
             return LockError(f"{doing} the revisions table {self.qualified_name}: "
-                             f"{self.dialect.busy_hint}; wait for it to finish or raise --lock-timeout")
+                             f"{self.dialect.busy_hint}; wait for it to finish"
+                             ).about("lock_timeout", "lock_timeout")
         return RevisionStoreError(self.describe_failure(doing, err))
 
     def describe_failure(self, doing: str, err: BaseException) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from pulumi.output import Unknown
 
+from ..durations import parse_duration
 from ..errors import ChecksumError, ConfigError, MigrateError
 from ..migdir import MigrationDir
 from ..sumfile import HashFile
@@ -21,21 +22,31 @@ from ..target import Target
 LOG_PREFIX = "pulumi-migrations"
 
 
-# The engine's messages name CLI flags; Pulumi users set resource inputs instead.
-_FLAG_TO_INPUT = (
-    ("--baseline VERSION", "baseline=VERSION"), ("--baseline", "baseline="),
-    ("--allow-dirty", "allow_dirty=True"), ("--allow-changed", "allow_changed=True"),
-    ("--exec-order non-linear", 'exec_order="non-linear"'), ("--exec-order", "exec_order="),
-    ("--tx-mode file", 'tx_mode="file"'), ("--tx-mode", "tx_mode="),
-    ("--lock-timeout", "lock_timeout"), ("--revisions-schema", "revisions_schema"),
-)
+#: The remedies of errors.HINTS in the resources' words (inputs), appended to the engine's message.
+HINT_WORDS = {
+    "baseline_or_allow_dirty": "; set baseline=VERSION to mark existing migrations as applied, "
+                               "or allow_dirty=True to apply on top of it",
+    "exec_order": ', or set exec_order="non-linear" to run it, or "linear-skip" to skip it',
+    "allow_changed": " (set allow_changed=True for one update to accept the edit: its new hash is "
+                     "recorded, and the input can be removed again)",
+    "lock_timeout": " or raise lock_timeout",
+    "tx_mode_file": ' or set tx_mode="file"',
+    "revisions_schema": "; remove revisions_schema",
+}
 
 
-def in_pulumi_terms(message: str) -> str:
-    """Rewrite the CLI flag names in an engine message as the resource's input names."""
-    for flag, name in _FLAG_TO_INPUT:
-        message = message.replace(flag, name)
-    return message
+def resource_message(err: MigrateError) -> str:
+    """The error's message with its remedy worded as the resource's inputs."""
+    return err.render(HINT_WORDS)
+
+
+class ProviderError(Exception):
+    """What ``create``/``update`` raise for a ``MigrateError``: its message in the resource's
+    terms (the engine's error is not altered). ``cause`` is the engine's error."""
+
+    def __init__(self, err: MigrateError):
+        self.cause = err
+        super().__init__(resource_message(err))
 
 
 def is_unknown(value: Any) -> bool:
@@ -75,14 +86,17 @@ def as_bool(value: Any, default: bool = False) -> bool:
     return default if value is None else bool(value)
 
 
-def as_float(value: Any, default: float) -> float:
-    """Return a numeric input as float, ``default`` when unset. Raises ConfigError otherwise."""
+def as_float(value: Any, default: float, option: str | None = None) -> float:
+    """Return a number of seconds: ``default`` when unset, a number as is, a string as a Go
+    duration (``"10s"``, ``"1m30s"``) or seconds (``"2.5"``), as Atlas's flags take it.
+    Raises ConfigError (about ``option``) otherwise."""
     if value is None:
         return default
     try:
-        return float(value)
+        return parse_duration(value) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"reading inputs: {value!r} is not a number of seconds") from None
+        raise ConfigError(f"reading inputs: {value!r} is not a duration such as '10s' or a "
+                          "number of seconds").about(option) from None
 
 
 def load_directory(path: Any) -> tuple[MigrationDir, HashFile]:
@@ -99,7 +113,7 @@ def load_directory(path: Any) -> tuple[MigrationDir, HashFile]:
 
 def dir_failure_reason(err: MigrateError) -> str:
     """Turn a directory error into a check failure reason naming file and atlas.sum line."""
-    reason = str(err)
+    reason = resource_message(err)
     if isinstance(err, ChecksumError):
         located = []
         if err.file and err.file not in reason:

@@ -48,7 +48,9 @@ from ._common import (
     as_version,
     changed_keys,
     dir_failure_reason,
-    in_pulumi_terms,
+    HINT_WORDS,
+    ProviderError,
+    resource_message,
     is_unknown,
     load_directory,
     log,
@@ -63,10 +65,6 @@ INPUT_KEYS = ("url", "dir") + OPTION_KEYS
 CHECKED_KEYS = INPUT_KEYS + ("sum", "target_version")
 
 PLAN_URL_UNKNOWN = "pending unknown until the database exists"
-
-_OPTION_PROPERTY = {"exec order": "exec_order", "tx mode": "tx_mode", "baseline": "baseline",
-                    "lock timeout": "lock_timeout"}
-
 
 class MigrationProvider(ResourceProvider):
     """Diffs the declared version against the revisions table and applies what is pending.
@@ -88,7 +86,7 @@ class MigrationProvider(ResourceProvider):
         try:
             options = _options(inputs)
         except ConfigError as err:
-            failures.append(CheckFailure(_option_property(str(err)), in_pulumi_terms(str(err))))
+            failures.append(CheckFailure(_property(err, "version"), resource_message(err)))
             options = Options()
         path = inputs.get("dir")
         directory: MigrationDir | None = None
@@ -114,12 +112,12 @@ class MigrationProvider(ResourceProvider):
         try:
             status = engine.status(Target.parse(url), directory, options)
         except ConfigError as err:
-            return CheckResult(inputs, [CheckFailure("url", in_pulumi_terms(str(err)))])
+            return CheckResult(inputs, [CheckFailure(_property(err, "url"), resource_message(err))])
         except ConnectError as err:
             inputs["plan"] = f"pending unknown: the database is unreachable at preview ({err})"
             return CheckResult(inputs, [])
         except HistoryError as err:
-            return CheckResult(inputs, [CheckFailure(_history_property(err), in_pulumi_terms(str(err)))])
+            return CheckResult(inputs, [CheckFailure(_history_property(err), resource_message(err))])
         except DirError as err:
             return CheckResult(inputs, [CheckFailure("dir", dir_failure_reason(err))])
         except MigrateError as err:
@@ -131,7 +129,7 @@ class MigrationProvider(ResourceProvider):
         if status.out_of_order:
             reason = status.error or ("files were added before the last applied version: "
                                       + ", ".join(status.out_of_order))
-            return CheckResult(inputs, [CheckFailure("dir", in_pulumi_terms(reason))])
+            return CheckResult(inputs, [CheckFailure("dir", reason + HINT_WORDS["exec_order"])])
         inputs["pending"] = list(status.pending)
         inputs["plan"] = _plan(status)
         return CheckResult(inputs, [])
@@ -198,9 +196,8 @@ class MigrationProvider(ResourceProvider):
         target = Target.parse(props["url"])
         try:
             report = engine.apply(target, directory, options, logger=_Progress(target.redacted()))
-        except MigrateError as err:  # same error, worded with the resource's input names
-            err.args = (in_pulumi_terms(str(err)),)
-            raise
+        except MigrateError as err:  # the same error, worded with the resource's input names
+            raise ProviderError(err) from None
         outs = pick(props, CHECKED_KEYS)
         outs["applied"] = list(report.applied)
         try:
@@ -265,16 +262,17 @@ def _options(props: dict[str, Any]) -> Options:
         exec_order=str(known.get("exec_order") or "linear"),
         tx_mode=str(known.get("tx_mode") or "file"),
         to_version=as_version(known.get("version")),
-        lock_timeout=as_float(known.get("lock_timeout"), 10.0),
+        lock_timeout=as_float(known.get("lock_timeout"), 10.0, "lock_timeout"),
         allow_changed=as_bool(known.get("allow_changed")),
     )
 
 
-def _option_property(message: str) -> str:
-    for words, prop in _OPTION_PROPERTY.items():
-        if words in message:
-            return prop
-    return "version"
+def _property(err: MigrateError, default: str) -> str:
+    """The input a check failure points at: the one the error is about, else ``default``."""
+    option = err.option
+    if option is None:
+        return default
+    return "version" if option in ("to_version", "amount") else option
 
 
 def _history_property(err: HistoryError) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from dataclasses import dataclass, fields
+from typing import Any, Mapping, Optional, Union
 
 import pulumi
 import pulumi.dynamic
@@ -12,12 +12,18 @@ from pulumi_migrations_provider.errors import ConfigError
 from pulumi_migrations_provider.providers.database import DatabaseProvider
 from pulumi_migrations_provider.target import Target
 
-from ._util import with_secret_outputs
+from ._types import Driver
+from ._util import resolve_args, with_secret_outputs
 
 __all__ = ["Database", "DatabaseArgs"]
 
+#: The fields that only build the ``url`` input (not sent to the provider themselves).
+URL_PARTS = ("url", "driver", "host", "port", "user", "password", "database", "params")
+#: The provider's outputs beyond the inputs (declared as attributes on ``Database``).
+OUTPUTS = ("display_url", "dialect", "flavor", "server_version", "revisions_table")
 
-@dataclass
+
+@dataclass(kw_only=True)
 class DatabaseArgs:
     """The set of arguments for constructing a Database resource.
 
@@ -38,24 +44,17 @@ class DatabaseArgs:
         (PostgreSQL), else a schema named ``atlas_schema_revisions``; SQLite always ``main``.
     """
 
+    # Fields outside URL_PARTS are sent to the provider under their own name;
+    # Database.__init__ repeats these as keyword-only parameters.
     url: Optional[pulumi.Input[str]] = None
-    """Database URL (secret)."""
-    driver: Optional[pulumi.Input[str]] = None
-    """``sqlite``, ``postgres``, ``mysql`` or ``mariadb``."""
+    driver: Optional[pulumi.Input[Driver]] = None
     host: Optional[pulumi.Input[str]] = None
-    """Server host name."""
     port: Optional[pulumi.Input[int]] = None
-    """Server port."""
     user: Optional[pulumi.Input[str]] = None
-    """User name."""
     password: Optional[pulumi.Input[str]] = None
-    """Password (secret)."""
     database: Optional[pulumi.Input[str]] = None
-    """Database name, or the SQLite file path."""
     params: Optional[pulumi.Input[Mapping[str, pulumi.Input[str]]]] = None
-    """URL query parameters."""
     revisions_schema: Optional[pulumi.Input[str]] = None
-    """Where Atlas's revisions table lives."""
 
     def url_output(self) -> pulumi.Output[str]:
         """Return the database URL as a secret Output. Raises ConfigError for url and driver
@@ -111,21 +110,34 @@ class Database(pulumi.dynamic.Resource, module="migrations", name="Database"):
     revisions_table: pulumi.Output[str]
     """Schema-qualified location of the revisions table."""
 
-    def __init__(self, resource_name: str, args: DatabaseArgs | None = None,
-                 opts: pulumi.ResourceOptions | None = None, **kwargs: Any) -> None:
-        """Declare a database; give ``args`` or the ``DatabaseArgs`` fields as keywords."""
-        if args is None:
-            args = DatabaseArgs(**kwargs)
-        elif kwargs:
-            raise TypeError("Database takes either args or keyword arguments, not both")
-        props = {
-            "url": args.url_output(),
-            "revisions_schema": args.revisions_schema,
-            "display_url": None,
-            "dialect": None,
-            "flavor": None,
-            "server_version": None,
-            "revisions_table": None,
-        }
+    def __init__(self, resource_name: str,
+                 args: Optional[Union[DatabaseArgs, pulumi.ResourceOptions]] = None,
+                 opts: Optional[pulumi.ResourceOptions] = None, *,
+                 url: Optional[pulumi.Input[str]] = None,
+                 driver: Optional[pulumi.Input[Driver]] = None,
+                 host: Optional[pulumi.Input[str]] = None,
+                 port: Optional[pulumi.Input[int]] = None,
+                 user: Optional[pulumi.Input[str]] = None,
+                 password: Optional[pulumi.Input[str]] = None,
+                 database: Optional[pulumi.Input[str]] = None,
+                 params: Optional[pulumi.Input[Mapping[str, pulumi.Input[str]]]] = None,
+                 revisions_schema: Optional[pulumi.Input[str]] = None) -> None:
+        """Declare a database.
+
+        :param resource_name: The resource's name in the stack.
+        :param args: A ``DatabaseArgs`` instead of the keywords (or the ``ResourceOptions``,
+            as generated Pulumi SDKs accept them in second place).
+        :param opts: Options for the resource.
+
+        The keywords are the fields of ``DatabaseArgs``, documented there. Raises ConfigError
+        for ``url`` and ``driver`` together, or neither; TypeError for a ``DatabaseArgs`` and
+        keywords together.
+        """
+        inputs, opts = resolve_args("Database", DatabaseArgs, args, opts, locals())
+        props: dict[str, Any] = {f.name: getattr(inputs, f.name) for f in fields(inputs)
+                                 if f.name not in URL_PARTS}
+        props["url"] = inputs.url_output()
+        for output in OUTPUTS:
+            props[output] = None
         super().__init__(DatabaseProvider(), resource_name, props,
                          with_secret_outputs(opts, ["url"]))

@@ -13,15 +13,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Optional, Union, cast
 
 import pulumi
+
 from pulumi_migrations_provider import errors
 from pulumi_migrations_provider import k8s as engine
+from pulumi_migrations_provider.extras import require
 from pulumi_migrations_provider.migdir import MigrationDir
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    import pulumi_kubernetes
+from ._types import ExecOrder
+from ._util import resolve_args
 
 __all__ = ["AtlasMigrationManifests", "AtlasMigrationManifestsArgs"]
 
@@ -60,21 +62,22 @@ class AtlasMigrationManifestsArgs:
            (the ``pulumi.com/timeoutSeconds`` annotation); its default applies when unset.
     """
 
-    directory: MigrationDir | str | os.PathLike[str]
-    url: pulumi.Input[str] | None = None
-    url_secret: pulumi.Input[str] | None = None
+    # AtlasMigrationManifests.__init__ repeats these as keyword-only parameters.
+    directory: Union[MigrationDir, str, os.PathLike[str]]
+    url: Optional[pulumi.Input[str]] = None
+    url_secret: Optional[pulumi.Input[str]] = None
     url_secret_key: str = "url"
-    name: str | None = None
-    namespace: pulumi.Input[str] | None = None
-    labels: Mapping[str, str] | None = None
+    name: Optional[str] = None
+    namespace: Optional[pulumi.Input[str]] = None
+    labels: Optional[Mapping[str, str]] = None
     inline: bool = False
-    baseline: str | None = None
-    exec_order: str | None = None
-    revisions_schema: str | None = None
-    backoff_limit: int | None = None
-    protected_flows: Mapping[str, Any] | None = None
+    baseline: Optional[str] = None
+    exec_order: Optional[ExecOrder] = None
+    revisions_schema: Optional[str] = None
+    backoff_limit: Optional[int] = None
+    protected_flows: Optional[Mapping[str, Any]] = None
     wait_for_ready: bool = False
-    ready_timeout_seconds: int | None = None
+    ready_timeout_seconds: Optional[int] = None
 
     def __post_init__(self) -> None:
         self.labels = dict(self.labels) if self.labels else None
@@ -112,53 +115,89 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
     migration_name: pulumi.Output[str]
     """Name of the AtlasMigration object."""
 
-    def __init__(self, resource_name: str, args: AtlasMigrationManifestsArgs | None = None,
-                 opts: pulumi.ResourceOptions | None = None, *,
-                 provider: pulumi.ProviderResource | None = None, **kwargs: Any):
-        if args is None:
-            args = AtlasMigrationManifestsArgs(**kwargs)
-        elif kwargs:
-            raise TypeError("pass either args or keyword arguments, not both")
-        super().__init__(TYPE_TOKEN, resource_name, None, opts)
-        import pulumi_kubernetes as k8s  # imported here: the SDK works without it otherwise
+    # The children, typed as plain CustomResources: naming pulumi_kubernetes's classes would
+    # make every type check of a program importing this SDK load pulumi-kubernetes (~9 s).
+    config_map: Optional[pulumi.CustomResource]
+    """The ``ConfigMap`` holding the directory (None with ``inline``)."""
+    secret: Optional[pulumi.CustomResource]
+    """The ``Secret`` holding the URL (None with ``url_secret``)."""
+    migration: pulumi.CustomResource
+    """The ``AtlasMigration`` custom resource."""
 
-        name = args.name or resource_name
-        own_secret = args.url is not None
-        named_secret = args.url_secret if isinstance(args.url_secret, str) else None
-        if args.url_secret is not None and named_secret is None:
+    def __init__(self, resource_name: str,
+                 args: Optional[Union[AtlasMigrationManifestsArgs, pulumi.ResourceOptions]] = None,
+                 opts: Optional[pulumi.ResourceOptions] = None, *,
+                 provider: Optional[pulumi.ProviderResource] = None,
+                 directory: Union[MigrationDir, str, os.PathLike[str], None] = None,
+                 url: Optional[pulumi.Input[str]] = None,
+                 url_secret: Optional[pulumi.Input[str]] = None,
+                 url_secret_key: str = "url",
+                 name: Optional[str] = None,
+                 namespace: Optional[pulumi.Input[str]] = None,
+                 labels: Optional[Mapping[str, str]] = None,
+                 inline: bool = False,
+                 baseline: Optional[str] = None,
+                 exec_order: Optional[ExecOrder] = None,
+                 revisions_schema: Optional[str] = None,
+                 backoff_limit: Optional[int] = None,
+                 protected_flows: Optional[Mapping[str, Any]] = None,
+                 wait_for_ready: bool = False,
+                 ready_timeout_seconds: Optional[int] = None) -> None:
+        """Declare the handoff to the Atlas operator.
+
+        :param resource_name: The component's name in the stack.
+        :param args: An ``AtlasMigrationManifestsArgs`` instead of the keywords (or the
+            ``ResourceOptions``, as generated Pulumi SDKs accept them in second place).
+        :param opts: Options for the component.
+        :param provider: The pulumi-kubernetes provider for the children (default: the
+            ambient one, i.e. the current kubeconfig context).
+
+        The other keywords are the fields of ``AtlasMigrationManifestsArgs``, documented
+        there; ``directory`` is required unless ``args`` is given. Needs the ``kubernetes``
+        extra (pulumi-kubernetes): MissingDependencyError names it when it is not installed.
+        """
+        inputs, opts = resolve_args("AtlasMigrationManifests", AtlasMigrationManifestsArgs, args,
+                                  opts, locals())
+        k8s: Any = require("pulumi_kubernetes", "creating AtlasMigrationManifests")
+        super().__init__(TYPE_TOKEN, resource_name, None, opts)
+
+        name = inputs.name or resource_name
+        own_secret = inputs.url is not None
+        named_secret = inputs.url_secret if isinstance(inputs.url_secret, str) else None
+        if inputs.url_secret is not None and named_secret is None:
             named_secret = _PLACEHOLDER  # an Output: rendered with a stand-in, set below
         annotations: dict[str, str] = {}
-        if args.wait_for_ready:
+        if inputs.wait_for_ready:
             annotations[WAIT_FOR_ANNOTATION] = "condition=Ready"
-        if args.ready_timeout_seconds is not None:
-            annotations[TIMEOUT_ANNOTATION] = str(int(args.ready_timeout_seconds))
+        if inputs.ready_timeout_seconds is not None:
+            annotations[TIMEOUT_ANNOTATION] = str(int(inputs.ready_timeout_seconds))
 
-        if own_secret == (args.url_secret is not None):
+        if own_secret == (inputs.url_secret is not None):
             raise errors.ConfigError(
                 f"creating AtlasMigrationManifests {resource_name!r}: give exactly one of url "
                 "(a Secret is created for it) or url_secret (an existing Secret's name)"
             )
-        if isinstance(args.url, str):
-            engine.normalize_url(args.url)  # a plain URL fails now, not in the middle of `up`
+        if isinstance(inputs.url, str):
+            engine.normalize_url(inputs.url)  # a plain URL fails now, not in the middle of `up`
         objects = engine.render_manifests(
-            args.directory, name=name, namespace=None,
+            inputs.directory, name=name, namespace=None,
             url_secret=engine.secret_name(name) if own_secret else named_secret,
-            url_secret_key=args.url_secret_key, inline=args.inline, labels=args.labels,
-            baseline=args.baseline, exec_order=args.exec_order,
-            revisions_schema=args.revisions_schema, backoff_limit=args.backoff_limit,
-            protected_flows=args.protected_flows, annotations=annotations,
+            url_secret_key=inputs.url_secret_key, inline=inputs.inline, labels=inputs.labels,
+            baseline=inputs.baseline, exec_order=inputs.exec_order,
+            revisions_schema=inputs.revisions_schema, backoff_limit=inputs.backoff_limit,
+            protected_flows=inputs.protected_flows, annotations=annotations,
         )
         by_kind = {o["kind"]: o for o in objects}
         child = pulumi.ResourceOptions(parent=self, provider=provider)
 
-        def meta(obj: dict) -> "pulumi_kubernetes.meta.v1.ObjectMetaArgs":
+        def meta(obj: dict[str, Any]) -> Any:  # a pulumi_kubernetes ObjectMetaArgs
             m = obj["metadata"]
             return k8s.meta.v1.ObjectMetaArgs(
-                name=m["name"], namespace=args.namespace, labels=m.get("labels"),
+                name=m["name"], namespace=inputs.namespace, labels=m.get("labels"),
                 annotations=m.get("annotations"))
 
-        self.config_map: pulumi_kubernetes.core.v1.ConfigMap | None = None
-        self.secret: pulumi_kubernetes.core.v1.Secret | None = None
+        self.config_map = None
+        self.secret = None
         deps: list[pulumi.Resource] = []
         cm = by_kind.get("ConfigMap")
         if cm is not None:
@@ -167,15 +206,15 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
                 opts=child)
             deps.append(self.config_map)
         if own_secret:
-            key, sname = args.url_secret_key, engine.secret_name(name)
+            key, sname = inputs.url_secret_key, engine.secret_name(name)
             labels = by_kind[engine.KIND]["metadata"].get("labels")
-            url_input = cast("pulumi.Input[str]", args.url)
+            url_input = cast("pulumi.Input[str]", inputs.url)
             data = pulumi.Output.secret(url_input).apply(
                 lambda u: engine.render_url_secret(name=sname, url=u, labels=labels,
                                                    key=key)["data"])
             self.secret = k8s.core.v1.Secret(
                 f"{resource_name}-url",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=sname, namespace=args.namespace,
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=sname, namespace=inputs.namespace,
                                                     labels=labels),
                 type="Opaque", data=data,
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
@@ -184,8 +223,8 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
         am = by_kind[engine.KIND]
         spec: dict[str, Any] = dict(am["spec"])
         if named_secret == _PLACEHOLDER:
-            spec["urlFrom"] = {"secretKeyRef": {"name": args.url_secret,
-                                                "key": args.url_secret_key}}
+            spec["urlFrom"] = {"secretKeyRef": {"name": inputs.url_secret,
+                                                "key": inputs.url_secret_key}}
         self.migration = k8s.apiextensions.CustomResource(
             f"{resource_name}-migration", api_version=engine.API_VERSION, kind=engine.KIND,
             metadata=meta(am), spec=spec,
@@ -194,7 +233,7 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
         self.config_map_name = cast("pulumi.Output[str | None]", pulumi.Output.from_input(
             cm["metadata"]["name"] if cm else None))
         self.secret_name = pulumi.Output.from_input(cast(
-            "pulumi.Input[str]", engine.secret_name(name) if own_secret else args.url_secret))
+            "pulumi.Input[str]", engine.secret_name(name) if own_secret else inputs.url_secret))
         self.migration_name = pulumi.Output.from_input(name)
         self.register_outputs({
             "config_map_name": self.config_map_name,

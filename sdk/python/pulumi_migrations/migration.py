@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Optional, Union
 
 import pulumi
@@ -11,14 +11,19 @@ import pulumi.dynamic
 from pulumi_migrations_provider.errors import ConfigError
 from pulumi_migrations_provider.providers.migration import MigrationProvider
 
-from ._util import absolute_path, version_text, with_secret_outputs
+from ._types import Duration, ExecOrder, TxMode
+from ._util import absolute_path, resolve_args, version_text, with_secret_outputs
 from .database import Database
 from .directory import MigrationDirectory
 
 __all__ = ["Migration", "MigrationArgs"]
 
+#: The provider's outputs beyond the inputs (declared as attributes on ``Migration``).
+OUTPUTS = ("target_version", "sum", "applied_version", "applied", "pending", "plan", "status",
+           "error", "error_statement", "revisions_table")
 
-@dataclass
+
+@dataclass(kw_only=True)
 class MigrationArgs:
     """The set of arguments for constructing a Migration resource.
 
@@ -35,36 +40,27 @@ class MigrationArgs:
     :param allow_dirty: Allow the first run on a database that already holds tables.
     :param exec_order: ``linear`` (default), ``linear-skip`` or ``non-linear`` (Atlas ``--exec-order``).
     :param tx_mode: ``file`` (default: one transaction per file), ``all`` or ``none``.
-    :param lock_timeout: Seconds to wait for another run's migration lock (default 10).
+    :param lock_timeout: How long to wait for another run's migration lock: a duration as
+        Atlas's ``--lock-timeout`` takes it (``"10s"``, ``"1m30s"``) or seconds (default 10).
     :param revisions_schema: Where the revisions table lives (overrides the Database's).
     :param allow_changed: Proceed although an applied file's content changed since it ran
         (default: such an edit fails the preview, naming the file).
     """
 
+    # Each field is sent to the provider under its own name (``database`` and ``directory``
+    # become ``url`` and ``dir``); Migration.__init__ repeats these as keyword-only parameters.
     database: Optional[Database] = None
-    """The target database resource."""
     url: Optional[pulumi.Input[str]] = None
-    """The target database URL (secret)."""
     directory: Optional[MigrationDirectory] = None
-    """The migration directory resource."""
     dir: Optional[pulumi.Input[str]] = None
-    """The migration directory path."""
     version: Optional[pulumi.Input[Union[str, int]]] = None
-    """Version to migrate to (default: the latest file)."""
     baseline: Optional[pulumi.Input[str]] = None
-    """Baseline version for a database that already has a schema."""
     allow_dirty: Optional[pulumi.Input[bool]] = None
-    """Allow starting on a non-empty database."""
-    exec_order: Optional[pulumi.Input[str]] = None
-    """``linear``, ``linear-skip`` or ``non-linear``."""
-    tx_mode: Optional[pulumi.Input[str]] = None
-    """``file``, ``all`` or ``none``."""
-    lock_timeout: Optional[pulumi.Input[float]] = None
-    """Seconds to wait for the migration lock."""
+    exec_order: Optional[pulumi.Input[ExecOrder]] = None
+    tx_mode: Optional[pulumi.Input[TxMode]] = None
+    lock_timeout: Optional[pulumi.Input[Duration]] = None
     revisions_schema: Optional[pulumi.Input[str]] = None
-    """Where the revisions table lives."""
     allow_changed: Optional[pulumi.Input[bool]] = None
-    """Accept applied files whose content changed since they ran."""
 
     def url_input(self) -> pulumi.Output[str]:
         """Return the target URL as a secret Output. Raises ConfigError unless exactly one of
@@ -139,31 +135,41 @@ class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
     revisions_table: pulumi.Output[str]
     """Schema-qualified location of the revisions table."""
 
-    def __init__(self, resource_name: str, args: MigrationArgs | None = None,
-                 opts: pulumi.ResourceOptions | None = None, **kwargs: Any) -> None:
-        """Declare a migration; give ``args`` or the ``MigrationArgs`` fields as keywords."""
-        if args is None:
-            args = MigrationArgs(**kwargs)
-        elif kwargs:
-            raise TypeError("Migration takes either args or keyword arguments, not both")
-        url, path = args.url_input(), args.dir_input()
-        revisions_schema: Any = args.revisions_schema
-        if revisions_schema is None and args.database is not None:
-            revisions_schema = args.database.revisions_schema
-        props: dict[str, Any] = {
-            "url": url,
-            "dir": path,
-            "version": version_text(args.version),
-            "baseline": version_text(args.baseline),
-            "allow_dirty": args.allow_dirty,
-            "exec_order": args.exec_order,
-            "tx_mode": args.tx_mode,
-            "lock_timeout": args.lock_timeout,
-            "revisions_schema": revisions_schema,
-            "allow_changed": args.allow_changed,
-        }
-        for output in ("target_version", "sum", "applied_version", "applied", "pending", "plan",
-                       "status", "error", "error_statement", "revisions_table"):
+    def __init__(self, resource_name: str,
+                 args: Optional[Union[MigrationArgs, pulumi.ResourceOptions]] = None,
+                 opts: Optional[pulumi.ResourceOptions] = None, *,
+                 database: Optional[Database] = None,
+                 url: Optional[pulumi.Input[str]] = None,
+                 directory: Optional[MigrationDirectory] = None,
+                 dir: Optional[pulumi.Input[str]] = None,
+                 version: Optional[pulumi.Input[Union[str, int]]] = None,
+                 baseline: Optional[pulumi.Input[str]] = None,
+                 allow_dirty: Optional[pulumi.Input[bool]] = None,
+                 exec_order: Optional[pulumi.Input[ExecOrder]] = None,
+                 tx_mode: Optional[pulumi.Input[TxMode]] = None,
+                 lock_timeout: Optional[pulumi.Input[Duration]] = None,
+                 revisions_schema: Optional[pulumi.Input[str]] = None,
+                 allow_changed: Optional[pulumi.Input[bool]] = None) -> None:
+        """Declare a migration.
+
+        :param resource_name: The resource's name in the stack.
+        :param args: A ``MigrationArgs`` instead of the keywords (or the ``ResourceOptions``,
+            as generated Pulumi SDKs accept them in second place).
+        :param opts: Options for the resource.
+
+        The keywords are the fields of ``MigrationArgs``, documented there. Raises
+        ConfigError unless exactly one of ``database``/``url`` and of ``directory``/``dir`` is
+        given, TypeError for a ``MigrationArgs`` and keywords together.
+        """
+        inputs, opts = resolve_args("Migration", MigrationArgs, args, opts, locals())
+        props: dict[str, Any] = {f.name: getattr(inputs, f.name) for f in fields(inputs)
+                                 if f.name not in ("database", "directory")}
+        props["url"], props["dir"] = inputs.url_input(), inputs.dir_input()
+        props["version"] = version_text(inputs.version)
+        props["baseline"] = version_text(inputs.baseline)
+        if inputs.revisions_schema is None and inputs.database is not None:
+            props["revisions_schema"] = inputs.database.revisions_schema
+        for output in OUTPUTS:
             props[output] = None
         super().__init__(MigrationProvider(), resource_name, props,
                          with_secret_outputs(opts, ["url"]))

@@ -1,0 +1,319 @@
+"""The dialect contract, the connection it hands out, and what every dialect shares.
+
+A dialect is the one place that knows a database family: how to connect, which settings a
+connection gets, how the migration lock is taken, how the revisions table is spelled, and how
+the driver's errors read. The engine (engine, executor, revisions) talks to a database only
+through a ``Connection`` and its ``Dialect``; nothing else inspects URLs or driver modules.
+
+Implementer's checklist for a new dialect (a subclass of ``Dialect`` in a module of this
+package, registered in ``dialects/__init__.py``). Methods marked *required* raise
+``NotImplementedError`` here; the rest have a default that is right for most servers.
+
+Facts (class attributes)
+- ``name``: the key of ``lex.OPTIONS_BY_DIALECT`` for this family ("sqlite", "postgresql",
+  "mysql"); also what ``Target.dialect`` says.
+- ``transactional_ddl``: DDL can be rolled back with the file's other statements (decides the
+  default ``--tx-mode file`` behaviour and what "partially applied" means after a failure).
+- ``supports_script``: ``execute_script`` can run many statements in one call (the executor then
+  sends a whole file, plus its revision row, in one round trip).
+- ``begin_sql``, ``quote_char``, ``json_placeholder``: SQL spelling.
+- ``busy_hint``: what holds a busy database, for ``LockError`` messages.
+
+Connecting (called once per run or look, before anything else)
+- ``connect(target, timeout=, readonly=)`` *required*: a ``Connection`` in autocommit mode, or
+  None for "nothing there yet" (only a read-only open of a SQLite file that does not exist).
+  Raises ``ConnectError`` (``LockError`` when the database is busy) with the password scrubbed;
+  never a driver exception.
+- ``server_version(conn)`` *required*: (version text, flavor) for reports.
+- ``look_timeout(connect_timeout, lock_timeout)``: how long a read-only look may wait.
+
+Locks (called by ``Connection.lock`` once per run, after connecting)
+- ``lock(conn, timeout)`` *required*: take the migration lock that also excludes Atlas (same
+  key, name or file as Atlas), waiting at most ``timeout`` seconds; raises ``LockError`` naming
+  what is held; returns the function that releases it (called by ``Connection.close``).
+- ``bound_lock_waits(conn, seconds)``: make the session's lock waits on tables give up after
+  ``seconds`` (looks and runs alike).
+- ``is_busy(err)``: a driver error means another session holds what we wait for.
+
+The revisions table (called by ``revisions.RevisionStore``)
+- ``revisions_schema(target, override)``, ``table_name(schema)``, ``table_exists(conn, schema)``,
+  ``create_schema_sql(schema)`` *required*, ``create_table_sql(schema)`` *required*: Atlas's
+  names and DDL, byte for byte.
+- ``insert_sql``/``upsert_sql``/``on_conflict_sql``, ``read_expr(column)``, ``placeholders(sql)``,
+  ``json_param(value)``: how rows are written and read, in the SQL types and storage classes
+  Atlas uses.
+- ``executed_at()`` *required*: the ``executed_at`` value as Atlas's driver stores it.
+- ``dirty_reason(conn, target, schema)`` *required*: why the database is not clean for a first
+  run (Atlas's CheckClean), or None.
+
+Running (called by ``executor.Executor``)
+- ``execute_script(conn, script)`` *required when* ``supports_script``: run a script, no
+  parameters.
+- ``write_and_commit(conn, sql, params)``: write a file's final revision row and commit, the
+  file's transaction being open (one round trip where the driver can).
+- ``connection_lost(conn, err)``: ``err`` means the connection broke (nothing more can be done).
+- ``driver_message(err, target)``: one password-free line for a driver error, worded as Atlas's
+  driver words it (it lands in the revisions table's ``error`` column).
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..errors import ConfigError, LockError
+from ..target import Target
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any, Callable, Sequence
+    from ..lex import ScanOptions
+
+TABLE = "atlas_schema_revisions"
+REVISION_COLUMNS = ("version", "description", "type", "applied", "total", "executed_at",
+                    "execution_time", "error", "error_stmt", "hash", "partial_hashes",
+                    "operator_version")
+# ent's UpdateNewValues: every column except the immutable ones is refreshed on conflict.
+UPDATED_COLUMNS = tuple(c for c in REVISION_COLUMNS if c not in ("version", "description", "executed_at"))
+
+LOCK_NAME = "atlas_migrate_execute"  # Atlas's lock name (MySQL GET_LOCK, SQLite lock file)
+
+
+class Connection:
+    """One DB-API connection in autocommit mode, with the dialect that opened it.
+
+    The executor sends BEGIN/COMMIT itself, so the same code drives every dialect; ``in_tx``
+    says whether a transaction it opened is still open.
+    """
+
+    def __init__(self, dialect: Dialect, target: Target, raw: Any):
+        self.dialect = dialect
+        self.target = target
+        self.raw = raw
+        self.in_tx = False
+        self._unlock: Callable[[], None] | None = None
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        cur = self.raw.cursor()
+        if params is None:
+            cur.execute(sql)
+        else:
+            cur.execute(self.dialect.placeholders(sql), params)
+        return cur
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        cur = self.execute(sql, params)
+        rows = cur.fetchall()
+        cur.close()
+        if type(rows) is list and (not rows or type(rows[0]) is tuple):
+            return rows  # sqlite3 and psycopg already give a list of tuples
+        return [tuple(r) for r in rows]
+
+    def begin(self) -> None:
+        self.execute(self.dialect.begin_sql)
+        self.in_tx = True
+
+    def run_script(self, statements: Sequence[str], *, begin: bool = False,
+                   commit: bool = False) -> None:
+        """Run ``statements`` as one script: one call, one round trip. ``begin``/``commit``
+        open and close the transaction inside the same script. On error a transaction may be
+        left open (``in_tx``): the caller rolls back."""
+        parts = [self.dialect.begin_sql + ";"] if begin else []
+        parts += [_terminated(s) for s in statements]
+        if commit:
+            parts.append("COMMIT;")
+        if begin:
+            self.in_tx = True
+        self.dialect.execute_script(self, "\n".join(parts))
+        if commit:
+            self.in_tx = False
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+        self.in_tx = False
+
+    def rollback(self) -> None:
+        self.in_tx = False
+        try:
+            self.execute("ROLLBACK")
+        except Exception:  # the connection may be gone; the server rolls back for us
+            pass
+
+    def close(self) -> None:
+        try:
+            if self._unlock is not None:
+                self._unlock()
+        finally:
+            self._unlock = None
+            try:
+                self.raw.close()
+            except Exception:
+                pass
+
+    def lock(self, timeout: float) -> None:
+        """Take the migration lock (excludes Atlas too); released by ``close``."""
+        self._unlock = self.dialect.lock(self, timeout)
+        self.dialect.bound_lock_waits(self, timeout)
+
+
+def _terminated(statement: str) -> str:
+    """``statement`` ending in a ``;`` that a trailing line comment cannot swallow."""
+    text = statement.rstrip()
+    return text if text.endswith(";") and text.find("--", text.rfind("\n") + 1) < 0 else text + "\n;"
+
+
+class Dialect:
+    """Facts and SQL for one database family; see the module docstring for the contract."""
+
+    name = ""
+    transactional_ddl = True
+    supports_script = False
+    begin_sql = "BEGIN"
+    quote_char = '"'
+    json_placeholder = "?"
+    #: Why a busy database waits, for LockError messages (see ``is_busy``).
+    busy_hint = "another session holds a lock on it"
+
+    @property
+    def scan_options(self) -> ScanOptions:
+        """The statement splitter's options for this dialect (lex is imported only to apply)."""
+        from ..lex import OPTIONS_BY_DIALECT
+
+        return OPTIONS_BY_DIALECT[self.name]
+
+    # --- connecting ---------------------------------------------------------------------------
+
+    def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
+        raise NotImplementedError
+
+    def server_version(self, conn: Connection) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def look_timeout(self, connect_timeout: float, lock_timeout: float) -> float:
+        return connect_timeout
+
+    # --- locks --------------------------------------------------------------------------------
+
+    def lock(self, conn: Connection, timeout: float) -> Callable[[], None]:
+        raise NotImplementedError
+
+    def bound_lock_waits(self, conn: Connection, seconds: float) -> None:
+        """Default: the server has no per-session bound (SQLite waits through busy_timeout)."""
+
+    def is_busy(self, err: BaseException) -> bool:
+        return False
+
+    # --- the revisions table ------------------------------------------------------------------
+
+    def quote(self, ident: str) -> str:
+        q = self.quote_char
+        return q + ident.replace(q, q + q) + q
+
+    def placeholders(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def read_expr(self, column: str) -> str:
+        """How ``RevisionStore.read_all`` selects ``column`` of the revisions table."""
+        return self.quote(column)
+
+    def json_param(self, value: str | None) -> Any:
+        return value
+
+    def revisions_schema(self, target: Target, override: str | None) -> str:
+        """Where the revisions table lives, following Atlas's rules."""
+        if override:
+            return override
+        return target.bound_schema or TABLE
+
+    def table_name(self, schema: str) -> str:
+        return f"{self.quote(schema)}.{self.quote(TABLE)}"
+
+    def table_exists(self, conn: Connection, schema: str) -> bool:
+        return bool(conn.query(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            (schema, TABLE)))
+
+    def create_schema_sql(self, schema: str) -> str | None:
+        raise NotImplementedError
+
+    def create_table_sql(self, schema: str) -> str:
+        raise NotImplementedError
+
+    def insert_sql(self, schema: str) -> str:
+        """Insert one revision row (``?`` placeholders, in ``REVISION_COLUMNS`` order)."""
+        cols = ", ".join(self.quote(c) for c in REVISION_COLUMNS)
+        marks = ", ".join(self.json_placeholder if c == "partial_hashes" else "?" for c in REVISION_COLUMNS)
+        return f"INSERT INTO {self.table_name(schema)} ({cols}) VALUES ({marks})"
+
+    def upsert_sql(self, schema: str) -> str:
+        """Insert or update by version. Like ent's ``UpdateNewValues``, an update never touches
+        ``version``, ``description`` or ``executed_at``."""
+        return f"{self.insert_sql(schema)} {self.on_conflict_sql()}"
+
+    def on_conflict_sql(self) -> str:
+        updates = ", ".join(f"{self.quote(c)} = excluded.{self.quote(c)}" for c in UPDATED_COLUMNS)
+        return f"ON CONFLICT ({self.quote('version')}) DO UPDATE SET {updates}"
+
+    def executed_at(self) -> Any:
+        raise NotImplementedError
+
+    def dirty_reason(self, conn: Connection, target: Target, schema: str) -> str | None:
+        raise NotImplementedError
+
+    # --- running ------------------------------------------------------------------------------
+
+    def execute_script(self, conn: Connection, script: str) -> None:
+        raise NotImplementedError
+
+    def write_and_commit(self, conn: Connection, sql: str, params: Sequence[Any]) -> None:
+        conn.execute(sql, params).close()
+        conn.commit()
+
+    def connection_lost(self, conn: Connection, err: BaseException) -> bool:
+        return False
+
+    def driver_message(self, err: BaseException, target: Target) -> str:
+        return first_line(target.scrub(str(err)))
+
+
+# --- shared by the dialect modules ------------------------------------------------------------
+
+
+def first_line(text: str) -> str:
+    """The first line of a (driver's) message."""
+    return " ".join(text.strip().splitlines()[:1]) or text.strip()
+
+
+def seconds_param(target: Target, name: str) -> int | None:
+    """A URL parameter that must be a whole number of seconds (None when absent)."""
+    text = target.param_map.get(name)
+    if text is None or text == "":
+        return None
+    if not text.isdigit():
+        raise ConfigError(f"reading the database URL {target.redacted()}: {name}={text!r} is not a "
+                          "whole number of seconds; fix the parameter (e.g. connect_timeout=10)")
+    return int(text)
+
+
+def jitter() -> float:
+    """A random fraction in [0, 1) for retry back-off (random is imported only when waiting)."""
+    import random
+
+    return random.random()
+
+
+def lock_held(target: Target, waited: float) -> LockError:
+    """The error for a migration lock another run holds."""
+    return LockError(
+        f"acquiring the migration lock on {target.redacted()}: another run holds it "
+        f"(waited {waited:g}s); wait for it to finish").about("lock_timeout", "lock_timeout")
+
+
+def poll_lock(conn: Connection, sql: str, params: tuple, timeout: float) -> None:
+    """Poll ``sql`` (true when the lock was taken) with Atlas's back-off until ``timeout``."""
+    deadline = time.monotonic() + timeout
+    base = 0.025
+    while not conn.query(sql, params)[0][0]:
+        if time.monotonic() >= deadline:
+            raise lock_held(conn.target, timeout)
+        time.sleep(min(base + jitter() * base, max(0.0, deadline - time.monotonic())))
+        base = min(base * 2, 1.0)

@@ -1,0 +1,148 @@
+"""PostgreSQL (psycopg 3): connect, Atlas's advisory lock, lock_timeout, error wording.
+
+psycopg is imported on first connect: a SQLite run never loads it.
+"""
+
+from __future__ import annotations
+
+from ..errors import ConnectError
+from ..target import Target
+from .base import LOCK_NAME, TABLE, Connection, Dialect, first_line, poll_lock, seconds_param
+
+from typing import Any, Callable, Sequence  # not on a SQLite run's path: no start-up tuning here
+
+
+def fnv1_32(data: bytes) -> int:
+    """32-bit FNV-1 (not 1a): Atlas's PostgreSQL advisory-lock key function."""
+    h = 0x811C9DC5
+    for b in data:
+        h = (h * 0x01000193) & 0xFFFFFFFF
+        h ^= b
+    return h
+
+
+PG_LOCK_KEY = fnv1_32(LOCK_NAME.encode())  # 2686470616, as Atlas computes it
+
+
+
+
+PG_LOCK_KEY = fnv1_32(LOCK_NAME.encode())  # 2686470616, as Atlas computes it
+
+
+_PG_PASSTHROUGH = {"sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "application_name",
+                   "target_session_attrs", "options", "connect_timeout", "gssencmode",
+                   "channel_binding", "keepalives", "keepalives_idle"}
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    json_placeholder = "?::jsonb"
+    transactional_ddl = True
+    supports_script = True   # without parameters psycopg sends the simple query protocol
+
+    def read_expr(self, column: str) -> str:
+        # jsonb as text: read_all parses it once (a finished row's "null" without json.loads)
+        # instead of psycopg decoding 2,000 values a no-op run never looks at.
+        return f"{self.quote(column)}::text" if column == "partial_hashes" else self.quote(column)
+
+    def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
+        import psycopg
+
+        params = target.param_map
+        kwargs: dict[str, Any] = {
+            "host": target.host or "localhost", "port": target.port or 5432,
+            "dbname": target.database or "postgres",
+            "connect_timeout": seconds_param(target, "connect_timeout") or max(2, round(timeout)),
+            "autocommit": True,
+        }
+        if target.user is not None:
+            kwargs["user"] = target.user
+        if target.password is not None:
+            kwargs["password"] = target.password
+        for key, value in params.items():
+            if key in _PG_PASSTHROUGH and key != "connect_timeout":
+                kwargs[key] = value
+        if params.get("search_path"):
+            kwargs["options"] = (kwargs.get("options", "") + f" -c search_path={params['search_path']}").strip()
+        try:
+            raw = psycopg.connect(**kwargs)
+        except psycopg.Error as err:
+            raise ConnectError(
+                f"connecting to {target.redacted()}: {first_line(target.scrub(str(err)))}; "
+                "check the host, port, credentials and database name") from None
+        return Connection(self, target, raw)
+
+    def connection_lost(self, conn: Connection, err: BaseException) -> bool:
+        # psycopg marks the connection broken (or closed) when the server went away.
+        raw = conn.raw
+        return bool(getattr(raw, "broken", False) or getattr(raw, "closed", False))
+
+    def server_version(self, conn: Connection) -> tuple[str, str]:
+        return conn.query("SHOW server_version")[0][0], "postgresql"
+
+    def execute_script(self, conn: Connection, script: str) -> None:
+        conn.raw.execute(script)
+
+    def write_and_commit(self, conn: Connection, sql: str, params: Sequence[Any]) -> None:
+        # One round trip: the write with its values inlined by psycopg's own quoting, and COMMIT.
+        from psycopg import ClientCursor
+        conn.run_script([ClientCursor(conn.raw).mogrify(self.placeholders(sql), params)],
+                        commit=True)
+
+    def create_schema_sql(self, schema: str) -> str | None:
+        return f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}"
+
+    def create_table_sql(self, schema: str) -> str:
+        return (
+            f'CREATE TABLE IF NOT EXISTS {self.table_name(schema)} ("version" character varying NOT NULL, '
+            '"description" character varying NOT NULL, "type" bigint NOT NULL DEFAULT 2, '
+            '"applied" bigint NOT NULL DEFAULT 0, "total" bigint NOT NULL DEFAULT 0, '
+            '"executed_at" timestamptz NOT NULL, "execution_time" bigint NOT NULL, "error" text NULL, '
+            '"error_stmt" text NULL, "hash" character varying NOT NULL, "partial_hashes" jsonb NULL, '
+            '"operator_version" character varying NOT NULL, PRIMARY KEY ("version"))'
+        )
+
+    def dirty_reason(self, conn: Connection, target: Target, schema: str) -> str | None:
+        rows = conn.query(
+            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 1, 2")
+        bound = target.bound_schema
+        for nsp, rel in rows:
+            if bound is not None and nsp != bound:
+                continue
+            if nsp == schema and rel == TABLE:
+                continue
+            return f"found table {rel!r} in schema {nsp!r}"
+        if bound is None:
+            schemas = [r[0] for r in conn.query(
+                "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT IN "
+                "('pg_catalog', 'information_schema', 'public') AND nspname NOT LIKE 'pg_%' ORDER BY 1")]
+            others = [s for s in schemas if s != schema]
+            if others:
+                return f"found schema {others[0]!r}"
+        return None
+
+    def lock(self, conn: Connection, timeout: float) -> Callable[[], None]:
+        """A session advisory lock on Atlas's key, polled with Atlas's back-off."""
+        poll_lock(conn, "SELECT pg_try_advisory_lock(?)", (PG_LOCK_KEY,), timeout)
+
+        def unlock() -> None:
+            try:
+                conn.query("SELECT pg_advisory_unlock(?)", (PG_LOCK_KEY,))
+            except Exception:
+                pass  # closing the session releases it anyway
+        return unlock
+
+    def bound_lock_waits(self, conn: Connection, seconds: float) -> None:
+        conn.execute(f"SET lock_timeout = '{max(1, int(seconds * 1000))}ms'").close()
+
+    def is_busy(self, err: BaseException) -> bool:
+        return getattr(err, "sqlstate", None) == "55P03"  # lock_not_available (lock_timeout)
+
+    def executed_at(self) -> Any:
+        from datetime import datetime, timezone
+        return datetime.now(timezone.utc)
+
+
