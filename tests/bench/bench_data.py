@@ -130,6 +130,19 @@ class Servers:
             with self._pg_admin() as conn:
                 conn.execute("CHECKPOINT")
 
+    def fsyncs(self, dialect: str) -> int | None:
+        """MariaDB's server-wide count of InnoDB fsyncs (``Innodb_data_fsyncs``; a durable
+        commit costs one), else None: shows how many commits a tool made."""
+        if dialect != "mariadb":
+            return None
+        conn = self._my_admin()
+        try:
+            cur = conn.cursor()
+            cur.execute("SHOW GLOBAL STATUS LIKE 'Innodb_data_fsyncs'")
+            return int(cur.fetchone()[1])
+        finally:
+            conn.close()
+
     def _pg_admin(self):  # type: ignore[no-untyped-def]
         import psycopg
 
@@ -242,14 +255,17 @@ def main(argv: list[str] | None = None) -> int:
                     db = servers.fresh(dialect)
                     cmd, env, stdin = servers.command(tool, dialect, db, inputs, ours)
                     servers.settle(dialect)
+                    before = servers.fsyncs(dialect)
                     s = run_timed(cmd, env, stdin, logs / f"data-{tool}-{dialect}.log",
                                   SECRET_PASSWORD)
+                    after = servers.fsyncs(dialect)
+                    syncs = "" if before is None else f"  ({after - before} InnoDB fsyncs)"  # type: ignore[operator]
                     got = servers.rows(dialect, db)
                     if got != inputs.rows:
                         raise BenchError(f"{tool} on {dialect}: {got} rows, expected {inputs.rows}")
                     servers.drop(dialect, db)
                     samples.setdefault((dialect, tool), []).append(s)
-                    print(f"  {dialect:8} {tool:5} run {rep + 1}: {s:7.3f}s", flush=True)
+                    print(f"  {dialect:8} {tool:5} run {rep + 1}: {s:7.3f}s{syncs}", flush=True)
     except BenchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
