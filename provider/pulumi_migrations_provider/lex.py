@@ -203,10 +203,9 @@ def _run_pattern(delim: str, opts: ScanOptions) -> re.Pattern[str] | None:
     if begin_words:
         steps.append(r"[Bb](?![Ee][Gg][Ii][Nn]" + _WS + ")")
     simple = "|".join(steps)
-    group = None
-    for _ in range(_RUN_PAREN_DEPTH):
-        alts = simple if group is None else simple + "|" + group
-        group = r"\(" + inside + "(?:(?:" + alts + ")" + inside + r")*\)"
+    group = r"\(" + inside + "(?:(?:" + simple + ")" + inside + r")*\)"  # one level deep
+    for _ in range(_RUN_PAREN_DEPTH - 1):
+        group = r"\(" + inside + "(?:(?:" + simple + "|" + group + ")" + inside + r")*\)"
     pattern = outside + "(?:(?:" + simple + "|" + group + ")" + outside + ")*"
     if sys.version_info >= (3, 11):
         # Every part matches in one way only, so possessive repeats (3.11+) match the same
