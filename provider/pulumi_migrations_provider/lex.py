@@ -316,18 +316,23 @@ class _Scanner:
         self.skip_spaces()
         while True:
             i = self.i
+            run = self.run
             if i == self.inp:
-                if n - i > len(_DELIMITER_CMD):
+                if n - i > len(_DELIMITER_CMD) and src[i] in "Dd":
                     head = src[i : i + len(_DELIMITER_CMD)]
                     if head.isascii() and head.lower() == _DELIMITER_CMD:
                         self.delimiter_command()
                         continue
                 # At the start only a comment is collected (and only here is DELIMITER a
                 # command): anything else is stepped over as anywhere in the statement.
-                if self.run is not None and i < n and src[i] not in "-/#":
-                    i = self.run.match(src, i).end()  # type: ignore[union-attr]  # always matches
-            elif self.run is not None:  # past the start: skip what the cases below only step over
-                i = self.run.match(src, i).end()  # type: ignore[union-attr]  # always matches
+                if run is not None and i < n and src[i] not in "-/#":
+                    i = run.match(src, i).end()  # type: ignore[union-attr]  # always matches
+            elif run is not None:  # past the start: skip what the cases below only step over
+                i = run.match(src, i).end()  # type: ignore[union-attr]  # always matches
+            if run is not None and depth == 0 and src.startswith(self.delim, i):
+                # What the cases below do with it (the run pattern exists only for delimiters
+                # whose first character has no other meaning), without the search.
+                return self.emit(i + len(self.delim))
             m = self.jump.search(src, i)
             if m is None:
                 self.i = n
