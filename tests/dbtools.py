@@ -86,3 +86,12 @@ def user_tables(url: str) -> list[str]:
     finally:
         eng.dispose()
     return sorted(n for n in names if n != "atlas_schema_revisions")
+
+
+def columns(url: str, table: str) -> list[str]:
+    """The column names of ``table`` in the URL's own schema/database."""
+    eng = engine_for(url)
+    try:
+        return [c["name"] for c in sa.inspect(eng).get_columns(table)]
+    finally:
+        eng.dispose()

@@ -36,6 +36,9 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from tests.diff_display import Secret
+from tests.diff_display import render as render_step
+
 UNKNOWN = rpc.UNKNOWN
 PROVIDER_KEY = "__provider"
 DIFF_NONE = provider_pb2.DiffResponse.DIFF_NONE
@@ -170,6 +173,20 @@ class Step:
     diff: int | None = None                     # DiffResponse.changes for existing resources
     old_inputs: dict[str, Any] | None = None
     secrets: set[str] = field(default_factory=set)
+    type: str = ""
+    urn: str = ""
+    id: str | None = None
+
+    def render(self) -> str:
+        """The text ``pulumi preview --diff`` prints for this step (``tests.diff_display``):
+        old inputs against the checked new inputs, secrets as ``[secret]``."""
+        def held(props: dict[str, Any] | None) -> dict[str, Any] | None:
+            if props is None:
+                return None
+            return {k: (Secret(v) if k in self.secrets else v) for k, v in props.items()}
+        new = held(self.inputs)
+        assert new is not None
+        return render_step(self.op, self.type, self.urn, self.id, held(self.old_inputs), new)
 
     def display(self) -> str:
         """What ``pulumi preview --diff`` prints for this resource: old vs new inputs,
@@ -270,9 +287,10 @@ class Stack:
         checked_struct, checked = self._check(name, type_, old.inputs if old else {}, news)
         secret_inputs = self._annotate(checked, secrets)
         urn = self.urn(name, type_)
+        shown = {"type": type_, "urn": urn}
         if old is None:
             if preview:
-                return Step("create", checked, secrets=secret_inputs)
+                return Step("create", checked, secrets=secret_inputs, **shown)
             self._no_unknowns(checked)
             resp = self.server.call("Create", provider_pb2.CreateRequest(
                 urn=urn, properties=checked_struct, timeout=300, preview=False))
@@ -280,7 +298,7 @@ class Stack:
             self.resources[name] = ResourceState(
                 type_, resp.id, from_struct(checked_struct, False), outs, secret_inputs,
                 self._annotate(outs, secret_inputs) | (extra_secret & set(outs)))
-            return Step("create", checked, outputs=outs, secrets=secret_inputs)
+            return Step("create", checked, outputs=outs, secrets=secret_inputs, **shown)
         diff = self.server.call("Diff", provider_pb2.DiffRequest(
             id=old.id, urn=urn, olds=to_struct(old.outputs), news=checked_struct,
             old_inputs=to_struct(old.inputs)))
@@ -291,7 +309,7 @@ class Stack:
         if diff.replaces:
             op = "replace"
         step = Step(op, checked, diff=diff.changes, old_inputs=dict(old.inputs),
-                    secrets=secret_inputs | old.secret_inputs)
+                    secrets=secret_inputs | old.secret_inputs, id=old.id, **shown)
         if preview:
             return step
         self._no_unknowns(checked)

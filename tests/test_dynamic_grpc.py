@@ -1,7 +1,9 @@
 """The dynamic providers driven through the SDK's real provider server, as the engine drives them.
 
 Sequences preview → up → add a file → preview → up → out-of-band apply → refresh → destroy on
-SQLite and PostgreSQL, with unknowns and secrets on the wire the way the engine sends them.
+SQLite and PostgreSQL, with unknowns and secrets on the wire the way the engine sends them; the
+text ``pulumi preview --diff`` prints (``Step.render``, the engine's old-inputs-vs-new-inputs
+rendering) and the lint findings in it on SQLite, PostgreSQL and MariaDB.
 """
 
 from __future__ import annotations
@@ -98,8 +100,8 @@ def test_lifecycle(stack: Stack, server: ProviderServer, fresh_url: Callable[[],
 
     pv = _migrate(stack, "app", url, d, preview=True)
     assert pv.op == "create"
-    assert pv.inputs["pending"] == ["1_users.sql", "2_posts.sql"]
-    assert "1_users.sql, 2_posts.sql" in pv.inputs["plan"]
+    assert pv.inputs["__pending"] == ["1_users.sql", "2_posts.sql"]
+    assert "up applies 2 file(s), version none -> 2: 1_users.sql, 2_posts.sql" in server.logs()
     assert pv.inputs["target_version"] == "2"
     assert _nothing_written(url), "preview must not write to the database"
 
@@ -117,7 +119,7 @@ def test_lifecycle(stack: Stack, server: ProviderServer, fresh_url: Callable[[],
     _add(d, V3)
     pv = _migrate(stack, "app", url, d, preview=True)
     assert pv.op == "update"
-    assert pv.inputs["pending"] == ["3_tags.sql"]
+    assert pv.inputs["__pending"] == ["3_tags.sql"]
     assert "tags" not in dbtools.user_tables(url)
 
     up = _migrate(stack, "app", url, d)
@@ -142,13 +144,186 @@ def test_lifecycle(stack: Stack, server: ProviderServer, fresh_url: Callable[[],
     assert len(dbtools.revisions(url)) == 4
 
 
-def test_preview_with_unknown_url(stack: Stack, fresh_url: Callable[[], str],
-                                  tmp_path: Path) -> None:
+TAGS = ("3_tags.sql", "CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT);\n"
+                      "CREATE INDEX tags_label ON tags (label);\n")
+
+# What `pulumi preview --diff` prints for the Migration (tests.diff_display: the engine's
+# old-inputs-vs-new-inputs rendering), with the run's path, checksums and ids filled in.
+CREATED = """\
+    + pulumi-python:dynamic/migrations:Migration: (create)
+        [urn={urn}]
+        allow_changed : false
+        allow_dirty   : false
+        dir           : "{dir}"
+        exec_order    : "linear"
+        lock_timeout  : 10
+        migrations    : {{
+            1_users.sql: {{
+                statements: 1
+            }}
+            2_posts.sql: {{
+                statements: 1
+            }}
+        }}
+        sum           : "{sum}"
+        target_version: "2"
+        tx_mode       : "file"
+        url           : [secret]
+"""
+FILE_ADDED = """\
+    ~ pulumi-python:dynamic/migrations:Migration: (update)
+        [id={id}]
+        [urn={urn}]
+        allow_changed : false
+        allow_dirty   : false
+        dir           : "{dir}"
+        exec_order    : "linear"
+        lock_timeout  : 10
+      ~ migrations    : {{
+            1_users.sql: {{
+                statements: 1
+            }}
+            2_posts.sql: {{
+                statements: 1
+            }}
+          + 3_tags.sql : {{
+              + statements: 2
+            }}
+        }}
+      ~ sum           : "{old_sum}" => "{sum}"
+      ~ target_version: "2" => "3"
+        tx_mode       : "file"
+        url           : [secret]
+"""
+
+
+def test_preview_diff_a_reviewer_can_trust(stack: Stack, server: ProviderServer,
+                                           db_url: str, tmp_path: Path) -> None:
+    """preview → up → add a file → preview → up → preview, as the reviewer reads it: applied
+    files never on the old side as removed, no plan from an earlier run, and each file ``up``
+    would apply a ``+`` line with its statement count."""
+    url = db_url  # sqlite, postgres, mariadb
+    d = make_dir(tmp_path, dict([V1, V2]))
+    urn = stack.urn("app", MIG)
+    sum2 = MigrationDir.load(d).validate().total
+
+    assert _migrate(stack, "app", url, d, preview=True).render() == CREATED.format(
+        urn=urn, dir=d, sum=sum2)
+    _migrate(stack, "app", url, d)
+    assert _migrate(stack, "app", url, d, preview=True).render() == ""  # a same step prints nothing
+
+    _add(d, TAGS)
+    pv = _migrate(stack, "app", url, d, preview=True)
+    text = pv.render()
+    assert text == FILE_ADDED.format(id=stack.resources["app"].id, urn=urn, dir=d,
+                                     old_sum=sum2, sum=MigrationDir.load(d).validate().total)
+    # What up would do now is said once, from the live revisions table, and is not an input.
+    assert "up applies 1 file(s), version 2 -> 3: 3_tags.sql" in server.logs()
+
+    _migrate(stack, "app", url, d)
+    assert _migrate(stack, "app", url, d, preview=True).render() == ""
+    stack.refresh("app")
+    assert _migrate(stack, "app", url, d, preview=True).render() == ""
+    # The state's inputs hold nothing that describes the database before the last up.
+    shown = {k for k in stack.resources["app"].inputs if not k.startswith("__")}
+    assert not shown & {"pending", "plan", "applied", "applied_version"}
+    assert stack.resources["app"].outputs["plan"] == "up to date at version 3"
+
+    # Another file: it is the only "+" entry; nothing is ever marked "-".
+    _add(d, V4)
+    text = _migrate(stack, "app", url, d, preview=True).render()
+    marked = [ln.split(":")[0].strip() for ln in text.splitlines()[3:]
+              if ln.lstrip()[:1] in ("+", "-", "~")]
+    assert marked == ["~ migrations", "+ 4_likes.sql", "+ statements", "~ sum", "~ target_version"]
+    assert "3_tags.sql : {" in text and "statements: 2" in text  # applied: an unchanged line
+
+
+USERS = ("1_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, email TEXT);\n"
+                       "INSERT INTO users (id, name) VALUES (1, 'a'), (2, 'b');\n")
+DROP = ("2_drop.sql", "ALTER TABLE users RENAME COLUMN name TO full_name;\n"
+                      "ALTER TABLE users DROP COLUMN email;\n")
+
+
+def test_preview_shows_findings_and_an_error_fails_it(stack: Stack, db_url: str,
+                                                      tmp_path: Path) -> None:
+    """Findings of the pending files, with the live table size, in the diff; a destructive
+    change fails the preview (and up) with file:line and the nolint to add, until the policy
+    or a nolint says otherwise."""
+    url = db_url  # sqlite, postgres, mariadb
+    d = make_dir(tmp_path, dict([USERS]))
+    _migrate(stack, "app", url, d)
+    _add(d, DROP)
+    with pytest.raises(CheckFailed) as exc:
+        _migrate(stack, "app", url, d, preview=True)
+    [(prop, reason)] = exc.value.failures
+    assert prop == "dir"
+    assert reason.startswith('linting 2_drop.sql:2: DS103 Dropping non-virtual column "email" '
+                             "(table users: ~2 rows")
+    assert "add '-- atlas:nolint DS103' above it" in reason and 'lint={"DS103": "warn"}' in reason
+    with pytest.raises(CheckFailed):
+        _migrate(stack, "app", url, d)  # up checks first: nothing runs
+    assert dbtools.columns(url, "users") == ["id", "name", "email"]
+
+    pv = _migrate(stack, "app", url, d, preview=True, lint={"destructive": "warn"})
+    text = pv.render()
+    assert "      + 2_drop.sql : {\n" in text and "              + statements: 2\n" in text
+    findings = pv.inputs["migrations"]["2_drop.sql"]["findings"]
+    assert [f.split(" (table")[0] for f in findings] == [
+        'L1 warning: BC102 Renaming column "name" to "full_name"',
+        'L2 warning: DS103 Dropping non-virtual column "email"']
+    assert all("(table users: ~2 rows, " in f for f in findings)
+    assert all(f"+     [{i}]: " in text for i in range(2))
+    assert "1_users.sql: {\n" in text and "- " not in text  # the applied file: unchanged
+
+    with pytest.raises(CheckFailed) as exc:
+        _migrate(stack, "app", url, d, preview=True, lint={"destructive": "maybe"})
+    assert exc.value.failures[0][0] == "lint" and "'maybe'" in exc.value.failures[0][1]
+
+    # A nolint above the statement silences it, as in Atlas; the default policy then passes.
+    _add(d, (DROP[0], DROP[1].replace("ALTER TABLE users DROP", "-- atlas:nolint DS103\nALTER TABLE users DROP")))
+    pv = _migrate(stack, "app", url, d, preview=True)
+    assert [f.split(":")[1] for f in pv.inputs["migrations"]["2_drop.sql"]["findings"]] == [
+        " BC102 Renaming column \"name\" to \"full_name\" (table users"]
+    _migrate(stack, "app", url, d)
+    assert dbtools.columns(url, "users") == ["id", "full_name"]
+    # Applied: its entry, findings included, is an unchanged line from now on.
+    assert _migrate(stack, "app", url, d, preview=True).render() == ""
+    _add(d, V3)
+    text = _migrate(stack, "app", url, d, preview=True).render()
+    assert "            2_drop.sql : {\n" in text and "BC102" in text
+    assert [ln.strip()[:2] for ln in text.splitlines() if ln.lstrip()[:2] in ("+ ", "- ", "~ ")] == [
+        "~ ", "~ ", "+ ", "+ ", "~ ", "~ "]
+
+
+def test_state_of_an_earlier_version_shows_its_pending_and_plan_removed_once(
+        stack: Stack, fresh_url: Callable[[], str], tmp_path: Path) -> None:
+    """A stack last updated by a version that stored ``pending``/``plan`` as inputs (what the
+    README tells upgraders): the next diff shows them removed, the one after never again."""
+    url = fresh_url()
+    d = make_dir(tmp_path, dict([V1, V2]))
+    _migrate(stack, "app", url, d)
+    stack.resources["app"].inputs.update(
+        pending=["1_users.sql", "2_posts.sql"], plan="up applies 2 file(s), version none -> 2")
+    _add(d, V3)
+    text = _migrate(stack, "app", url, d, preview=True).render()
+    assert '      - pending       : [\n      -     [0]: "1_users.sql"\n' in text
+    assert '      - plan          : "up applies 2 file(s), version none -> 2"\n' in text
+    _migrate(stack, "app", url, d)
+    _add(d, V4)
+    text = _migrate(stack, "app", url, d, preview=True).render()
+    assert "pending" not in text and "plan" not in text and "\n      - " not in text
+
+
+def test_preview_with_unknown_url(stack: Stack, server: ProviderServer,
+                                  fresh_url: Callable[[], str], tmp_path: Path) -> None:
     d = make_dir(tmp_path, dict([V1, V2]))
     pv = _migrate(stack, "app", UNKNOWN, d, preview=True)
     assert pv.op == "create"
-    assert pv.inputs["pending"] == UNKNOWN
-    assert pv.inputs["plan"] == PLAN_URL_UNKNOWN
+    assert pv.inputs["__pending"] == UNKNOWN
+    # The files are known; how a dialect splits them is not.
+    assert pv.inputs["migrations"] == {"1_users.sql": {"statements": UNKNOWN},
+                                       "2_posts.sql": {"statements": UNKNOWN}}
+    assert f"preview: {PLAN_URL_UNKNOWN}" in server.logs()
     assert pv.inputs["url"] == UNKNOWN
 
     # An existing resource whose URL becomes unknown (database being replaced) is an update.
@@ -156,17 +331,31 @@ def test_preview_with_unknown_url(stack: Stack, fresh_url: Callable[[], str],
     _migrate(stack, "app", url, d)
     pv = _migrate(stack, "app", UNKNOWN, d, preview=True)
     assert pv.op == "update"
-    assert pv.inputs["plan"] == PLAN_URL_UNKNOWN
+    assert pv.inputs["__pending"] == UNKNOWN
+    # The applied files keep their recorded entries: nothing on the old side changes.
+    assert pv.inputs["migrations"] == stack.resources["app"].inputs["migrations"]
 
 
-def test_preview_with_unreachable_database(stack: Stack, tmp_path: Path) -> None:
+def test_preview_with_unreachable_database(stack: Stack, server: ProviderServer,
+                                           tmp_path: Path) -> None:
     d = make_dir(tmp_path, dict([V1]))
     url = f"postgres://app:{quote(SECRET_PASSWORD, safe='')}@127.0.0.1:1/app?sslmode=disable"
     pv = _migrate(stack, "app", url, d, preview=True)
     assert pv.op == "create"
-    assert "unreachable" in pv.inputs["plan"]
-    assert "pending" not in pv.inputs
-    assert SECRET_PASSWORD not in pv.display() and quote(SECRET_PASSWORD, safe="") not in pv.display()
+    assert "pending unknown: the database is unreachable at preview" in server.logs()
+    assert "__pending" not in pv.inputs
+    assert pv.inputs["migrations"] == {"1_users.sql": {"statements": 1}}  # the dialect is known
+    for text in (pv.display(), pv.render(), server.logs()):
+        assert SECRET_PASSWORD not in text and quote(SECRET_PASSWORD, safe="") not in text
+    # Lint degrades to static findings, and an error still fails the preview.
+    _add(d, ("2_drop.sql", "DROP TABLE legacy;\n"))  # not created by the pending files
+    with pytest.raises(CheckFailed) as exc:
+        _migrate(stack, "app", url, d, preview=True)
+    assert exc.value.failures[0][1].startswith('linting 2_drop.sql:1: DS102 Dropping table "legacy": ')
+    pv = _migrate(stack, "app", url, d, preview=True, lint={"DS102": "warn"})
+    assert pv.inputs["migrations"]["2_drop.sql"] == {
+        "statements": 1, "findings": ['L1 warning: DS102 Dropping table "legacy"']}
+    assert "lint read no live facts: findings are static" in server.logs()
 
 
 def test_declared_version_below_applied_is_an_error(stack: Stack, fresh_url: Callable[[], str],
@@ -185,12 +374,14 @@ def test_pinned_version_applies_up_to_it(stack: Stack, fresh_url: Callable[[], s
     url = fresh_url()
     d = make_dir(tmp_path, dict([V1, V2, V3]))
     pv = _migrate(stack, "app", url, d, preview=True, version="2")
-    assert pv.inputs["pending"] == ["1_users.sql", "2_posts.sql"]
+    assert pv.inputs["__pending"] == ["1_users.sql", "2_posts.sql"]
+    assert sorted(pv.inputs["migrations"]) == ["1_users.sql", "2_posts.sql"]  # the declared state
     up = _migrate(stack, "app", url, d, version=2.0)  # numbers arrive as floats
     assert up.outputs["applied_version"] == "2"
     assert up.outputs["version"] == "2"
     pv = _migrate(stack, "app", url, d, preview=True)  # unpinned: follow the directory
-    assert pv.op == "update" and pv.inputs["pending"] == ["3_tags.sql"]
+    assert pv.op == "update" and pv.inputs["__pending"] == ["3_tags.sql"]
+    assert sorted(pv.inputs["migrations"]) == ["1_users.sql", "2_posts.sql", "3_tags.sql"]
 
 
 def test_applied_file_changed_fails_the_preview(stack: Stack, fresh_url: Callable[[], str],
@@ -205,12 +396,14 @@ def test_applied_file_changed_fails_the_preview(stack: Stack, fresh_url: Callabl
     # The message names the resource input, not the CLI flag, and the input works.
     assert "allow_changed=True" in str(exc.value) and "--allow-changed" not in str(exc.value)
     pv = _migrate(stack, "app", url, d, preview=True, allow_changed=True)
-    assert pv.op == "update" and pv.inputs["pending"] == []
+    assert pv.op == "update" and pv.inputs["__pending"] == []
+    # The accepted edit is visible: the applied file now has two statements.
+    assert "~ statements: 1 => 2" in pv.render()
     # Accepting the edit is a one-time act (issue 11): up records the new hash, and the flag can
     # be removed again without the preview failing.
     _migrate(stack, "app", url, d, allow_changed=True)
     pv = _migrate(stack, "app", url, d, preview=True)
-    assert pv.inputs["pending"] == []
+    assert pv.inputs["__pending"] == []
 
 
 def test_failing_migration_keeps_progress_and_resumes(stack: Stack, fresh_url: Callable[[], str],
@@ -219,7 +412,7 @@ def test_failing_migration_keeps_progress_and_resumes(stack: Stack, fresh_url: C
     d = make_dir(tmp_path, dict([V1]))
     _migrate(stack, "app", url, d)
     _add(d, BAD)
-    assert _migrate(stack, "app", url, d, preview=True).inputs["pending"] == ["2_bad.sql"]
+    assert _migrate(stack, "app", url, d, preview=True).inputs["__pending"] == ["2_bad.sql"]
     with pytest.raises(ProviderError) as exc:
         _migrate(stack, "app", url, d)
     message = exc.value.last_line
@@ -229,11 +422,15 @@ def test_failing_migration_keeps_progress_and_resumes(stack: Stack, fresh_url: C
     assert stack.resources["app"].outputs["applied_version"] == "1"  # a failed update keeps state
 
     rows = {r["version"]: r for r in dbtools.revisions(url)}
-    assert rows["2"]["error"]
     refreshed = stack.refresh("app")
     assert refreshed is not None
-    assert refreshed.outputs["status"] == "FAILED"
-    assert "syntax" in refreshed.outputs["error"].lower()
+    if url.startswith("mysql"):  # the row was written before the statement and keeps the error
+        assert rows["2"]["error"]
+        assert refreshed.outputs["status"] == "FAILED"
+        assert "syntax" in refreshed.outputs["error"].lower()
+    else:  # the row rolled back with the file, as Atlas's does: nothing ran, 2 is pending
+        assert "2" not in rows
+        assert refreshed.outputs["status"] == "PENDING" and not refreshed.outputs.get("error")
 
     _add(d, FIXED)
     up = _migrate(stack, "app", url, d)

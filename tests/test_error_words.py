@@ -100,7 +100,7 @@ def test_a_failed_up_is_worded_as_inputs(server: ProviderServer, tmp_path: Path)
     with pytest.raises((ProviderError, CheckFailed)) as info:
         Stack(server).up("app", MIG, MigrationProvider(),
                          {"url": url, "dir": str(d), "tx_mode": "all"}, secrets={"url"})
-    text = str(info.value)
+    text = getattr(info.value, "details", None) or str(info.value)  # what the engine shows
     assert "cannot set txmode directive to 'none' when txmode 'all' is set globally; drop the " \
            "directive or set tx_mode=\"file\"" in text
     assert "--tx-mode" not in text

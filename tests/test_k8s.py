@@ -23,6 +23,7 @@ from pulumi_migrations_provider.k8s import (
     API_VERSION,
     CONFIGMAP_MAX_BYTES,
     KIND,
+    PRUNE_LABEL,
     config_map_name,
     directory_data,
     dump_yaml,
@@ -164,7 +165,8 @@ def test_three_objects_in_fixed_order_with_names_and_refs(tmp_path: Path, crd_sc
     assert am["metadata"]["name"] == "app-db"
     for obj in (cm, secret, am):
         assert obj["metadata"]["namespace"] == "prod"
-        assert obj["metadata"]["labels"] == {"app.kubernetes.io/name": "app", "team": "data"}
+        assert obj["metadata"]["labels"] == {"app.kubernetes.io/name": "app", "team": "data",
+                                             PRUNE_LABEL: "app-db"}
     assert am["spec"] == {
         "urlFrom": {"secretKeyRef": {"name": "app-db-url", "key": "url"}},
         "dir": {"configMapRef": {"name": cm["metadata"]["name"]}},

@@ -19,7 +19,6 @@ from pulumi_migrations import (
     MigrationDirectory,
 )
 from pulumi_migrations_provider.errors import ConfigError
-from pulumi_migrations_provider.providers.migration import PLAN_URL_UNKNOWN
 from tests import dbtools
 from tests.dirtools import make_dir
 from tests.grpc_harness import ForwardingMocks
@@ -149,8 +148,8 @@ def test_preview_with_a_database_not_created_yet(tmp_path: Path) -> None:
 
     run(program)
     state = mocks.outputs["app"]
-    assert state["plan"] == PLAN_URL_UNKNOWN
-    assert "pending" not in state  # unknown in preview
+    assert "plan" not in state and "pending" not in state  # outputs only: unknown in preview
+    assert sorted(state["migrations"]) == ["1_users.sql", "2_posts.sql"]
     assert state["target_version"] == "2"
 
 
@@ -164,7 +163,9 @@ def test_preview_lists_pending_files_and_writes_nothing(tmp_path: Path) -> None:
         return app.pending.apply(lambda p: None)
 
     run(program)
-    assert mocks.outputs["app"]["pending"] == ["1_users.sql", "2_posts.sql"]
+    assert mocks.outputs["app"]["__pending"] == ["1_users.sql", "2_posts.sql"]
+    assert mocks.outputs["app"]["migrations"] == {"1_users.sql": {"statements": 1},
+                                                  "2_posts.sql": {"statements": 1}}
     assert not db_file.exists()
 
 

@@ -26,6 +26,7 @@ from pulumi_migrations import (
     DatabaseArgs,
     Driver,
     ExecOrder,
+    LintLevel,
     Migration,
     MigrationArgs,
     MigrationDirectory,
@@ -34,6 +35,7 @@ from pulumi_migrations import (
 )
 from pulumi_migrations import database as sdk_database
 from pulumi_migrations_provider import reports, target
+from pulumi_migrations_provider.lint import findings as lint_findings
 from pulumi_migrations_provider.providers import database as database_provider
 from pulumi_migrations_provider.providers import migration as migration_provider
 
@@ -176,6 +178,7 @@ def test_literals_are_the_engines_values() -> None:
     assert get_args(ExecOrder) == reports.EXEC_ORDERS
     assert get_args(TxMode) == reports.TX_MODES
     assert get_args(Driver) == tuple(target._DRIVER_NAMES)
+    assert set(get_args(LintLevel)) == set(lint_findings._LEVELS)
 
 
 def test_migration_inputs_are_the_providers() -> None:

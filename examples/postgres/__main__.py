@@ -1,7 +1,7 @@
 """A PostgreSQL role and database (pulumi-postgresql) and their schema (pulumi-migrations).
 
 The migration's URL is built from the outputs of the role and database resources, so on the
-first preview it is unknown: the Migration says "pending unknown until the database exists".
+first preview it is unknown: the Migration logs "pending unknown until the database exists".
 
 Config:
   pg_host / pg_port              server (default 127.0.0.1:5432)

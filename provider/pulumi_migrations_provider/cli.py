@@ -1,6 +1,7 @@
 """The ``pulumi-migrations`` command line: Atlas's ``migrate`` commands over the engine.
 
-Commands: ``hash``, ``validate``, ``status``, ``apply``, ``new``, ``manifests``. Each one only
+Commands: ``hash``, ``validate``, ``status``, ``apply``, ``set``, ``new``, ``manifests``,
+``lint`` (``cli_lint.py``). Each one only
 translates flags into engine calls and results into output::
 
     pulumi-migrations apply --dir file://migrations --url sqlite://app.db
@@ -25,7 +26,7 @@ import os
 import sys
 
 from .cliout import (_ApplyPrinter, _forget_secrets, _print_error, _print_status,
-                     _remember_secret, _remember_urls_in, _Scrubbed, _stdout)
+                     _remember_secret, _remember_urls_in, _Scrubbed, _stdout, plural)
 from .cliparse import PROG, Formatter, Parser, VersionAction, duration, int_at_least, label
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
@@ -69,9 +70,33 @@ def _add_exec_order(p: argparse.ArgumentParser) -> None:
                    help="How to treat files added before the last applied version.")
 
 
+def _output_format(text: str) -> str:
+    """``--format``: ``text``, ``json`` (ours), or the Go template ``{{ json . }}`` (Atlas's
+    JSON: an ``atlasfmt.AtlasJSON``, equal to ``atlas``); any other template is a usage error
+    naming it."""
+    if "{{" not in text:
+        if text in _FORMATS:
+            return text
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from 'text', 'json', '{{{{ json . }}}}')")
+    from .atlasfmt import parse_template
+    from .errors import ConfigError
+
+    try:
+        return parse_template(text)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("reading --format: ")) from None
+
+
+def _add_lock_timeout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lock-timeout", metavar="DURATION", type=duration, default="10s",
+                   help="How long to wait for the migration lock (10s, 500ms, 1m, 2.5).")
+
+
 def _add_format(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", dest="output", choices=_FORMATS, default="text",
-                   help="Output format.")
+    p.add_argument("--format", dest="output", type=_output_format, default="text",
+                   metavar="FORMAT",
+                   help="Output format: text, json, or '{{ json . }}' for Atlas's JSON.")
 
 
 def _hash_arguments(p: argparse.ArgumentParser) -> None:
@@ -96,8 +121,7 @@ def _add_pending_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-dirty", action="store_true",
                    help="Allow the first run on a database that already holds tables.")
     _add_exec_order(p)
-    p.add_argument("--lock-timeout", metavar="DURATION", type=duration, default="10s",
-                   help="How long to wait for the migration lock (10s, 500ms, 1m, 2.5).")
+    _add_lock_timeout(p)
     p.add_argument("--allow-changed", action="store_true",
                    help="Proceed although an applied file changed since it ran.")
 
@@ -139,6 +163,22 @@ def _apply_arguments(p: argparse.ArgumentParser) -> None:
     _add_format(p)
 
 
+def _set_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("version", metavar="VERSION", nargs="?",
+                   help="Record every file up to this version as applied and delete later rows; "
+                        "omitted: the directory's last version (only when rows exist).")
+    _add_url(p)
+    _add_dir(p)
+    _add_revisions_schema(p)
+    _add_lock_timeout(p)
+    p.add_argument("--allow-partial", action="store_true",
+                   help="Record a file that stopped midway as fully applied (finish or undo its "
+                        "remaining statements by hand first).")
+    p.add_argument("--dry-run", action="store_true",
+                   help="Print the rows that would be written and deleted; write nothing.")
+    _add_format(p)
+
+
 def _new_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME", nargs="?", default="",
                    help="Name part of the file: <version>_<name>.sql.")
@@ -158,6 +198,13 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
                    help="Existing Secret holding the database URL.")
     p.add_argument("--url-secret-key", metavar="KEY", default="url",
                    help="Key of the URL in that Secret.")
+    p.add_argument("--dev-url", metavar="URL",
+                   help="spec.devURL: a dev database for the operator (else it starts one); "
+                        "a URL with a password goes into a Secret <name>-dev-url instead.")
+    p.add_argument("--dev-url-secret", metavar="SECRET",
+                   help="spec.devURLFrom: an existing Secret holding the dev-database URL.")
+    p.add_argument("--dev-url-secret-key", metavar="KEY", default="url",
+                   help="Key of the dev URL in that Secret.")
     p.add_argument("--inline", action="store_true",
                    help="Embed the files in the AtlasMigration instead of a ConfigMap.")
     p.add_argument("-l", "--label", metavar="K=V", action="append", type=label,
@@ -177,7 +224,7 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
-    """The ``pulumi-migrations`` parser: six subcommands, each with its flags.
+    """The ``pulumi-migrations`` parser: one subcommand per ``_COMMANDS`` row, each with its flags.
 
     The parsed namespace carries ``handler`` (the command's function) and ``command_parser``
     (for usage errors found after parsing).
@@ -185,7 +232,7 @@ def build_parser() -> Parser:
     root = Parser(
         prog=PROG, formatter_class=Formatter, allow_abbrev=False,
         description="Atlas-format versioned SQL migrations: hash, validate, status, apply, "
-                    "new, manifests.",
+                    "set, new, manifests, lint.",
         epilog="Exit codes: 0 success, 1 an error (one 'error:' line on stderr), "
                "2 a usage error. Run 'pulumi-migrations COMMAND --help' for a command's flags.")
     root.add_argument("--version", action=VersionAction, help="Print the version and exit.")
@@ -285,7 +332,7 @@ def _fail(err: MigrateError, *, json_output: bool) -> None:
 def _hash(ns: argparse.Namespace) -> None:
     d = _load(ns.directory, unique_versions=False)
     d.write_sum()
-    _stdout().write(f"atlas.sum updated: {len(d.files)} files\n")
+    _stdout().write(f"atlas.sum updated: {plural(len(d.files), 'file')}\n")
 
 
 def _validate(ns: argparse.Namespace) -> None:
@@ -303,20 +350,30 @@ def _validate(ns: argparse.Namespace) -> None:
     for f in d.files:
         _ = f.txmode  # raises DirectiveError for a bad atlas:txmode header
         lex.split_statements(f.text(), options, file=f.name)
-    _stdout().write(f"ok: {len(d.files)} files (checked with {rules} statement rules)\n")
+    _stdout().write(f"ok: {plural(len(d.files), 'file')} (checked with {rules} statement rules)\n")
 
 
 def _status(ns: argparse.Namespace) -> None:
-    target = _target(_required_url(ns))
+    url = _required_url(ns)
+    target = _target(url)
     options = _pending_options(ns)
     d = _load(ns.directory)
     from . import engine
 
     report = engine.status(target, d, options)
+    from .cli_lint import pending_findings, print_findings
+
+    findings = pending_findings(target, d, report.pending)
     if ns.output == "json":
-        _dump_json(report.to_dict())
+        _dump_json({**report.to_dict(), "findings": [f.to_dict() for f in findings or []]})
+    elif ns.output == "atlas":
+        from .atlasfmt import dumps, status_json
+
+        _stdout().write(dumps(status_json(report, d, url=url, dialect=target.dialect,
+                                          directory=ns.directory), ns.output) + "\n")
     else:
         _print_status(report, d)
+        print_findings(findings)
 
 
 def _apply(ns: argparse.Namespace) -> None:
@@ -328,9 +385,20 @@ def _apply(ns: argparse.Namespace) -> None:
     d = _load(ns.directory)
     from . import engine
 
+    findings = None
+    if ns.dry_run:  # what the dry run would apply, linted (read-only, like the dry run)
+        from .cli_lint import pending_findings
+
+        findings = pending_findings(target, d, engine.status(target, d, options).pending)
     if ns.output == "json":
         report = engine.apply(target, d, options, dry_run=ns.dry_run)
-        _dump_json(report.to_dict())
+        data = report.to_dict()
+        if ns.dry_run:
+            data["findings"] = [f.to_dict() for f in findings or []]
+        _dump_json(data)
+        return
+    if ns.output == "atlas":
+        _apply_atlas(ns, url, target, d, options)
         return
     printer = _ApplyPrinter(live=sys.stdout.isatty())
     try:
@@ -343,6 +411,59 @@ def _apply(ns: argparse.Namespace) -> None:
                   f"({'nothing recorded' if ns.dry_run else 'its new hash is recorded'})\n")
     if not printer.started:
         out.write("No migration files to execute\n")
+    if ns.dry_run:
+        from .cli_lint import print_findings
+
+        print_findings(findings)
+
+
+def _apply_atlas(ns: argparse.Namespace, url: str, target: Target, d: MigrationDir,
+                 options: Any) -> None:
+    """``apply --format '{{ json . }}'``: Atlas's MigrateApply JSON on stdout. As Atlas, a
+    failure before anything runs prints nothing there; a failed run prints the JSON with its
+    ``Error`` (then the one-line error on stderr, exit 1)."""
+    from . import engine
+    from .atlasfmt import ApplyLog, apply_json, dumps
+    from .errors import MigrateError
+
+    log = ApplyLog()
+    try:
+        report = engine.apply(target, d, options, dry_run=ns.dry_run, logger=log)
+    except MigrateError as err:
+        if log.pending:
+            log.fail(err)
+            _stdout().write(dumps(apply_json(log, d, url=url, dialect=target.dialect,
+                                             directory=ns.directory, current=log.current),
+                                  ns.output) + "\n")
+        raise
+    _stdout().write(dumps(apply_json(log, d, url=url, dialect=target.dialect,
+                                     directory=ns.directory, current=report.current_version),
+                          ns.output) + "\n")
+
+
+def _set(ns: argparse.Namespace) -> None:
+    url = _required_url(ns)
+    target = _target(url)
+    d = _load(ns.directory)
+    from .reports import Options
+    from .setrev import set_version
+
+    report = set_version(target, d, ns.version,
+                         Options(revisions_schema=ns.revisions_schema, lock_timeout=ns.lock_timeout),
+                         dry_run=ns.dry_run, allow_partial=ns.allow_partial)
+    if ns.output == "text":
+        from .cliout import _print_set
+
+        _print_set(report)
+        return
+    from .atlasfmt import dumps, set_json
+
+    doc = set_json(report)
+    if ns.output == "json":
+        doc = {"dry_run": report.dry_run, "revisions_table": report.revisions_table, **doc}
+        _dump_json(doc)
+    else:
+        _stdout().write(dumps(doc, ns.output) + "\n")
 
 
 def _new(ns: argparse.Namespace) -> None:
@@ -370,6 +491,8 @@ def _manifests(ns: argparse.Namespace) -> None:
         from .target import Target
 
         Target.parse(ns.url)  # reject a malformed URL before it lands in YAML
+    if ns.dev_url is not None and ns.dev_url_secret is not None:
+        _usage(ns, "pass at most one of --dev-url and --dev-url-secret")
     d = _load(ns.directory)
     d.validate()
     from . import k8s
@@ -378,7 +501,8 @@ def _manifests(ns: argparse.Namespace) -> None:
         d, name=ns.name, namespace=ns.namespace, url=ns.url, url_secret=ns.url_secret,
         url_secret_key=ns.url_secret_key, inline=ns.inline, labels=labels or None,
         baseline=ns.baseline, exec_order=ns.exec_order, revisions_schema=ns.revisions_schema,
-        backoff_limit=ns.backoff_limit,
+        backoff_limit=ns.backoff_limit, dev_url=ns.dev_url, dev_url_secret=ns.dev_url_secret,
+        dev_url_secret_key=ns.dev_url_secret_key,
         protected_flows={"migrateDown": {"allow": True, "autoApprove": True}}
         if ns.allow_down else None)
     text = k8s.dump_yaml(objects)
@@ -391,8 +515,20 @@ def _manifests(ns: argparse.Namespace) -> None:
             "fail: use 'kubectl apply --server-side -f -'\n")
 
 
+def _lint_arguments(p: argparse.ArgumentParser) -> None:
+    from .cli_lint import arguments
+
+    arguments(p)
+
+
+def _lint(ns: argparse.Namespace) -> int:
+    from .cli_lint import run
+
+    return run(ns)
+
+
 # name, handler, arguments, summary (the command list and its help), more help
-_COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], None],
+_COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int | None],
                        Callable[[argparse.ArgumentParser], None], str, str], ...] = (
     ("hash", _hash, _hash_arguments,
      "Rewrite atlas.sum from the directory's files (like 'atlas migrate hash').", ""),
@@ -402,12 +538,22 @@ _COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], None],
      "Show which files are applied and which are pending (writes nothing).", ""),
     ("apply", _apply, _apply_arguments,
      "Apply pending migration files (like 'atlas migrate apply').", ""),
+    ("set", _set, _set_arguments,
+     "Record every file up to VERSION as applied and delete later rows, running nothing "
+     "(like 'atlas migrate set').",
+     " Refuses while a kept file stopped midway, unless --allow-partial."),
     ("new", _new, _new_arguments,
      "Create an empty migration file named after the current UTC time and re-hash atlas.sum.", ""),
     ("manifests", _manifests, _manifests_arguments,
      "Print Kubernetes manifests for the Atlas operator (pipe into "
      "'kubectl apply --server-side -f -').",
-     " Pass exactly one of --url and --url-secret."),
+     " Pass exactly one of --url and --url-secret. Every object is labelled "
+     "pulumi-migrations/atlas-migration=NAME: add '--prune -l pulumi-migrations/atlas-migration=NAME "
+     "--prune-allowlist=core/v1/ConfigMap' to delete the ConfigMap a directory change replaced."),
+    ("lint", _lint, _lint_arguments,
+     "Report what pending files risk (dropped data, locks, table copies), with Atlas's codes "
+     "and, given --url, each table's live size (writes nothing).",
+     " Exit 1 when a finding is an error (destructive changes by default)."),
 )
 
 
@@ -432,11 +578,10 @@ def _run(args: list[str]) -> int:
     from .errors import MigrateError  # after parsing: --version and --help never need it
 
     try:
-        ns.handler(ns)
+        return ns.handler(ns) or 0  # a handler may return 1 (lint's error findings)
     except MigrateError as err:
         _fail(err, json_output=getattr(ns, "output", None) == "json")
         return 1
-    return 0
 
 
 class Terminated(KeyboardInterrupt):

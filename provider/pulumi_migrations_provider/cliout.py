@@ -130,13 +130,24 @@ def _print_status(report: Any, d: "MigrationDir") -> None:
     partial = report.partial
     console.print(Text.assemble("Migration Status: ", (report.status, "green" if ok else "yellow")))
     current = report.current_version or "No migration applied yet"
-    nxt = "Already at latest version" if ok else (report.next_version or "UNKNOWN")
+    by_name = {f.name: f for f in d.files}
+    if ok:
+        nxt = "Already at latest version"
+    elif report.out_of_order and report.error:  # apply would stop: Atlas knows no next version
+        nxt = "UNKNOWN"
+    else:
+        nxt = report.next_version or "UNKNOWN"
+        first = by_name.get(report.pending[0]) if report.pending else None
+        if first is not None and first.is_checkpoint and not report.executed:
+            nxt += " (checkpoint)"
     if partial:
         current += f" ({report.applied_statements} statements applied)"
         nxt += f" ({report.total_statements - report.applied_statements} statements left)"
-    pending = f"{len(report.pending)}"
+    # Atlas counts out-of-order files among the pending ones.
+    pending = f"{len(report.pending) + len(report.out_of_order)}"
     if report.out_of_order:
-        pending += f" ({len(report.out_of_order)} out of order)"
+        count = f"{len(report.out_of_order)} " if report.pending else ""
+        pending += f" ({count}out of order)"
     rows = [("Current Version:", current), ("Next Version:", nxt),
             ("Executed Files:", f"{report.executed}" + (" (last one partially)" if partial else "")),
             ("Pending Files:", pending)]
@@ -149,18 +160,67 @@ def _print_status(report: Any, d: "MigrationDir") -> None:
         console.print(Text.assemble(("  --", "yellow"), " SQL:   ", sql))
         console.print(Text.assemble(("  --", "yellow"), " ", ("ERROR:", "red"), " ",
                                     (report.error or "").replace("\n", " ")))
-    if report.pending:
-        by_name = {f.name: f for f in d.files}
+    elif report.out_of_order and report.error:
+        console.print()
+        console.print(Text.assemble("  ", ("ERROR:", "red"), " ", " ".join(report.error.split())))
+    if report.pending or report.out_of_order:
         table = Table(title=None, box=None, show_edge=False, pad_edge=False, padding=(0, 2))
         table.add_column("  Version", style="cyan", no_wrap=True)
         table.add_column("Description", no_wrap=True)
         table.add_column("File", no_wrap=True)
-        for name in report.pending:
+        for name in report.out_of_order + [n for n in report.pending if n not in report.out_of_order]:
             f = by_name.get(name)
             mark = " (out of order)" if name in report.out_of_order else ""
             table.add_row("  " + (f.version if f else "?"), (f.description if f else "") + mark, name)
         console.print()
         console.print(table)
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 migration``, ``2 migrations`` (Atlas's ``plural``: an ``s`` only above one)."""
+    return f"{n} {noun}{'s' if n > 1 else ''}"
+
+
+def _counted(passed: int, failed: int, noun: str) -> str:
+    """A line of Atlas's apply summary: ``2 migrations``, ``1 migration ok, 1 with errors``,
+    ``1 sql statement with errors``."""
+    if passed > 0 and failed > 0:
+        return f"{plural(passed, noun)} ok, {failed} with errors"
+    if failed > 0:
+        return f"{plural(failed, noun)} with errors"
+    return plural(passed, noun)
+
+
+def _print_set(report: Any) -> None:
+    """Atlas's ``migrate set`` text (``Current version is 3 (2 set, 1 removed):`` and one
+    ``+``/``-`` line per row); a dry run says so and details every row it would write."""
+    out = _stdout()
+    current = report.current.version if report.current is not None else None
+    if not report.ops:
+        where = f"version {current}" if current else "no version"
+        out.write(f"Nothing to change: the revisions table already records {where}\n")
+        return
+    if report.dry_run:
+        goal = f"set the current version to {current}" if current else "delete every revision"
+        out.write(f"Dry run, nothing written: would {goal} ({report.summary()}):\n\n")
+    elif current is None:
+        out.write(f"All revisions deleted ({len(report.ops)} in total):\n\n")
+    else:
+        out.write(f"Current version is {current} ({report.summary()}):\n\n")
+    from .revisions import type_name
+
+    for o in report.ops:
+        r = o.revision
+        text = ("+ " if o.op == "set" else "- ") + r.version + (f" ({r.description})" if r.description else "")
+        if report.dry_run:
+            if o.op == "set":
+                text += (f": write type {r.type} ({type_name(r.type)}), applied {r.applied} of "
+                         f"{r.total}, hash {r.hash or '(none)'}")
+            else:
+                text += (f": delete (type {r.type} ({type_name(r.type)}), applied {r.applied} of "
+                         f"{r.total})")
+        out.write(f"  {text}\n")
+    out.write("\n")
 
 
 class _ApplyPrinter:
@@ -176,6 +236,7 @@ class _ApplyPrinter:
         self._files = self._stmts = 0
         self._file_stmts = 0
         self._buffer: list[str] = []   # plain lines, written once per file (thousands of files)
+        self._t0 = 0                   # monotonic ns when the run started
 
     def _line(self, text: str, style: str | None = None) -> None:
         if self._progress is not None:
@@ -198,6 +259,9 @@ class _ApplyPrinter:
         if not e.files:
             return
         self.started = True
+        import time
+
+        self._t0 = time.monotonic_ns()
         src = f" from {e.current}" if e.current else ""
         self._out.write(f"Migrating to version {e.target}{src} ({len(e.files)} migrations in total):\n")
         if self.live:
@@ -246,7 +310,9 @@ class _ApplyPrinter:
             return
         text = getattr(e.error, "db_error", None) or str(e.error)
         self._line(f"    {' '.join(text.split())}")
-        self._footer(None, failed=True)
+        import time
+
+        self._footer(time.monotonic_ns() - self._t0, failed=True)  # Atlas times failed runs too
         self._flush()
 
     def _on_ExecutionDone(self, e: Any) -> None:
@@ -260,12 +326,9 @@ class _ApplyPrinter:
         self._line("  -------------------------")
         if duration_ns is not None:
             self._line(f"  -- {go_duration(duration_ns)}")
-        if failed:
-            self._line(f"  -- {max(self._files - 1, 0)} migrations ok (1 with errors)")
-            self._line(f"  -- {max(self._stmts - 1, 0)} sql statements ok (1 with errors)")
-        else:
-            self._line(f"  -- {self._files} migrations")
-            self._line(f"  -- {self._stmts} sql statements")
+        bad = 1 if failed else 0
+        self._line(f"  -- {_counted(max(self._files - bad, 0), bad, 'migration')}")
+        self._line(f"  -- {_counted(max(self._stmts - bad, 0), bad, 'sql statement')}")
 
     def close(self) -> None:
         """Stop the progress bar (idempotent)."""

@@ -53,8 +53,9 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
     state, error, out_of_order = job.look(tolerate_out_of_order=True)
     revs, p = state.revs, state.plan
     last = revs[-1] if revs else None
-    # A failed file whose transaction rolled back ran nothing: its row only keeps the error (Atlas
-    # leaves no row at all), so it is neither the current version nor an executed file.
+    # A failed file that ran nothing (its first statement failed outside a transaction, or a row
+    # from an older version of ours for a rolled-back file) only keeps the error: it is neither the
+    # current version nor an executed file.
     ran = [r for r in revs if not (r.applied == 0 and r.error and r.total > 0)]
     current = ran[-1].version if ran else None
     pending = [f.name for f in p.pending]
@@ -66,6 +67,7 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
         target_version=p.pending[-1].version if p.pending else current,
         executed=len(ran), pending=pending, out_of_order=out_of_order,
         revisions_table=f"{job.schema}.atlas_schema_revisions", table_exists=state.exists, error=error,
+        revisions=list(revs),
     )
     if last is not None and (last.partial or last.error):
         report.partial = last.partial and bool(ran) and ran[-1] is last
@@ -95,7 +97,7 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
     job = _Job.make(target, directory, options)
     opts, dialect, hf = job.options, job.dialect, job.hash_file
     state, _, _ = job.look()
-    to_accept = ([f.name for f, _, _ in changed_applied_files(job.dir, hf, state.revs)]
+    to_accept = ([f.name for f, _, _ in changed_applied_files(job.dir, hf, state.revs, dialect)]
                  if opts.allow_changed else [])
     if not state.plan.pending and state.plan.baseline is None and (dry_run or not to_accept):
         return _report(state, dry_run=dry_run, accepted=to_accept if dry_run else [])
@@ -115,7 +117,7 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
     try:
         conn.lock(opts.lock_timeout)
         state = job.read_state(conn, opts)  # another run may have moved on meanwhile
-        accepted = _accept_edits(state, job.dir, hf) if opts.allow_changed else []
+        accepted = _accept_edits(state, job.dir, hf, dialect) if opts.allow_changed else []
         p = state.plan
         if not p.pending and p.baseline is None:
             return _report(state, dry_run=False, accepted=accepted)
@@ -216,7 +218,8 @@ class _Job(Record):
                    opts: Options) -> _State:
         exists = store.exists() if store is not None else False
         revs = store.read_all() if store is not None and exists else []
-        check_applied_unchanged(self.dir, self.hash_file, revs, opts.allow_changed)
+        check_applied_unchanged(self.dir, self.hash_file, revs, opts.allow_changed,
+                                self.dialect)
 
         def dirty() -> str | None:
             return self.dialect.dirty_reason(conn, self.target, self.schema) if conn is not None else None
@@ -293,15 +296,16 @@ def inspect(target: Target | str, options: Options | None = None) -> TargetInfo:
 
 
 def check_applied_unchanged(d: MigrationDir, hf: HashFile, revs: list[Revision],
-                            allow_changed: bool) -> None:
+                            allow_changed: bool, dialect: Dialect) -> None:
     """Better than Atlas: an applied file whose content changed is an error naming the file.
 
     Stored hashes are atlas.sum's chained hashes, so the walk stops at the first file that has
-    no revision (a later file's hash legitimately changes when an earlier file is added).
+    no revision (a later file's hash legitimately changes when an earlier file is added). A row
+    Atlas wrote for a file it resumed keeps the failed attempt's hash: see ``changed_applied_files``.
     """
     if allow_changed or not revs:
         return
-    changed = [f.name for f, _, _ in changed_applied_files(d, hf, revs)][:1]
+    changed = [f.name for f, _, _ in changed_applied_files(d, hf, revs, dialect)][:1]
     if changed:
         raise AppliedFileChangedError(
             f"checking applied migrations: {changed[0]} was changed after it was applied "
@@ -309,13 +313,18 @@ def check_applied_unchanged(d: MigrationDir, hf: HashFile, revs: list[Revision],
             "for the change", changed).about(hint="allow_changed")
 
 
-def changed_applied_files(d: MigrationDir, hf: HashFile,
-                          revs: list[Revision]) -> list[tuple[MigrationFile, Revision, str]]:
+def changed_applied_files(d: MigrationDir, hf: HashFile, revs: list[Revision],
+                          dialect: Dialect) -> list[tuple[MigrationFile, Revision, str]]:
     """(file, its row, its current atlas.sum hash) for each cleanly applied file whose hash
     differs from the row's, up to the first file that has no row (atlas.sum hashes are
-    chained: once one file changed, every later applied file's hash changed with it)."""
+    chained: once one file changed, every later applied file's hash changed with it).
+
+    A differing hash is not an edit when the row may be Atlas's record of a resumed file
+    (``resumed_by_atlas``): Atlas sets ``hash`` only when it creates a row, so after it resumes
+    a failed file that was fixed, the row keeps the broken file's hash.
+    """
     by_version = {r.version: r for r in revs}
-    changed = []
+    applied = []
     for f in d.files:
         if f.version not in by_version and f.is_checkpoint:
             continue
@@ -323,17 +332,49 @@ def changed_applied_files(d: MigrationDir, hf: HashFile,
         if rev is None:
             break
         current = hf.hash_of(f.name)
-        if rev.hash and not rev.partial and current is not None and current != rev.hash:
-            changed.append((f, rev, current))
-    return changed
+        if rev.hash and not rev.partial and current is not None:
+            applied.append((f, rev, current))
+    return [(f, rev, current) for i, (f, rev, current) in enumerate(applied)
+            if current != rev.hash and not resumed_by_atlas(f, rev, applied[i + 1:i + 2], dialect)]
 
 
-def _accept_edits(state: _State, d: MigrationDir, hf: HashFile) -> list[str]:
+def resumed_by_atlas(f: MigrationFile, rev: Revision,
+                     later: list[tuple[MigrationFile, Revision, str]], dialect: Dialect) -> bool:
+    """Whether a cleanly applied row whose hash differs from ``f``'s may be Atlas's row of a
+    resumed file rather than an edit. Such a row is byte for byte a clean row, so we go by what
+    it cannot hide:
+
+    - it was last written by Atlas (our runs always record the file as it ran to the end);
+    - ``f`` has exactly ``total`` statements (Atlas keeps the first attempt's total while
+      ``applied`` counts the fixed file's statements: a fix with another count stays partial);
+    - the next applied row, if any, has its file's current hash: it ran on top of ``f`` as it
+      is now (a later edit of ``f`` would have changed that chained hash too).
+
+    When ``f`` is the last applied file the row cannot tell a resume from an edit of the same
+    statement count; we then do as Atlas does (it never compares hashes) and go on.
+    """
+    if rev.operator_version.startswith("pulumi-migrations"):
+        return False
+    if later:
+        _, next_rev, next_current = later[0]
+        if next_current != next_rev.hash:
+            return False
+    from .errors import MigrateError
+    from .lex import split_statements
+
+    try:
+        count = len(split_statements(f.text(), dialect.scan_options, file=f.name))
+    except MigrateError:
+        return False
+    return count == rev.total
+
+
+def _accept_edits(state: _State, d: MigrationDir, hf: HashFile, dialect: Dialect) -> list[str]:
     """Record the current hash of every edited applied file (under the lock): accepting an edit
     is a one-time act, so the next run without ``allow_changed`` is clean. Returns the names of
     the files whose edit was accepted (the first one edited, then the ones after it whose
     chained hash moved with it)."""
-    changed = changed_applied_files(d, hf, state.revs)
+    changed = changed_applied_files(d, hf, state.revs, dialect)
     assert state.store is not None or not changed
     for _, rev, current in changed:
         assert state.store is not None

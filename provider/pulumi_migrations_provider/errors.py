@@ -192,6 +192,15 @@ class VersionError(HistoryError):
     """A requested version does not exist, or lies below what is applied."""
 
 
+class PartialRevisionError(HistoryError):
+    """``set`` would keep or mark applied a file that stopped midway (``--allow-partial``
+    records it as fully applied)."""
+
+    def __init__(self, message: str, version: str):
+        self.version = version
+        super().__init__(message)
+
+
 # --- execution ------------------------------------------------------------------------------
 
 

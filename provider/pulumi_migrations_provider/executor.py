@@ -4,8 +4,9 @@ Where the database has transactional DDL (PostgreSQL, SQLite) and a file runs in
 transaction, the revision row is written once, inside that transaction: the file and its
 row commit or roll back together. Where a failure cannot be rolled back (MySQL/MariaDB DDL,
 ``txmode none``), the row is written before the first statement and after every statement,
-so a rerun resumes at the failed statement. After any failure the row is re-read from the
-committed state and the error is recorded on it, so ``status`` shows what went wrong.
+so a rerun resumes at the failed statement; after a failure the row is re-read from the
+committed state and the error is recorded on it, so ``status`` shows what went wrong. A failed
+file whose transaction rolled back leaves no row, exactly as with Atlas.
 """
 
 from __future__ import annotations
@@ -115,8 +116,7 @@ class Executor:
             self.conn.begin()
         try:
             for index, p in enumerate(files, 1):
-                self._run_file(p, existing.get(p.file.version), index, len(files),
-                               first_in_tx=not in_all_tx or index == 1, result=result)
+                self._run_file(p, existing.get(p.file.version), index, len(files), result=result)
                 result.applied.append(p.file.name)
             if in_all_tx:
                 assert self.conn is not None
@@ -137,7 +137,7 @@ class Executor:
         return p.file.txmode or self.tx_mode if self.tx_mode != "all" else "all"
 
     def _run_file(self, p: Prepared, rev: Revision | None, index: int, count: int, *,
-                  first_in_tx: bool, result: RunResult) -> None:
+                  result: RunResult) -> None:
         check_history(p, rev)
         texts = [s.text for s in p.statements]
         start_ns = time.monotonic_ns()
@@ -163,7 +163,7 @@ class Executor:
         if row.executed_at is None:
             row.executed_at = conn.dialect.executed_at()
         if mode == "file" and conn.dialect.supports_script:
-            self._run_file_as_script(p, row, resume, first_in_tx, start_ns, result,
+            self._run_file_as_script(p, row, resume, start_ns, result,
                                      row_is_new=rev is None)
             self.log(FileDone(p.file.name, p.file.version, len(texts) - resume, time.monotonic_ns() - start_ns))
             return
@@ -182,7 +182,7 @@ class Executor:
                 except Exception as err:  # the driver's error: recorded, then raised as ours
                     if conn.dialect.connection_lost(conn, err):
                         raise self._lost(p, err, None if mode == "file" and not progress else i) from None
-                    raise self._failed(p, i, err, mode, first_in_tx, start_ns) from None
+                    raise self._failed(p, i, err, mode, start_ns) from None
                 row.applied = i + 1
                 row.error = row.error_stmt = ""
                 result.statements += 1
@@ -211,7 +211,7 @@ class Executor:
             raise
         self.log(FileDone(p.file.name, p.file.version, len(texts) - resume, time.monotonic_ns() - start_ns))
 
-    def _run_file_as_script(self, p: Prepared, row: Revision, resume: int, first_in_tx: bool,
+    def _run_file_as_script(self, p: Prepared, row: Revision, resume: int,
                             start_ns: int, result: RunResult, *, row_is_new: bool) -> None:
         """Transactional DDL, one transaction per file: two round trips instead of one per
         statement. The statements go as one script; the revision row and COMMIT as another.
@@ -228,7 +228,7 @@ class Executor:
             conn.rollback()
             i, cause = self._locate_failure(p, resume, err)
             self._log_statements(p, resume, i + 1)
-            raise self._failed(p, i, cause, "file", first_in_tx, start_ns) from None
+            raise self._failed(p, i, cause, "file", start_ns) from None
         self._log_statements(p, resume, len(p.statements))
         row.applied = len(p.statements)
         row.partial_hashes = None
@@ -288,18 +288,20 @@ class Executor:
             "ran; it may or may not have completed and the rerun runs it again: check its effect "
             "first, then rerun the same command", file=p.file.name, in_doubt=in_doubt + 1)
 
-    def _failed(self, p: Prepared, i: int, err: BaseException, mode: str, first_in_tx: bool,
-                start_ns: int) -> StatementError:
+    def _failed(self, p: Prepared, i: int, err: BaseException, mode: str, start_ns: int) -> StatementError:
         conn, store = self.conn, self.store
         assert conn is not None and store is not None
         message = driver_message(err, conn.target)
         s = p.statements[i]
         if conn.in_tx:
             conn.rollback()
-        if first_in_tx or not conn.dialect.transactional_ddl:
-            # Record the error on what survived the rollback, so status and the next run see it.
-            # (Under tx-mode all with transactional DDL, earlier files of this run were rolled
-            # back too: a row for this file would claim they ran, so nothing is recorded.)
+        if mode == "none" or not conn.dialect.transactional_ddl:
+            # What ran is committed: record the error on the committed row (as Atlas's final
+            # write does), so status and the next run see it and resume after the last success.
+            # Where the file's transaction rolled back nothing is written, as with Atlas (its
+            # writes roll back with the file): an error row would make Atlas resume the file
+            # keeping the broken file's total, so a fix with another statement count would
+            # leave its row partial for good.
             committed = next((r for r in store.read_all() if r.version == p.file.version), None)
             row = committed or Revision(p.file.version, p.file.description, TYPE_EXECUTE,
                                         executed_at=conn.dialect.executed_at())

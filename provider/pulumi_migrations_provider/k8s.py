@@ -8,10 +8,18 @@
    changes the ``AtlasMigration`` spec and the operator reconciles;
 2. a ``Secret`` holding the database URL under ``url`` (omitted when ``url_secret`` names an
    existing Secret);
-3. an ``AtlasMigration`` (``db.atlasgo.io/v1alpha1``) with ``urlFrom.secretKeyRef`` and
-   ``dir.configMapRef`` (or the files inlined under ``dir.local`` when ``inline``).
+3. a ``Secret`` ``<name>-dev-url`` holding a dev-database URL that has a password (``dev_url``;
+   a dev URL without one goes inline into ``spec.devURL``);
+4. an ``AtlasMigration`` (``db.atlasgo.io/v1alpha1``) with ``urlFrom.secretKeyRef`` and
+   ``dir.configMapRef`` (or the files inlined under ``dir.local`` when ``inline``), plus
+   ``devURL`` or ``devURLFrom.secretKeyRef`` when a dev database is given (without one the
+   operator starts a dev-database Deployment of its own).
 
-The password only ever appears in the Secret. ``dump_yaml`` prints the objects as multi-document
+Every object carries the label ``PRUNE_LABEL=<name>``, so the ConfigMap a directory change
+supersedes can be pruned: ``kubectl apply --server-side --prune -l PRUNE_LABEL=<name>
+--prune-allowlist=core/v1/ConfigMap -f -`` (``prune_selector`` gives the ``-l`` value).
+
+A password only ever appears in a Secret. ``dump_yaml`` prints the objects as multi-document
 YAML for ``kubectl apply --server-side -f -`` or a GitOps repository.
 
 Example::
@@ -43,7 +51,7 @@ __all__ = [
     "API_VERSION", "KIND", "CONFIGMAP_MAX_BYTES", "ANNOTATIONS_MAX_BYTES", "EXEC_ORDERS",
     "too_large_for_client_side_apply",
     "render_manifests", "render_url_secret", "directory_data", "config_map_name",
-    "secret_name", "normalize_url", "dump_yaml",
+    "secret_name", "dev_secret_name", "normalize_url", "dump_yaml", "PRUNE_LABEL", "prune_selector",
 ]
 
 #: apiVersion and kind of the operator's resource.
@@ -61,6 +69,10 @@ _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _SUFFIX_LEN = 10
 _SECRET_SUFFIX = "-url"
+_DEV_SECRET_SUFFIX = "-dev-url"
+#: The label on every rendered object whose value is the AtlasMigration's name: a selector for
+#: ``kubectl apply --prune`` (ConfigMaps superseded by a directory change).
+PRUNE_LABEL = "pulumi-migrations/atlas-migration"
 _FLOWS = {"migrateDown": "migrateDown", "migrate_down": "migrateDown"}
 _FLOW_FIELDS = {"allow": "allow", "autoApprove": "autoApprove", "auto_approve": "autoApprove"}
 
@@ -116,6 +128,24 @@ def _check_labels(labels: Mapping[str, str] | None) -> dict[str, str]:
 def secret_name(name: str) -> str:
     """Return the name of the Secret we emit for ``name``: ``<name>-url``."""
     return f"{name}{_SECRET_SUFFIX}"
+
+
+def dev_secret_name(name: str) -> str:
+    """Return the name of the Secret we emit for a dev URL with a password: ``<name>-dev-url``."""
+    return f"{name}{_DEV_SECRET_SUFFIX}"
+
+
+def prune_label_value(name: str) -> str:
+    """``name`` as a label value (at most 63 characters: a longer name is cut and suffixed with
+    10 hex digits of its SHA-256, so it stays unique)."""
+    if len(name) <= 63:
+        return name
+    return f"{name[:52].rstrip('-.')}-{hashlib.sha256(name.encode()).hexdigest()[:10]}"
+
+
+def prune_selector(name: str) -> str:
+    """The ``kubectl apply --prune -l`` selector for the objects rendered for ``name``."""
+    return f"{PRUNE_LABEL}={prune_label_value(name)}"
 
 
 def config_map_name(name: str, data: Mapping[str, str]) -> str:
@@ -311,8 +341,10 @@ def render_manifests(directory: MigrationDir | str | os.PathLike[str], *, name: 
                      baseline: str | None = None, exec_order: str | None = None,
                      revisions_schema: str | None = None, backoff_limit: int | None = None,
                      protected_flows: Mapping[str, Any] | None = None,
-                     annotations: Mapping[str, str] | None = None) -> list[dict]:
-    """Render ConfigMap, Secret and AtlasMigration for ``directory``, in that order.
+                     annotations: Mapping[str, str] | None = None,
+                     dev_url: str | Target | None = None, dev_url_secret: str | None = None,
+                     dev_url_secret_key: str = "url") -> list[dict]:
+    """Render ConfigMap, Secrets and AtlasMigration for ``directory``, in that order.
 
     Exactly one of ``url`` (we emit Secret ``<name>-url``) and ``url_secret`` (an existing
     Secret in the same namespace; no Secret is emitted) must be given; ``url_secret_key`` is the
@@ -320,7 +352,11 @@ def render_manifests(directory: MigrationDir | str | os.PathLike[str], *, name: 
     emitted. ``labels`` go on every object, ``annotations`` on the AtlasMigration only.
     ``baseline``, ``exec_order``, ``revisions_schema``, ``backoff_limit`` and
     ``protected_flows`` ({'migrateDown': {'allow', 'autoApprove'}}) map to the CRD fields of
-    the same meaning. Nothing is returned unless everything is valid.
+    the same meaning. At most one of ``dev_url`` (``spec.devURL``; with a password it goes into
+    a Secret ``<name>-dev-url`` under ``dev_url_secret_key`` and ``spec.devURLFrom`` points at
+    it) and ``dev_url_secret`` (an existing Secret: ``spec.devURLFrom.secretKeyRef``) may be
+    given. Every object gets the label ``PRUNE_LABEL``. Nothing is returned unless everything
+    is valid.
 
     Raises ``errors.ConfigError`` (bad name/namespace/labels/options, url and url_secret both
     or neither given, bad URL) and the ``errors.DirError`` family (see ``directory_data``).
@@ -340,7 +376,15 @@ def render_manifests(directory: MigrationDir | str | os.PathLike[str], *, name: 
     _check_key("url_secret_key", url_secret_key)
     if url_secret is not None:
         _check_subdomain("url_secret", url_secret)
-    lbls = _check_labels(labels)
+    if dev_url is not None and dev_url_secret is not None:
+        raise errors.ConfigError(
+            "rendering Kubernetes manifests: give at most one of dev_url and dev_url_secret "
+            "(the name of an existing Secret holding the dev-database URL)")
+    _check_key("dev_url_secret_key", dev_url_secret_key)
+    if dev_url_secret is not None:
+        _check_subdomain("dev_url_secret", dev_url_secret)
+    dev = as_target(dev_url) if dev_url is not None else None
+    lbls = {**_check_labels(labels), PRUNE_LABEL: prune_label_value(name)}
     d = _as_dir(directory)
     data = directory_data(d, what="the AtlasMigration's dir.local" if inline else "the ConfigMap")
     options = _spec_options(d, baseline=baseline, exec_order=exec_order,
@@ -364,8 +408,19 @@ def render_manifests(directory: MigrationDir | str | os.PathLike[str], *, name: 
                                    labels=lbls, key=url_secret_key)
         objects.append(secret)
         url_secret = secret["metadata"]["name"]
+    dev_spec: dict[str, Any] = {}
+    if dev is not None and not dev.password:
+        dev_spec["devURL"] = normalize_url(dev)
+    elif dev is not None:  # a password never goes inline
+        dev_secret = render_url_secret(name=dev_secret_name(name), url=dev, namespace=namespace,
+                                       labels=lbls, key=dev_url_secret_key)
+        objects.append(dev_secret)
+        dev_url_secret = dev_secret["metadata"]["name"]
+    if dev_url_secret is not None:
+        dev_spec["devURLFrom"] = {"secretKeyRef": {"name": dev_url_secret, "key": dev_url_secret_key}}
     spec: dict[str, Any] = {
         "urlFrom": {"secretKeyRef": {"name": url_secret, "key": url_secret_key}},
+        **dev_spec,
         "dir": dir_spec,
         **options,
     }

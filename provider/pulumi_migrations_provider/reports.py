@@ -72,13 +72,15 @@ class StatusReport(Record):
     or ``amount``); ``out_of_order`` names files skipped before the last applied version.
     ``current_version`` is None when nothing is applied. ``partial`` is true when the last
     revision stopped midway (``applied_statements`` of ``total_statements``), with ``error``
-    and ``error_statement`` from the failed attempt.
+    and ``error_statement`` from the failed attempt. ``revisions`` are the rows read (what
+    Atlas's JSON lists as ``Applied``); ``to_dict`` leaves them out.
     """
 
     __slots__ = _fields = ("status", "current_version", "next_version", "latest_version",
                            "target_version", "executed", "pending", "out_of_order", "partial",
                            "applied_statements", "total_statements", "error", "error_statement",
-                           "revisions_table", "table_exists")
+                           "revisions_table", "table_exists", "revisions")
+    _hidden = ("revisions",)
     status: str                                # "OK" | "PENDING"
     current_version: str | None
     next_version: str | None
@@ -94,13 +96,15 @@ class StatusReport(Record):
     error_statement: str | None
     revisions_table: str
     table_exists: bool
+    revisions: list[Any]                       # the rows read (Revision); not in to_dict()
 
     def __init__(self, status: str, current_version: str | None, next_version: str | None,
                  latest_version: str | None, target_version: str | None, executed: int,
                  pending: list[str] | None = None, out_of_order: list[str] | None = None,
                  partial: bool = False, applied_statements: int = 0, total_statements: int = 0,
                  error: str | None = None, error_statement: str | None = None,
-                 revisions_table: str = "", table_exists: bool = False) -> None:
+                 revisions_table: str = "", table_exists: bool = False,
+                 revisions: list[Any] | None = None) -> None:
         self.status = status
         self.current_version = current_version
         self.next_version = next_version
@@ -116,9 +120,12 @@ class StatusReport(Record):
         self.error_statement = error_statement
         self.revisions_table = revisions_table
         self.table_exists = table_exists
+        self.revisions = [] if revisions is None else revisions
 
     def to_dict(self) -> dict[str, Any]:
-        return self._asdict()
+        d = self._asdict()
+        del d["revisions"]
+        return d
 
 
 class ApplyReport(Record):

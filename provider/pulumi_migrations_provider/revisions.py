@@ -19,6 +19,14 @@ if TYPE_CHECKING:
 TYPE_BASELINE = 1
 TYPE_EXECUTE = 2
 TYPE_RESOLVED = 4
+TYPE_NAMES = {TYPE_BASELINE: "baseline", TYPE_EXECUTE: "applied", TYPE_RESOLVED: "manually set",
+              TYPE_EXECUTE | TYPE_RESOLVED: "applied + manually set"}
+
+
+def type_name(value: int) -> str:
+    """Atlas's ``RevisionType.String``: ``applied``, ``baseline``, ``manually set``,
+    ``applied + manually set``, else ``unknown (0011)`` (four binary digits)."""
+    return TYPE_NAMES.get(value) or f"unknown ({value:04b})"
 CLOUD_ROW = ".atlas_cloud_identifier"
 
 
@@ -170,6 +178,16 @@ class RevisionStore:
             self.conn.execute(self.write_sql(new=new), self.params(rev)).close()
         except Exception as err:
             raise RevisionStoreError(self.describe_failure("writing", err)) from None
+
+    def delete(self, version: str) -> None:
+        """Delete the row of ``version`` (``set`` removing a revision after its target)."""
+        if version == CLOUD_ROW:
+            raise RevisionStoreError(f"deleting from {self.qualified_name}: {CLOUD_ROW} is not a revision")
+        try:
+            self.conn.execute(f"DELETE FROM {self.dialect.table_name(self.schema)} WHERE "
+                              f"{self.dialect.quote('version')} = ?", (version,)).close()
+        except Exception as err:
+            raise RevisionStoreError(self.describe_failure("deleting from", err)) from None
 
     def write_sql(self, *, new: bool = False) -> str:
         """The parametrized statement (``?`` placeholders) ``write`` runs."""

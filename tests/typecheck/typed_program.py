@@ -18,6 +18,7 @@ from pulumi_migrations import (
     MigrationArgs,
     MigrationDirectory,
     MigrationDirectoryArgs,
+    MigrationEntry,
     MigrationFileInfo,
     TxMode,
 )
@@ -39,7 +40,8 @@ mode: TxMode = "all"
 wait: Duration = "1m30s"
 app = Migration("app", database=db, directory=migrations, version=20240102000000,
                 baseline="20240101000000", allow_dirty=False, exec_order=order, tx_mode=mode,
-                lock_timeout=wait, revisions_schema="atlas", allow_changed=False)
+                lock_timeout=wait, revisions_schema="atlas", allow_changed=False,
+                lint={"destructive": "warn", "DS103": "off"})
 # The options in second place, as generated Pulumi SDKs take them; seconds as a number.
 tenant = Migration("tenant", pulumi.ResourceOptions(depends_on=[app]), url=by_url.url,
                    dir="migrations", exec_order="non-linear", lock_timeout=5)
@@ -68,7 +70,12 @@ def names(files: list[MigrationFileInfo]) -> list[str]:
     return [f["name"] + "@" + f["version"] for f in files]
 
 
+def statements(entries: dict[str, MigrationEntry]) -> int:
+    return sum(e.get("statements", 0) for e in entries.values())
+
+
 pulumi.export("files", migrations.files.apply(names))
+pulumi.export("statements", app.migrations.apply(statements))
 pulumi.export("plan", from_args.plan)
 pulumi.export("secret", handoff_args.secret_name)
 pulumi.export("same", same_dir.sum)

@@ -141,6 +141,15 @@ class PostgresDialect(Dialect):
     def is_busy(self, err: BaseException) -> bool:
         return getattr(err, "sqlstate", None) == "55P03"  # lock_not_available (lock_timeout)
 
+    def driver_message(self, err: BaseException, target: Target) -> str:
+        """A server error as lib/pq, Atlas's driver, renders it: ``pq: <message>``. It lands in the
+        revisions table's ``error`` column, which both tools show."""
+        diag = getattr(err, "diag", None)
+        primary = getattr(diag, "message_primary", None) if diag is not None else None
+        if primary and getattr(err, "sqlstate", None):
+            return first_line(target.scrub("pq: " + primary))
+        return super().driver_message(err, target)
+
     def executed_at(self) -> Any:
         from datetime import datetime, timezone
         return datetime.now(timezone.utc)

@@ -6,9 +6,10 @@ instance serves up to four threads of the provider server at once.
 
 from __future__ import annotations
 
+import functools
 import sys
 import uuid
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from pulumi.output import Unknown
 
@@ -40,13 +41,36 @@ def resource_message(err: MigrateError) -> str:
     return err.render(HINT_WORDS)
 
 
-class ProviderError(Exception):
-    """What ``create``/``update`` raise for a ``MigrateError``: its message in the resource's
-    terms (the engine's error is not altered). ``cause`` is the engine's error."""
+# The provider server turns any exception into ``traceback.format_exc()`` for the engine, which
+# shows it whole: the useful message would come last, after the traceback. Python prints a
+# chained exception's cause first, and a cause that was never raised has no traceback (hence no
+# "Traceback ..." header): so a MigrateError leaves our methods re-raised from a frameless
+# exception whose one line is ``pulumi-migrations: <message>`` (in the resource's words) (a class in ``builtins`` prints
+# without a module path). The last line still names the error class, with a short traceback.
+_Headline = type(LOG_PREFIX, (Exception,), {"__module__": "builtins",
+                                            "__doc__": "The one-line error shown first."})
+_C = TypeVar("_C", bound=type)
+_METHODS = ("check", "diff", "create", "read", "update", "delete")
 
-    def __init__(self, err: MigrateError):
-        self.cause = err
-        super().__init__(resource_message(err))
+
+def _error_first(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except MigrateError as err:
+            raise err.with_traceback(None) from _Headline(" ".join(resource_message(err).split()))
+    return wrapper
+
+
+def error_first(cls: _C) -> _C:
+    """Class decorator for a provider: a MigrateError raised by ``check``, ``diff``,
+    ``create``, ``read``, ``update`` or ``delete`` reaches the user with its one-line message
+    as the first line of what the engine shows (see ``_Headline``)."""
+    for name in _METHODS:
+        if name in vars(cls):
+            setattr(cls, name, _error_first(vars(cls)[name]))
+    return cls
 
 
 def is_unknown(value: Any) -> bool:

@@ -24,12 +24,13 @@ from .. import engine
 from ..errors import ConfigError, ConnectError
 from ..reports import Options
 from ..target import Target
-from ._common import changed_keys, is_unknown, log, new_id, where
+from ._common import changed_keys, error_first, is_unknown, log, new_id, where
 
 INPUT_KEYS = ("url", "revisions_schema")
 DIFF_KEYS = ("url", "revisions_schema")
 
 
+@error_first
 class DatabaseProvider(ResourceProvider):
     """Connects (read-only) to learn the dialect, server version and revisions table location.
 

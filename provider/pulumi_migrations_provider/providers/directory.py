@@ -25,6 +25,7 @@ from ._common import (
     changed_keys,
     describe_directory,
     dir_failure_reason,
+    error_first,
     is_unknown,
     load_directory,
     log,
@@ -35,6 +36,7 @@ from ._common import (
 DIFF_KEYS = ("sum", "files")
 
 
+@error_first
 class DirectoryProvider(ResourceProvider):
     """Validates a migration directory against its ``atlas.sum`` and describes its files.
 

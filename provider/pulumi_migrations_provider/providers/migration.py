@@ -2,16 +2,20 @@
 
 Inputs (snake_case, as users read them in diffs): ``url`` (secret), ``dir`` (absolute path;
 not part of the diff), ``version`` (default: the latest file), ``baseline``, ``allow_dirty``,
-``exec_order``, ``tx_mode``, ``lock_timeout``, ``revisions_schema``.
+``exec_order``, ``tx_mode``, ``lock_timeout``, ``revisions_schema``, ``allow_changed``,
+``lint`` (the lint policy: ``{"destructive": "warn", "DS103": "off", …}``).
 
-``check`` adds, read-only, what a preview needs to show: ``sum`` (the ``atlas.sum`` total),
-``target_version``, ``pending`` (file names ``up`` would apply, from the revisions table) and
-``plan`` (one line saying what ``up`` will do, or why pending is unknown). ``diff`` ignores
-``pending``/``plan``/``dir``/``__provider`` as values, so they never flap.
+``check`` adds, read-only, values that stay true after ``up`` (the engine shows the old inputs
+against the new ones in the next preview; see ``preview``): ``sum`` (the ``atlas.sum`` total),
+``target_version`` and ``migrations`` (per declared file its statement count, and for pending
+files their findings), plus the hidden ``__pending`` that ``diff`` reads. What ``up`` would do
+now is logged, never stored as an input. A finding of severity error fails the check.
+``diff`` ignores ``dir``/``migrations``/``__provider`` as values, so they never flap.
 
-Outputs add ``applied_version``, ``applied`` (files applied by the last run), ``status``
-(``OK``, ``PENDING`` or ``FAILED``), ``error``/``error_statement`` (from the revisions table,
-after a refresh) and ``revisions_table``. ``delete`` never drops anything.
+Outputs add ``applied_version``, ``applied`` (files applied by the last run), ``pending`` and
+``plan`` (after ``up`` and ``refresh``), ``status`` (``OK``, ``PENDING`` or ``FAILED``),
+``error``/``error_statement`` (from the revisions table, after a refresh) and
+``revisions_table``. ``delete`` never drops anything.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from .. import engine, events
+from .. import engine, events, lint
 from ..errors import (
     AppliedFileChangedError,
     ConfigError,
@@ -37,6 +41,7 @@ from ..errors import (
     DirError,
     HistoryError,
     MigrateError,
+    ParseError,
     VersionError,
 )
 from ..migdir import MigrationDir
@@ -49,7 +54,7 @@ from ._common import (
     changed_keys,
     dir_failure_reason,
     HINT_WORDS,
-    ProviderError,
+    error_first,
     resource_message,
     is_unknown,
     load_directory,
@@ -58,14 +63,24 @@ from ._common import (
     pick,
     where,
 )
+from .preview import (
+    LINT_KEY,
+    MIGRATIONS_KEY,
+    PENDING_KEY,
+    declared_files,
+    describe,
+    error_reason,
+    lint_pending,
+)
 
 OPTION_KEYS = ("version", "baseline", "allow_dirty", "exec_order", "tx_mode", "lock_timeout",
                "revisions_schema", "allow_changed")
-INPUT_KEYS = ("url", "dir") + OPTION_KEYS
-CHECKED_KEYS = INPUT_KEYS + ("sum", "target_version")
+INPUT_KEYS = ("url", "dir") + OPTION_KEYS + (LINT_KEY,)
+CHECKED_KEYS = INPUT_KEYS + ("sum", "target_version", MIGRATIONS_KEY)
 
 PLAN_URL_UNKNOWN = "pending unknown until the database exists"
 
+@error_first
 class MigrationProvider(ResourceProvider):
     """Diffs the declared version against the revisions table and applies what is pending.
 
@@ -77,10 +92,11 @@ class MigrationProvider(ResourceProvider):
 
     # --- preview ----------------------------------------------------------------------------
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Normalize inputs and compute ``pending``/``plan`` read-only (tolerates unknown URLs
-        and unreachable databases). History problems, a version below the applied one and an
-        applied file whose content changed are check failures."""
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Normalize inputs and describe the declared files read-only (tolerates unknown URLs
+        and unreachable databases). History problems, a version below the applied one, an
+        applied file whose content changed and a file that does not split are check failures.
+        What ``up`` would do is logged, not stored (see ``preview``)."""
         inputs = _normalized(news)
         failures: list[CheckFailure] = []
         try:
@@ -88,10 +104,11 @@ class MigrationProvider(ResourceProvider):
         except ConfigError as err:
             failures.append(CheckFailure(_property(err, "version"), resource_message(err)))
             options = Options()
+        failures.extend(_policy_failures(inputs.get(LINT_KEY)))
         path = inputs.get("dir")
         directory: MigrationDir | None = None
         if is_unknown(path):
-            inputs["sum"] = inputs["target_version"] = Unknown()
+            inputs["sum"] = inputs["target_version"] = inputs[MIGRATIONS_KEY] = Unknown()
         else:
             try:
                 directory, sums = load_directory(path)
@@ -103,26 +120,27 @@ class MigrationProvider(ResourceProvider):
         url = inputs.get("url")
         if failures:
             return CheckResult(inputs, failures)
-        if is_unknown(url) or directory is None:
-            inputs["pending"] = Unknown()
-            inputs["plan"] = PLAN_URL_UNKNOWN if is_unknown(url) else "pending unknown until the directory is known"
+        if directory is None:
+            inputs[PENDING_KEY] = Unknown()
             return CheckResult(inputs, [])
+        if is_unknown(url):
+            return self._describe(inputs, olds, directory, None, None, PLAN_URL_UNKNOWN)
         if not isinstance(url, str) or not url:
             return CheckResult(inputs, [CheckFailure("url", "give a database URL (database= or url=)")])
         try:
-            status = engine.status(Target.parse(url), directory, options)
+            target = Target.parse(url)
+            status = engine.status(target, directory, options)
         except ConfigError as err:
             return CheckResult(inputs, [CheckFailure(_property(err, "url"), resource_message(err))])
         except ConnectError as err:
-            inputs["plan"] = f"pending unknown: the database is unreachable at preview ({err})"
-            return CheckResult(inputs, [])
+            return self._describe(inputs, olds, directory, target, None,
+                                  f"pending unknown: the database is unreachable at preview ({err})")
         except HistoryError as err:
             return CheckResult(inputs, [CheckFailure(_history_property(err), resource_message(err))])
         except DirError as err:
             return CheckResult(inputs, [CheckFailure("dir", dir_failure_reason(err))])
         except MigrateError as err:
-            inputs["plan"] = f"pending unknown: {err}"
-            return CheckResult(inputs, [])
+            return self._describe(inputs, olds, directory, target, None, f"pending unknown: {err}")
         down = _down_failure(inputs.get("target_version"), status.current_version, directory)
         if down:
             return CheckResult(inputs, [down])
@@ -130,15 +148,42 @@ class MigrationProvider(ResourceProvider):
             reason = status.error or ("files were added before the last applied version: "
                                       + ", ".join(status.out_of_order))
             return CheckResult(inputs, [CheckFailure("dir", reason + HINT_WORDS["exec_order"])])
-        inputs["pending"] = list(status.pending)
-        inputs["plan"] = _plan(status)
+        return self._describe(inputs, olds, directory, target, status, _plan(status))
+
+    @staticmethod
+    def _describe(inputs: dict[str, Any], olds: dict[str, Any], directory: MigrationDir,
+                  target: Target | None, status: StatusReport | None, plan: str) -> CheckResult:
+        """Add ``migrations`` (with the pending files' findings) and ``__pending`` (absent when
+        the database is unreachable, unknown with the URL); log the plan line when something is
+        (or may be) pending. An error-severity finding fails the check."""
+        pending = None if status is None else list(status.pending)
+        files = declared_files(directory, inputs.get("target_version"))
+        policy = inputs.get(LINT_KEY)
+        olds = olds or {}
+        try:
+            linted = lint_pending(files, target, olds, pending,
+                                  None if is_unknown(policy) else policy)
+            inputs[MIGRATIONS_KEY] = describe(files, target.dialect if target else None,
+                                              olds, pending, linted.lines)
+        except ParseError as err:
+            return CheckResult(inputs, [CheckFailure("dir", dir_failure_reason(err))])
+        if linted.errors and not is_unknown(policy):
+            return CheckResult(inputs, [CheckFailure("dir", error_reason(f)) for f in linted.errors])
+        if pending is not None:
+            inputs[PENDING_KEY] = pending
+        elif target is None:  # preview only: the URL is an output of a resource not created yet
+            inputs[PENDING_KEY] = Unknown()
+        if pending != []:
+            log(f"{target.redacted() if target else 'preview'}: {plan}")
+            if linted.note:
+                log(f"{target.redacted() if target else 'preview'}: {linted.note}")
         return CheckResult(inputs, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """An update when something is pending, the URL or an option changed; when pending is
         unknown (unreachable database), when the directory or declared version moved."""
         changed = changed_keys(olds, news, ("url",) + OPTION_KEYS)
-        pending = news.get("pending")
+        pending = news.get(PENDING_KEY)
         if isinstance(pending, list):
             if pending:
                 changed.append("pending")
@@ -194,10 +239,8 @@ class MigrationProvider(ResourceProvider):
                 f"applying {directory.where}: the directory changed after it was checked; "
                 "run the update again")
         target = Target.parse(props["url"])
-        try:
-            report = engine.apply(target, directory, options, logger=_Progress(target.redacted()))
-        except MigrateError as err:  # the same error, worded with the resource's input names
-            raise ProviderError(err) from None
+        # A MigrateError leaves through error_first, worded with the resource's input names.
+        report = engine.apply(target, directory, options, logger=_Progress(target.redacted()))
         outs = pick(props, CHECKED_KEYS)
         outs["applied"] = list(report.applied)
         try:
@@ -265,6 +308,21 @@ def _options(props: dict[str, Any]) -> Options:
         lock_timeout=as_float(known.get("lock_timeout"), 10.0, "lock_timeout"),
         allow_changed=as_bool(known.get("allow_changed")),
     )
+
+
+def _policy_failures(policy: Any) -> list[CheckFailure]:
+    """A ``lint`` input that is not a policy mapping, or names an unknown category, code or
+    level."""
+    if policy is None or is_unknown(policy):
+        return []
+    if not isinstance(policy, dict):
+        return [CheckFailure(LINT_KEY, 'reading the lint policy: give a mapping such as '
+                                       '{"destructive": "warn", "DS103": "off"}')]
+    try:
+        lint.resolve_policy(policy)
+    except ConfigError as err:
+        return [CheckFailure(LINT_KEY, resource_message(err))]
+    return []
 
 
 def _property(err: MigrateError, default: str) -> str:

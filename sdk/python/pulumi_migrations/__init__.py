@@ -27,7 +27,15 @@ from pulumi_migrations_provider.extras import require
 
 require("pulumi", "importing pulumi_migrations (the Pulumi SDK)")
 
-from ._types import Driver, Duration, ExecOrder, MigrationFileInfo, TxMode  # noqa: E402
+from ._types import (  # noqa: E402
+    Driver,
+    Duration,
+    ExecOrder,
+    LintLevel,
+    MigrationEntry,
+    MigrationFileInfo,
+    TxMode,
+)
 from .database import Database, DatabaseArgs  # noqa: E402
 from .directory import MigrationDirectory, MigrationDirectoryArgs  # noqa: E402
 from .manifests import AtlasMigrationManifests, AtlasMigrationManifestsArgs  # noqa: E402
@@ -41,10 +49,12 @@ __all__ = [
     "Driver",
     "Duration",
     "ExecOrder",
+    "LintLevel",
     "Migration",
     "MigrationArgs",
     "MigrationDirectory",
     "MigrationDirectoryArgs",
+    "MigrationEntry",
     "MigrationFileInfo",
     "TxMode",
 ]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict, Union
 
-__all__ = ["Driver", "Duration", "ExecOrder", "MigrationFileInfo", "TxMode"]
+__all__ = ["Driver", "Duration", "ExecOrder", "LintLevel", "MigrationEntry", "MigrationFileInfo",
+           "TxMode"]
 
 Driver = Literal["sqlite", "sqlite3", "postgres", "postgresql", "pg", "mysql", "mariadb", "maria"]
 """``Database(driver=...)``: the database kind, as ``target.Target.from_parts`` names it."""
@@ -19,6 +20,9 @@ ExecOrder = Literal["linear", "linear-skip", "non-linear"]
 
 TxMode = Literal["file", "all", "none"]
 """Atlas ``--tx-mode``: ``file`` (default: one transaction per file), ``all`` or ``none``."""
+
+LintLevel = Literal["error", "warn", "warning", "off"]
+"""``Migration(lint={...})``: the severity of a lint category or code (``lint.findings``)."""
 
 Duration = Union[str, float]
 """A Go duration as Atlas takes it (``"10s"``, ``"500ms"``, ``"1m30s"``) or a number of seconds
@@ -36,3 +40,12 @@ class MigrationFileInfo(TypedDict):
     """The name part after the version (``create_users``)."""
     hash: str
     """The file's ``atlas.sum`` hash (base64, without ``h1:``)."""
+
+
+class MigrationEntry(TypedDict, total=False):
+    """One value of ``Migration.migrations`` (keyed by file name)."""
+
+    statements: int
+    """How many statements the file holds (Atlas's split for the target's dialect)."""
+    findings: list[str]
+    """Lint findings (``L4 error: DS103 …``), for a file that was pending when recorded."""

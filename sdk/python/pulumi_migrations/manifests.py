@@ -2,8 +2,9 @@
 
 The component renders the directory with the engine (``pulumi_migrations_provider.k8s``) and
 creates, with pulumi-kubernetes, a ``ConfigMap`` (the files plus ``atlas.sum``, content-addressed
-name), a ``Secret`` holding the database URL (marked secret), and an ``AtlasMigration`` custom
-resource pointing at both. The directory is read and validated while the program runs, so a
+name), a ``Secret`` holding the database URL (marked secret), optionally a ``Secret`` holding a
+dev-database URL, and an ``AtlasMigration`` custom resource pointing at them. The directory is
+read and validated while the program runs, so a
 stale ``atlas.sum`` or an oversized directory fails ``pulumi preview``; the URL may be an
 unknown ``Output`` and is only rendered inside ``Output.apply``.
 """
@@ -21,6 +22,7 @@ from pulumi_migrations_provider import errors
 from pulumi_migrations_provider import k8s as engine
 from pulumi_migrations_provider.extras import require
 from pulumi_migrations_provider.migdir import MigrationDir
+from pulumi_migrations_provider.target import Target
 
 from ._types import ExecOrder
 from ._util import resolve_args
@@ -32,6 +34,7 @@ TYPE_TOKEN = "pulumi-migrations:index:AtlasMigrationManifests"
 #: pulumi-kubernetes annotations controlling the await logic (pulumi-kubernetes >= 4.18).
 WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
 TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+_DEV_PLACEHOLDER = "dev-url-secret-placeholder"
 _PLACEHOLDER = "url-secret-placeholder"
 
 
@@ -46,6 +49,13 @@ class AtlasMigrationManifestsArgs:
     :param url_secret: Name of an existing Secret in the same namespace that holds the URL; no
            Secret is created then.
     :param url_secret_key: Key of the URL inside the Secret. Defaults to ``url``.
+    :param dev_url: URL of a dev database the operator uses instead of starting its own
+           (``spec.devURL``). A plain URL without a password goes inline; one with a password,
+           or an ``Output``, goes into a Secret ``<name>-dev-url`` (marked secret) that
+           ``spec.devURLFrom`` names. Give at most one of this and ``dev_url_secret``.
+    :param dev_url_secret: Name of an existing Secret holding the dev-database URL
+           (``spec.devURLFrom.secretKeyRef``).
+    :param dev_url_secret_key: Key of the dev URL inside its Secret. Defaults to ``url``.
     :param name: Base name of the Kubernetes objects (the AtlasMigration's name; the ConfigMap is
            ``<name>-<digest>``, the Secret ``<name>-url``). Defaults to the resource name.
     :param namespace: Namespace of all three objects (the operator requires one namespace).
@@ -67,6 +77,9 @@ class AtlasMigrationManifestsArgs:
     url: Optional[pulumi.Input[str]] = None
     url_secret: Optional[pulumi.Input[str]] = None
     url_secret_key: str = "url"
+    dev_url: Optional[pulumi.Input[str]] = None
+    dev_url_secret: Optional[pulumi.Input[str]] = None
+    dev_url_secret_key: str = "url"
     name: Optional[str] = None
     namespace: Optional[pulumi.Input[str]] = None
     labels: Optional[Mapping[str, str]] = None
@@ -99,10 +112,13 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
     ```
 
     Children: ``<resource>-dir`` (``kubernetes:core/v1:ConfigMap``, absent with ``inline``),
-    ``<resource>-url`` (``kubernetes:core/v1:Secret``, absent with ``url_secret``) and
-    ``<resource>-migration`` (``kubernetes:db.atlasgo.io/v1alpha1:AtlasMigration``), which
-    depends on the other two. A changed directory gives the ConfigMap a new name, so Pulumi
-    creates the new ConfigMap, updates the AtlasMigration, then deletes the old ConfigMap.
+    ``<resource>-url`` (``kubernetes:core/v1:Secret``, absent with ``url_secret``),
+    ``<resource>-dev-url`` (``kubernetes:core/v1:Secret``, only for a ``dev_url`` that needs
+    one) and ``<resource>-migration`` (``kubernetes:db.atlasgo.io/v1alpha1:AtlasMigration``),
+    which depends on the others. A changed directory gives the ConfigMap a new name, which
+    Pulumi treats as a replacement of the one ``<resource>-dir`` resource: it creates the new
+    ConfigMap, updates the AtlasMigration, then deletes the old ConfigMap, so none is left
+    behind (nothing to prune).
 
     Raises (while the program runs) ``ConfigError``/``DirError`` from the engine for a bad
     directory or option; a bad URL fails when its value becomes known.
@@ -121,6 +137,8 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
     """The ``ConfigMap`` holding the directory (None with ``inline``)."""
     secret: Optional[pulumi.CustomResource]
     """The ``Secret`` holding the URL (None with ``url_secret``)."""
+    dev_secret: Optional[pulumi.CustomResource]
+    """The ``Secret`` holding the dev-database URL (only for a ``dev_url`` that needs one)."""
     migration: pulumi.CustomResource
     """The ``AtlasMigration`` custom resource."""
 
@@ -132,6 +150,9 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
                  url: Optional[pulumi.Input[str]] = None,
                  url_secret: Optional[pulumi.Input[str]] = None,
                  url_secret_key: str = "url",
+                 dev_url: Optional[pulumi.Input[str]] = None,
+                 dev_url_secret: Optional[pulumi.Input[str]] = None,
+                 dev_url_secret_key: str = "url",
                  name: Optional[str] = None,
                  namespace: Optional[pulumi.Input[str]] = None,
                  labels: Optional[Mapping[str, str]] = None,
@@ -179,6 +200,19 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
             )
         if isinstance(inputs.url, str):
             engine.normalize_url(inputs.url)  # a plain URL fails now, not in the middle of `up`
+        if inputs.dev_url is not None and inputs.dev_url_secret is not None:
+            raise errors.ConfigError(
+                f"creating AtlasMigrationManifests {resource_name!r}: give at most one of dev_url "
+                "and dev_url_secret (an existing Secret's name)")
+        dev_inline: Optional[str] = None
+        own_dev_secret = inputs.dev_url is not None
+        if isinstance(inputs.dev_url, str) and not Target.parse(inputs.dev_url).password:
+            dev_inline, own_dev_secret = inputs.dev_url, False  # no password: inline, like the CLI
+        named_dev_secret = inputs.dev_url_secret if isinstance(inputs.dev_url_secret, str) else None
+        if inputs.dev_url_secret is not None and named_dev_secret is None:
+            named_dev_secret = _DEV_PLACEHOLDER  # an Output: rendered with a stand-in, set below
+        if own_dev_secret:
+            named_dev_secret = engine.dev_secret_name(name)
         objects = engine.render_manifests(
             inputs.directory, name=name, namespace=None,
             url_secret=engine.secret_name(name) if own_secret else named_secret,
@@ -186,6 +220,8 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
             baseline=inputs.baseline, exec_order=inputs.exec_order,
             revisions_schema=inputs.revisions_schema, backoff_limit=inputs.backoff_limit,
             protected_flows=inputs.protected_flows, annotations=annotations,
+            dev_url=dev_inline, dev_url_secret=named_dev_secret,
+            dev_url_secret_key=inputs.dev_url_secret_key,
         )
         by_kind = {o["kind"]: o for o in objects}
         child = pulumi.ResourceOptions(parent=self, provider=provider)
@@ -205,26 +241,38 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
                 f"{resource_name}-dir", metadata=meta(cm), immutable=True, data=cm["data"],
                 opts=child)
             deps.append(self.config_map)
-        if own_secret:
-            key, sname = inputs.url_secret_key, engine.secret_name(name)
-            labels = by_kind[engine.KIND]["metadata"].get("labels")
-            url_input = cast("pulumi.Input[str]", inputs.url)
-            data = pulumi.Output.secret(url_input).apply(
+        labels = by_kind[engine.KIND]["metadata"].get("labels")
+
+        def secret_for(child_name: str, sname: str, key: str, url: Any) -> Any:
+            """A Secret holding ``url`` (an Input), rendered by the engine, marked secret."""
+            data = pulumi.Output.secret(cast("pulumi.Input[str]", url)).apply(
                 lambda u: engine.render_url_secret(name=sname, url=u, labels=labels,
                                                    key=key)["data"])
-            self.secret = k8s.core.v1.Secret(
-                f"{resource_name}-url",
+            return k8s.core.v1.Secret(
+                child_name,
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=sname, namespace=inputs.namespace,
                                                     labels=labels),
                 type="Opaque", data=data,
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
                     additional_secret_outputs=["data", "stringData"])))
+
+        if own_secret:
+            self.secret = secret_for(f"{resource_name}-url", engine.secret_name(name),
+                                     inputs.url_secret_key, inputs.url)
             deps.append(self.secret)
+        self.dev_secret = None
+        if own_dev_secret:
+            self.dev_secret = secret_for(f"{resource_name}-dev-url", engine.dev_secret_name(name),
+                                         inputs.dev_url_secret_key, inputs.dev_url)
+            deps.append(self.dev_secret)
         am = by_kind[engine.KIND]
         spec: dict[str, Any] = dict(am["spec"])
         if named_secret == _PLACEHOLDER:
             spec["urlFrom"] = {"secretKeyRef": {"name": inputs.url_secret,
                                                 "key": inputs.url_secret_key}}
+        if named_dev_secret == _DEV_PLACEHOLDER:
+            spec["devURLFrom"] = {"secretKeyRef": {"name": inputs.dev_url_secret,
+                                                   "key": inputs.dev_url_secret_key}}
         self.migration = k8s.apiextensions.CustomResource(
             f"{resource_name}-migration", api_version=engine.API_VERSION, kind=engine.KIND,
             metadata=meta(am), spec=spec,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import pulumi
 import pulumi.dynamic
@@ -11,16 +12,19 @@ import pulumi.dynamic
 from pulumi_migrations_provider.errors import ConfigError
 from pulumi_migrations_provider.providers.migration import MigrationProvider
 
-from ._types import Duration, ExecOrder, TxMode
+from ._types import Duration, ExecOrder, LintLevel, TxMode
 from ._util import absolute_path, resolve_args, version_text, with_secret_outputs
 from .database import Database
 from .directory import MigrationDirectory
 
+if TYPE_CHECKING:
+    from ._types import MigrationEntry
+
 __all__ = ["Migration", "MigrationArgs"]
 
 #: The provider's outputs beyond the inputs (declared as attributes on ``Migration``).
-OUTPUTS = ("target_version", "sum", "applied_version", "applied", "pending", "plan", "status",
-           "error", "error_statement", "revisions_table")
+OUTPUTS = ("target_version", "sum", "migrations", "applied_version", "applied", "pending", "plan",
+           "status", "error", "error_statement", "revisions_table")
 
 
 @dataclass(kw_only=True)
@@ -45,6 +49,10 @@ class MigrationArgs:
     :param revisions_schema: Where the revisions table lives (overrides the Database's).
     :param allow_changed: Proceed although an applied file's content changed since it ran
         (default: such an edit fails the preview, naming the file).
+    :param lint: Severity per lint category or code for the pending files' findings:
+        ``{"destructive": "warn", "DS103": "off"}`` (``"error"``, ``"warn"`` or ``"off"``; a code
+        wins over its category). Default: destructive changes are errors, which fail the
+        preview naming the file, line and the ``-- atlas:nolint CODE`` to add.
     """
 
     # Each field is sent to the provider under its own name (``database`` and ``directory``
@@ -61,6 +69,7 @@ class MigrationArgs:
     lock_timeout: Optional[pulumi.Input[Duration]] = None
     revisions_schema: Optional[pulumi.Input[str]] = None
     allow_changed: Optional[pulumi.Input[bool]] = None
+    lint: Optional[pulumi.Input[Mapping[str, pulumi.Input[LintLevel]]]] = None
 
     def url_input(self) -> pulumi.Output[str]:
         """Return the target URL as a secret Output. Raises ConfigError unless exactly one of
@@ -92,8 +101,9 @@ class MigrationArgs:
 class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
     """Brings a database to a version of a migration directory, Atlas-compatibly.
 
-    ``pulumi preview --diff`` shows the files ``up`` would apply (``pending``) and a one-line
-    ``plan``; it never writes to the database. ``up`` applies them; a failing statement fails
+    ``pulumi preview --diff`` shows ``migrations``, the declared files with their statement
+    counts: each file ``up`` would apply is a ``+`` entry, applied files stay unchanged lines
+    (what ``up`` would do is also logged as one line); it never writes to the database. ``up`` applies them; a failing statement fails
     the update with the file, statement and database error, the revisions table keeps the
     progress, and the next ``up`` resumes. ``pulumi refresh`` picks up migrations applied out
     of band. ``pulumi destroy`` leaves the schema in place.
@@ -118,14 +128,22 @@ class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
     """The version ``up`` migrates to (declared, or the latest file)."""
     sum: pulumi.Output[str]
     """The directory's ``atlas.sum`` total."""
+    # Pulumi decodes outputs by these annotations at run time, a mapping only as a plain dict
+    # (see MigrationDirectory.files); type checkers see the entries' keys.
+    if TYPE_CHECKING:
+        migrations: pulumi.Output[dict[str, MigrationEntry]]
+    else:
+        migrations: pulumi.Output[dict[str, dict[str, Any]]]
+    """Per declared file (up to ``target_version``): ``{"statements": N}``, with ``findings``
+    for the files that were pending when the entry was made."""
     applied_version: pulumi.Output[Optional[str]]
     """The last applied version, per the revisions table."""
     applied: pulumi.Output[list[str]]
     """Files applied by the last run."""
     pending: pulumi.Output[list[str]]
-    """Files still to apply (at preview: what ``up`` would apply)."""
+    """Files still to apply after the last ``up`` or ``refresh`` (unknown at preview)."""
     plan: pulumi.Output[str]
-    """One line saying what ``up`` does (or did), or why pending is unknown."""
+    """One line saying what the last ``up`` or ``refresh`` found (unknown at preview)."""
     status: pulumi.Output[str]
     """``OK``, ``PENDING`` or ``FAILED``."""
     error: pulumi.Output[Optional[str]]
@@ -149,7 +167,8 @@ class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
                  tx_mode: Optional[pulumi.Input[TxMode]] = None,
                  lock_timeout: Optional[pulumi.Input[Duration]] = None,
                  revisions_schema: Optional[pulumi.Input[str]] = None,
-                 allow_changed: Optional[pulumi.Input[bool]] = None) -> None:
+                 allow_changed: Optional[pulumi.Input[bool]] = None,
+                 lint: Optional[pulumi.Input[Mapping[str, pulumi.Input[LintLevel]]]] = None) -> None:
         """Declare a migration.
 
         :param resource_name: The resource's name in the stack.

@@ -1,0 +1,3 @@
+DROP TABLE old_logs;
+ALTER TABLE users DROP COLUMN legacy;
+ALTER TABLE orders DROP FOREIGN KEY orders_user_fk;

@@ -1,0 +1,11 @@
+CREATE INDEX orders_status_idx ON orders (status);
+ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0);
+ALTER TABLE users ADD CONSTRAINT users_org_fk FOREIGN KEY (org_id) REFERENCES organizations (id) NOT VALID;
+ALTER TABLE users VALIDATE CONSTRAINT users_org_fk;
+ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();
+ALTER TABLE users ADD COLUMN created_at timestamptz DEFAULT now();
+ALTER TABLE users ADD COLUMN seq bigserial;
+ALTER TABLE organizations ADD CONSTRAINT organizations_title_key UNIQUE (title);
+CREATE INDEX CONCURRENTLY users_age_idx ON users (age);
+DROP INDEX users_email_key;
+ALTER TABLE orders ADD COLUMN ref text UNIQUE;

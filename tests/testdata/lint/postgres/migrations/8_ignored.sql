@@ -1,0 +1,3 @@
+-- atlas:nolint
+
+DROP TABLE orders;

@@ -1,0 +1,2 @@
+DROP TABLE old_logs;
+ALTER TABLE users DROP COLUMN legacy;
