@@ -3,7 +3,9 @@
 The statement texts decide the revision row's ``total`` and its chained ``partial_hashes``, so
 they must be byte-for-byte what Atlas emits. This module mirrors the Go scanner case by case (same
 order of checks, same quirks) but jumps between "interesting" characters with one compiled
-regular expression instead of stepping rune by rune.
+regular expression instead of stepping rune by rune, and inside a statement skips whole runs of
+text that no case acts on (strings, inner comments, balanced parentheses) with another
+(``_run_pattern``; ``tests/test_lex_fast.py`` holds it to the loop alone on generated inputs).
 
 Quirks reproduced on purpose (all verified against Atlas's golden files and its source):
 
