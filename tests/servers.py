@@ -156,6 +156,34 @@ class _Server:
         """True while the server process has not exited."""
         return self.process.poll() is None
 
+    def crash(self, timeout: float = 60.0) -> None:
+        """Crash the server: PostgreSQL by immediate shutdown (SIGQUIT, which skips the
+        checkpoint like a crash), MariaDB by SIGKILL; returns once the process is gone."""
+        self.process.send_signal(self._stop_signals[-1] if len(self._stop_signals) > 1 else signal.SIGKILL)
+        self.process.wait(timeout=timeout)
+
+    def crash_and_restart(self, timeout: float = 60.0) -> None:
+        """``crash``, then ``restart``. Call from the main thread (see ``restart``)."""
+        self.crash(timeout)
+        self.restart(timeout)
+
+    def restart(self, timeout: float = 60.0) -> None:
+        """Start the crashed server again on the same port and data directory and wait until it
+        accepts connections (crash recovery included). From the main thread: the server gets
+        a parent-death signal when the thread that started it ends."""
+        relaunch, probe, name = self._restart  # type: ignore[attr-defined]
+        deadline = time.monotonic() + timeout
+        while True:
+            fresh = relaunch(self.port)
+            try:
+                _wait_ready(fresh, name, lambda: probe(fresh), max(1.0, deadline - time.monotonic()))
+                break
+            except ServerStartError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)  # old backends still hold the shared memory or the port
+        self.process = fresh.process
+
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the server and wait for its process to exit; idempotent.
 
@@ -341,6 +369,7 @@ def _launch(
         _RUNNING.append(server)
         try:
             _wait_ready(server, name, lambda: probe(server), timeout)
+            server._restart = (launch, probe, name)  # type: ignore[attr-defined]
             return server
         except ServerStartError as err:
             server.stop()
@@ -552,7 +581,7 @@ def start_mariadb(
         ).close()
 
     server = _launch("mariadb", launch, probe, timeout)
-    init_file.unlink(missing_ok=True)
+    init_file.write_text("")  # the password out; an empty file for a restart (crash_and_restart)
     return server
 
 

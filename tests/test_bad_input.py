@@ -24,6 +24,7 @@ from pulumi_migrations_provider.errors import (
     ChecksumMissingError,
     ConfigError,
     ConnectError,
+    DirectiveError,
     FileEncodingError,
     MigrateError,
     ParseError,
@@ -239,6 +240,12 @@ REFUSED_BEFORE_ANYTHING_RUNS = [
      "byte order mark"),
     ("nul-in-literal", b"CREATE TABLE b (id INT);\nINSERT INTO b VALUES ('a\x00b');\n",
      FileEncodingError, "2_b.sql:2:25", "NUL byte"),
+    ("repeated-txmode", "-- atlas:txmode none\n-- atlas:txmode file\n\nCREATE TABLE b (id INT);\n",
+     DirectiveError, "2_b.sql:2:1", "multiple txmode values"),
+    ("unknown-txmode", "-- header\n-- atlas:txmode statement\n\nCREATE TABLE b (id INT);\n",
+     DirectiveError, "2_b.sql:2:1", "unknown txmode"),
+    ("txmode-all-in-file", "-- atlas:txmode all\n\nCREATE TABLE b (id INT);\n",
+     DirectiveError, "2_b.sql:1:1", 'txmode "all" is not allowed'),
 ]
 
 

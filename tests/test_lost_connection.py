@@ -12,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.dirtools import make_dir
 from tests.helpers import dbcheck
 
@@ -51,10 +53,16 @@ def test_postgres_session_terminated_mid_file(pg_url: str, tmp_path: Path) -> No
     assert dbcheck.revisions(pg_url)["2"].applied == 3
 
 
-def test_mariadb_session_killed_during_a_statement(maria_url: str, tmp_path: Path) -> None:
-    """MariaDB cannot put DDL and its progress row in one transaction: the statement that ran
-    when the connection broke is named as in doubt."""
-    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\nSELECT SLEEP(20);\n"})
+@pytest.mark.parametrize("statement, in_doubt", [
+    ("SELECT SLEEP(3);", False),                           # shares a transaction with its row
+    ("CREATE TABLE c AS SELECT SLEEP(3) AS x;", True),     # DDL: commits on its own
+], ids=["dml", "ddl"])
+def test_mariadb_session_killed_during_a_statement(maria_url: str, tmp_path: Path, statement: str,
+                                                   in_doubt: bool) -> None:
+    """DML runs in one transaction with its progress row: nothing half done. DDL cannot share
+    one: it was marked in doubt before it ran, the message names it, and the rerun checks the
+    catalog (no table c: the killed CREATE did not complete) and runs it once."""
+    d = make_dir(tmp_path, {"1_a.sql": f"CREATE TABLE a (id INT);\n{statement}\n"})
     database = maria_url.rsplit("/", 1)[1].split("?")[0]
     killed: list[int] = []
 
@@ -62,7 +70,8 @@ def test_mariadb_session_killed_during_a_statement(maria_url: str, tmp_path: Pat
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not killed:
             rows = dbcheck.query(maria_url, "SELECT id FROM information_schema.PROCESSLIST "
-                                            "WHERE db = %s AND info LIKE 'SELECT SLEEP%%'", (database,))
+                                            "WHERE db = %s AND info LIKE '%%SLEEP(3)%%' "
+                                            "AND info NOT LIKE '%%PROCESSLIST%%'", (database,))
             for (pid,) in rows:
                 dbcheck.query(maria_url, f"KILL CONNECTION {int(pid)}")
                 killed.append(pid)
@@ -75,5 +84,15 @@ def test_mariadb_session_killed_during_a_statement(maria_url: str, tmp_path: Pat
     assert killed, "the statement was never seen running"
     line = _one_error_line(proc)
     assert "the connection to the database was lost" in line, line
-    assert "statement 2 at 1_a.sql:2:1" in line and "may or may not have completed" in line, line
+    if in_doubt:
+        assert "statement 2 at 1_a.sql:2:1" in line and "may or may not have completed" in line, line
+        assert dbcheck.revisions(maria_url)["1"].error.startswith("in doubt: statement 2 ")
+    else:
+        assert "nothing is half done" in line, line
     assert "check the database user's privileges" not in line
+    rerun = _cli("apply", "--dir", str(d), "--url", maria_url, tmp_path=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    row = dbcheck.revisions(maria_url)["1"]
+    assert (row.applied, row.total, row.error) == (2, 2, "")
+    if in_doubt:
+        assert dbcheck.query(maria_url, "SELECT count(*) FROM c") == [(1,)]

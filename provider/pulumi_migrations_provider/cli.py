@@ -160,6 +160,9 @@ def _apply_arguments(p: argparse.ArgumentParser) -> None:
                    help="Apply pending files up to and including this version.")
     p.add_argument("--dry-run", action="store_true",
                    help="Print the statements that would run; write nothing.")
+    p.add_argument("--resolve-in-doubt", choices=("done", "redo"),
+                   help="A statement an interrupted run left in doubt, whose effect the catalog "
+                        "cannot show: it completed (done) or must run again (redo).")
     _add_format(p)
 
 
@@ -301,6 +304,8 @@ HINT_WORDS = {
     "lock_timeout": " or raise --lock-timeout",
     "tx_mode_file": " or use --tx-mode file",
     "revisions_schema": "; drop --revisions-schema",
+    "resolve_in_doubt": ": rerun with --resolve-in-doubt=done if it did, or "
+                        "--resolve-in-doubt=redo to run it again",
 }
 
 #: The flag of each ``Options`` field an error can be about (``MigrateError.option``).
@@ -308,7 +313,7 @@ OPTION_FLAGS = {
     "baseline": "--baseline", "allow_dirty": "--allow-dirty", "exec_order": "--exec-order",
     "tx_mode": "--tx-mode", "to_version": "--to-version", "amount": "AMOUNT",
     "lock_timeout": "--lock-timeout", "revisions_schema": "--revisions-schema",
-    "allow_changed": "--allow-changed",
+    "allow_changed": "--allow-changed", "resolve_in_doubt": "--resolve-in-doubt",
 }
 
 
@@ -381,7 +386,8 @@ def _apply(ns: argparse.Namespace) -> None:
     if ns.to_version is not None and ns.amount is not None:
         _usage(ns, "--to-version and an AMOUNT are mutually exclusive; pass only one")
     target = _target(url)
-    options = _pending_options(ns, tx_mode=ns.tx_mode, to_version=ns.to_version, amount=ns.amount)
+    options = _pending_options(ns, tx_mode=ns.tx_mode, to_version=ns.to_version, amount=ns.amount,
+                               resolve_in_doubt=ns.resolve_in_doubt)
     d = _load(ns.directory)
     from . import engine
 
@@ -597,6 +603,10 @@ def _interrupted(stop: KeyboardInterrupt) -> int:
     """One line for an interrupt; the exit code the shell gives a process stopped by that signal
     (130 for SIGINT, 143 for SIGTERM)."""
     terminated = isinstance(stop, Terminated)
+    # A driver object the interrupt cut short in its __init__ (PyMySQL's MySQLResult) fails in
+    # its __del__ when the interrupt is dropped; Python would print that as "Exception ignored
+    # … Traceback". We are stopping anyway: nothing but our one line goes out.
+    sys.unraisablehook = lambda unraisable: None
     try:
         sys.stderr.write("error: terminated (SIGTERM); rerun the same command to continue\n" if terminated
                          else "error: interrupted; rerun the same command to continue\n")

@@ -103,7 +103,7 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
         return _report(state, dry_run=dry_run, accepted=to_accept if dry_run else [])
     _check_txmodes(state.plan.pending, opts.tx_mode)
     from .events import nop_logger
-    from .executor import Executor, prepare
+    from .executor import Executor, check_sizes, prepare
 
     logger = nop_logger if logger is None else logger
     scan = dialect.scan_options
@@ -124,11 +124,13 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
         _check_txmodes(p.pending, opts.tx_mode)
         files = [prepared.get(f.name) or prepare(f, hf, scan) for f in p.pending]
         assert state.store is not None
+        check_sizes(conn, files)
         if not state.exists:
             state.store.ensure()
         if p.baseline is not None:
             state.store.write(Revision(p.baseline.version, p.baseline.description, TYPE_BASELINE))
-        ex = Executor(conn, state.store, tx_mode=opts.tx_mode, logger=logger, dry_run=False)
+        ex = Executor(conn, state.store, tx_mode=opts.tx_mode, logger=logger, dry_run=False,
+                      resolve_in_doubt=opts.resolve_in_doubt)
         result, took = _run(ex, files, state)
         return _report(state, dry_run=False, accepted=accepted, result=result, duration_ns=took)
     finally:

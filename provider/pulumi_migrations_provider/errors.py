@@ -33,6 +33,7 @@ HINTS = {
     "lock_timeout": "wait longer for a lock",
     "tx_mode_file": "use the per-file transaction mode",
     "revisions_schema": "drop the separate revisions schema",
+    "resolve_in_doubt": "say whether a statement left in doubt completed (done) or must run again (redo)",
 }
 
 
@@ -204,25 +205,65 @@ class PartialRevisionError(HistoryError):
 # --- execution ------------------------------------------------------------------------------
 
 
-class StatementError(MigrateError):
-    """The database rejected a statement; the revision row keeps the progress and the error."""
+class _AtStatement(MigrateError):
+    """An error about one statement of a file: its fields, and how messages quote it."""
 
-    def __init__(self, *, file: str, version: str, statement: str, index: int, line: int,
-                 col: int, db_error: str):
+    def __init__(self, message: str, *, file: str, version: str, statement: str, index: int,
+                 line: int, col: int):
         self.file = file
         self.version = version
         self.statement = statement
         self.index = index  # 1-based position of the statement in its file
         self.line = line
         self.col = col
-        self.db_error = db_error
+        super().__init__(f"applying {file} (version {version}): statement {index} at "
+                         f"{file}:{line}:{col} {message}")
+
+    @staticmethod
+    def quoted(statement: str) -> str:
         stmt = " ".join(statement.split())
-        if len(stmt) > 120:
-            stmt = stmt[:117] + "..."
+        return "[" + (stmt[:117] + "..." if len(stmt) > 120 else stmt) + "]"
+
+
+class StatementError(_AtStatement):
+    """The database rejected a statement; the revision row keeps the progress and the error."""
+
+    def __init__(self, *, file: str, version: str, statement: str, index: int, line: int,
+                 col: int, db_error: str):
+        self.db_error = db_error
         super().__init__(
-            f"applying {file} (version {version}): statement {index} at {file}:{line}:{col} failed: "
-            f"{db_error} [{stmt}]; fix the statement and apply again: the next run resumes with this file"
-        )
+            f"failed: {db_error} {self.quoted(statement)}; fix the statement and apply again: the "
+            "next run resumes with this file",
+            file=file, version=version, statement=statement, index=index, line=line, col=col)
+
+
+class StatementTooLargeError(_AtStatement):
+    """A statement is larger than the server accepts (MySQL's ``max_allowed_packet``); found
+    before anything ran."""
+
+    def __init__(self, *, file: str, version: str, statement: str, index: int, line: int,
+                 col: int, size: int, limit: int, setting: str):
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"is {size:,} bytes, more than the server accepts ({setting} allows {limit:,}); "
+            f"nothing was run: raise {setting} on the server (SET GLOBAL {setting} = ..., up to "
+            "1 GB) or split the statement",
+            file=file, version=version, statement=statement, index=index, line=line, col=col)
+
+
+class InDoubtError(_AtStatement):
+    """An earlier run stopped while a statement that cannot share a transaction with its
+    progress row ran (MySQL DDL, ``CREATE INDEX CONCURRENTLY``…), and the catalog cannot show
+    whether it completed. Nothing was run; ``Options.resolve_in_doubt`` answers once."""
+
+    def __init__(self, *, file: str, version: str, statement: str, index: int, line: int, col: int):
+        super().__init__(
+            f"was interrupted by an earlier run and may or may not have completed "
+            f"{self.quoted(statement)}; its effect cannot be read from the catalog: check the "
+            "database, then say whether it completed",
+            file=file, version=version, statement=statement, index=index, line=line, col=col)
+        self.about(option="resolve_in_doubt", hint="resolve_in_doubt")
 
 
 class ConnectError(MigrateError):

@@ -1,51 +1,73 @@
 """Running planned files: transactions per tx mode, progress rows, failure recording.
 
-Where the database has transactional DDL (PostgreSQL, SQLite) and a file runs inside a
-transaction, the revision row is written once, inside that transaction: the file and its
-row commit or roll back together. Where a failure cannot be rolled back (MySQL/MariaDB DDL,
-``txmode none``), the row is written before the first statement and after every statement,
-so a rerun resumes at the failed statement; after a failure the row is re-read from the
-committed state and the error is recorded on it, so ``status`` shows what went wrong. A failed
-file whose transaction rolled back leaves no row, exactly as with Atlas.
+The guarantee is "exactly once, or an honest stop": after an interruption at any moment, the
+rerun either finishes with every statement's effect present once, or stops naming the one
+statement in doubt and how to resolve it.
+
+- A file-wide transaction where the database has transactional DDL (PostgreSQL, SQLite under
+  ``--tx-mode file``/``all``): the statements and the file's revision row commit together, so
+  a rerun starts the file over with nothing half done.
+- Otherwise (``--tx-mode none`` on every dialect; MySQL/MariaDB in every mode, where DDL
+  commits implicitly) statements run in steps (``indoubt.classify``). A statement that can
+  share a transaction with its progress row runs in one with it (under ``none`` one statement
+  per transaction; on MySQL under ``file``/``all`` each run of consecutive such statements in
+  one). A statement that must run outside a transaction and may be repeated (``IF NOT
+  EXISTS``, ``SET``, ``PRAGMA``…) runs, then its progress row is written. Any other (MySQL DDL,
+  ``CREATE INDEX CONCURRENTLY``…) is first marked in doubt in the row (``indoubt.mark``, a
+  form Atlas reads as a partial file with an error); the next run checks the catalog for its
+  effect (``indoubt.took_effect``) and continues, or, when the catalog cannot tell, stops with
+  an ``InDoubtError`` until ``Options.resolve_in_doubt`` says ``done`` or ``redo``. A
+  transaction the file writes itself (``BEGIN`` … ``COMMIT``) runs as written, as one step
+  whose progress row is written just before its ``COMMIT``.
+
+After a statement fails, its transaction (if any) is rolled back first; where statements ran
+in steps the row is then re-read from the committed state and the error is recorded on it, so
+``status`` shows what went wrong. A failed file whose transaction rolled back leaves no row,
+exactly as with Atlas.
+Every transaction goes through ``transaction`` (one place for BEGIN/COMMIT/ROLLBACK).
+
+Test hook: ``PULUMI_MIGRATIONS_KILL_POINT=before:N`` (or ``after:N``) makes the process print
+``kill point before N`` on stderr and sleep just before (after) the N-th statement it runs,
+where "after" is before that statement's progress row is written or committed; the kill suite
+SIGKILLs it there.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 
-from . import lex
-from ._record import Record
+from . import indoubt, lex
 from .dialects import Connection
 from .dialects import driver_message
-from .errors import (ConnectionLostError, DirError, HistoryChangedError, MigrateError,
-                     RevisionStoreError, StatementError)
+from .errors import (ConnectionLostError, DirError, HistoryChangedError, InDoubtError,
+                     MigrateError, RevisionStoreError, StatementError, StatementTooLargeError)
 from .events import (ExecutionDone, ExecutionFailed, ExecutionStarted, FileDone, FileStarted,
                      Logger, StatementRun)
 from .migdir import MigrationFile
 from .revisions import TYPE_EXECUTE, Revision, RevisionStore
 from .sumfile import HashFile
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Callable, Iterator
 
-class Prepared(Record):
+
+@dataclass(slots=True)
+class Prepared:
     """A file split and hashed, ready to run.
 
-    ``hashes`` (the chained partial hashes) is computed on first use when not given: a file run
-    in one transaction needs them only to resume or to write progress rows, and hashing a 10 MB
-    seed file's statements again costs more than a tenth of its whole apply on SQLite.
+    ``hashes`` (the chained partial hashes) is computed on first use: a file run in one
+    transaction needs them only to resume or to write progress rows, and hashing a 10 MB seed
+    file's statements again costs more than a tenth of its whole apply on SQLite.
     """
 
-    __slots__ = ("file", "statements", "_hashes", "sum_hash")
-    _fields = ("file", "statements", "hashes", "sum_hash")
     file: MigrationFile
     statements: list[lex.Statement]
     sum_hash: str              # atlas.sum hash, without "h1:"
-
-    def __init__(self, file: MigrationFile, statements: list[lex.Statement],
-                 hashes: list[str] | None, sum_hash: str) -> None:
-        self.file = file
-        self.statements = statements
-        self._hashes = hashes
-        self.sum_hash = sum_hash
+    _hashes: list[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def hashes(self) -> list[str]:
@@ -56,14 +78,16 @@ class Prepared(Record):
 
 
 def prepare(file: MigrationFile, hash_file: HashFile, options: lex.ScanOptions) -> Prepared:
-    """Split and hash one file. Raises ParseError, or DirError for a file left out of atlas.sum."""
+    """Split and hash one file and check its directives. Raises ParseError, DirectiveError (a
+    bad or repeated ``atlas:txmode``), or DirError for a file left out of atlas.sum."""
+    _ = file.txmode  # raises DirectiveError: found before anything runs, not when reached
     sum_hash = hash_file.hash_of(file.name)
     if sum_hash is None:
         raise DirError(
             f"applying {file.name}: it has no atlas.sum entry (its first line says 'atlas:sum ignore'); "
             "remove the directive and run 'pulumi-migrations hash'")
     stmts = lex.split_statements(file.text(), options, file=file.name)
-    return Prepared(file, stmts, None, sum_hash)
+    return Prepared(file, stmts, sum_hash)
 
 
 def check_history(p: Prepared, rev: Revision | None) -> None:
@@ -78,31 +102,103 @@ def check_history(p: Prepared, rev: Revision | None) -> None:
                 f"restore statements 1-{rev.applied} as they were and edit only later ones")
 
 
-class RunResult(Record):
+def check_sizes(conn: Connection, files: list[Prepared]) -> None:
+    """Every statement fits the server's limit (``Dialect.statement_limit``); called before
+    anything is written. Raises StatementTooLargeError."""
+    limit = conn.dialect.statement_limit(conn)
+    if limit is None:
+        return
+    most, setting = limit
+    for p in files:
+        for i, s in enumerate(p.statements):
+            if len(s.text) * 4 > most and len(s.text.encode()) > most:
+                raise StatementTooLargeError(
+                    file=p.file.name, version=p.file.version, statement=s.text, index=i + 1,
+                    line=s.line, col=s.col, size=len(s.text.encode()), limit=most + 1024,
+                    setting=setting)
+
+
+@dataclass(slots=True)
+class RunResult:
     """What a run did: the files applied (names, in order) and the statements executed."""
 
-    __slots__ = _fields = ("applied", "statements")
-    applied: list[str]
-    statements: int
+    applied: list[str] = field(default_factory=list)
+    statements: int = 0
 
-    def __init__(self, applied: list[str] | None = None, statements: int = 0) -> None:
-        self.applied = [] if applied is None else applied
-        self.statements = statements
+
+class _Tx:
+    """The handle ``transaction`` yields: ``ended()`` says a statement of the file (its own
+    COMMIT or ROLLBACK, or MySQL DDL committing implicitly) closed the transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def ended(self) -> None:
+        self.conn.in_tx = False
+
+
+@contextmanager
+def transaction(conn: Connection, *, script: list[str] | None = None, commit: bool = True,
+                begin: Callable[[], None] | None = None) -> Iterator[_Tx]:
+    """One transaction on ``conn``: BEGIN (sent with ``script`` in one round trip when given;
+    ``begin`` runs the file's own BEGIN instead), the body, then COMMIT (ROLLBACK when
+    ``commit`` is false). Any exception, from the script, the body or the COMMIT, rolls back
+    and propagates. The body may end the transaction itself (``Dialect.write_and_commit``, or
+    a statement of the file and ``_Tx.ended``); then nothing is left to do."""
+    try:
+        if begin is not None:
+            begin()
+            conn.in_tx = True
+        elif script is None:
+            conn.begin()
+        else:
+            conn.run_script(script, begin=True)
+        yield _Tx(conn)
+        if conn.in_tx:
+            if commit:
+                conn.commit()
+            else:
+                conn.rollback()
+    finally:
+        if conn.in_tx:
+            conn.rollback()
+
+
+class _Failed(Exception):
+    """Internal: statement ``index`` of ``p`` failed with the driver's ``err``. Raised inside a
+    transaction; turned into a StatementError (and recorded) once that is rolled back."""
+
+    def __init__(self, p: Prepared, index: int, err: BaseException):
+        super().__init__(p.file.name, index)
+        self.p = p
+        self.index = index
+        self.err = err
+
+
+def _kill_point() -> tuple[str, int] | None:
+    spec = os.environ.get("PULUMI_MIGRATIONS_KILL_POINT", "")
+    where, _, n = spec.partition(":")
+    return (where, int(n)) if where in ("before", "after") and n.isdigit() else None
 
 
 class Executor:
     """Runs prepared files against one connection under the chosen tx mode.
 
     ``store`` is None on a dry run: nothing is executed or written, events are still emitted.
+    ``resolve_in_doubt`` ("done", "redo" or None) answers for a statement left in doubt whose
+    effect the catalog cannot show.
     """
 
     def __init__(self, conn: Connection | None, store: RevisionStore | None, *, tx_mode: str,
-                 logger: Logger, dry_run: bool):
+                 logger: Logger, dry_run: bool, resolve_in_doubt: str | None = None):
         self.conn = conn
         self.store = store
         self.tx_mode = tx_mode
         self.log = logger
         self.dry_run = dry_run
+        self.resolve_in_doubt = resolve_in_doubt
+        self._count = 0
+        self._kill_point = _kill_point()
 
     def run(self, files: list[Prepared], existing: dict[str, Revision], *,
             current: str | None) -> RunResult:
@@ -110,24 +206,34 @@ class Executor:
         started = time.monotonic_ns()
         self.log(ExecutionStarted(current, files[-1].file.version if files else None,
                                   tuple(p.file.name for p in files), self.dry_run))
-        in_all_tx = self.tx_mode == "all" and not self.dry_run
-        if in_all_tx:
-            assert self.conn is not None
-            self.conn.begin()
+        conn = self.conn
+        # tx-mode all: one transaction for the run where DDL can be rolled back; MySQL's DDL
+        # commits implicitly, so there each file runs as under tx-mode file.
+        outer = (self.tx_mode == "all" and not self.dry_run and conn is not None
+                 and conn.dialect.transactional_ddl)
         try:
-            for index, p in enumerate(files, 1):
-                self._run_file(p, existing.get(p.file.version), index, len(files), result=result)
-                result.applied.append(p.file.name)
-            if in_all_tx:
-                assert self.conn is not None
-                self.conn.commit()
+            try:
+                with transaction(conn) if outer and conn is not None else nullcontext():
+                    for index, p in enumerate(files, 1):
+                        self._run_file(p, existing.get(p.file.version), index, len(files),
+                                       in_outer=outer, result=result)
+                        result.applied.append(p.file.name)
+            except _Failed as failed:
+                # What ran is committed where the file ran in steps: the error is recorded on the
+                # committed row (as Atlas's final write does), so status and the next run see it.
+                # Where the file's transaction rolled back nothing is written, as with Atlas (its
+                # writes roll back with the file): an error row would make Atlas resume the file
+                # keeping the broken file's total, so a fix with another statement count would
+                # leave its row partial for good.
+                record = self._mode_for(failed.p) == "none" or not (conn is not None and conn.dialect.transactional_ddl)
+                raise self._failed(failed.p, failed.index, failed.err, record=record) from None
+            except Exception as err:
+                if not isinstance(err, MigrateError) and conn is not None and conn.dialect.connection_lost(conn, err):
+                    raise self._lost(files[min(len(result.applied), len(files) - 1)], err, None) from None
+                raise
         except MigrateError as err:
-            if in_all_tx:
-                assert self.conn is not None
-                if self.conn.in_tx:
-                    self.conn.rollback()
-                if self.conn.dialect.transactional_ddl:  # the whole run was rolled back
-                    result.applied.clear()
+            if outer:
+                result.applied.clear()
             self.log(ExecutionFailed(getattr(err, "file", None), err))
             raise
         self.log(ExecutionDone(tuple(result.applied), result.statements, time.monotonic_ns() - started))
@@ -137,7 +243,7 @@ class Executor:
         return p.file.txmode or self.tx_mode if self.tx_mode != "all" else "all"
 
     def _run_file(self, p: Prepared, rev: Revision | None, index: int, count: int, *,
-                  result: RunResult) -> None:
+                  in_outer: bool, result: RunResult) -> None:
         check_history(p, rev)
         texts = [s.text for s in p.statements]
         start_ns = time.monotonic_ns()
@@ -148,10 +254,8 @@ class Executor:
             result.statements += len(texts) - resume
             self.log(FileDone(p.file.name, p.file.version, len(texts) - resume, time.monotonic_ns() - start_ns))
             return
-        conn, store = self.conn, self.store
-        assert conn is not None and store is not None
-        mode = self._mode_for(p)
-        progress = mode == "none" or not conn.dialect.transactional_ddl
+        conn = self.conn
+        assert conn is not None
         # Better than Atlas: total and hash follow the file as it is now (a fixed file may
         # have another statement count), so a resumed row never ends up with applied > total.
         row = (rev.copy() if rev is not None else
@@ -162,89 +266,244 @@ class Executor:
         row.partial_hashes = p.hashes[:resume] if resume else None
         if row.executed_at is None:
             row.executed_at = conn.dialect.executed_at()
-        if mode == "file" and conn.dialect.supports_script:
-            self._run_file_as_script(p, row, resume, start_ns, result,
-                                     row_is_new=rev is None)
-            self.log(FileDone(p.file.name, p.file.version, len(texts) - resume, time.monotonic_ns() - start_ns))
-            return
-        if mode == "file":
-            conn.begin()
         new = rev is None  # the first write may be a plain INSERT (see RevisionStore.write)
-        try:
-            if progress:
-                store.write(row, new=new)
-                new = False
-            for i in range(resume, len(texts)):
-                s = p.statements[i]
-                self.log(StatementRun(p.file.name, i + 1, s.text, s.line, s.col))
-                try:
-                    conn.execute(s.text).close()
-                except Exception as err:  # the driver's error: recorded, then raised as ours
-                    if conn.dialect.connection_lost(conn, err):
-                        raise self._lost(p, err, None if mode == "file" and not progress else i) from None
-                    raise self._failed(p, i, err, mode, start_ns) from None
-                row.applied = i + 1
-                row.error = row.error_stmt = ""
-                result.statements += 1
-                if progress:
-                    row.partial_hashes = p.hashes[:i + 1]
-                    store.write(row)
-            row.applied = len(texts)
-            row.partial_hashes = None
-            row.error = row.error_stmt = ""
-            row.execution_time = time.monotonic_ns() - start_ns
-            store.write(row, new=new)
-            if mode == "file":
-                conn.commit()
-        except ConnectionLostError:
-            raise
-        except BaseException as err:
-            if conn.in_tx and mode == "file":
-                try:
-                    conn.rollback()
-                except Exception:
-                    if conn.dialect.connection_lost(conn, err):
-                        raise self._lost(p, err, None) from None
-                    raise
-            if isinstance(err, Exception) and conn.dialect.connection_lost(conn, err):
-                raise self._lost(p, err, None) from None
-            raise
+        mode = self._mode_for(p)
+        if resume < len(texts) and indoubt.marked_in_doubt(rev, texts[resume]):
+            resume = self._settle_in_doubt(p, row, resume, start_ns)
+            new = False
+        if in_outer:
+            self._run_in_open_tx(p, row, resume, start_ns, result, new=new)
+        elif mode != "none" and conn.dialect.transactional_ddl:
+            self._run_file_in_one_tx(p, row, resume, start_ns, result, new=new)
+        else:
+            self._run_in_steps(p, row, resume, mode, start_ns, result, new=new)
         self.log(FileDone(p.file.name, p.file.version, len(texts) - resume, time.monotonic_ns() - start_ns))
 
-    def _run_file_as_script(self, p: Prepared, row: Revision, resume: int,
-                            start_ns: int, result: RunResult, *, row_is_new: bool) -> None:
-        """Transactional DDL, one transaction per file: two round trips instead of one per
-        statement. The statements go as one script; the revision row and COMMIT as another.
-        A failure rolls everything back; the failing statement is then found by replaying
-        the file statement by statement in a transaction that is rolled back."""
+    # --- the three ways of running a file -------------------------------------------------------
+
+    def _run_in_open_tx(self, p: Prepared, row: Revision, resume: int, start_ns: int,
+                        result: RunResult, *, new: bool) -> None:
+        """tx-mode all: the run's transaction is open; statements one by one, then the row."""
+        store = self.store
+        assert store is not None
+        for i in range(resume, len(p.statements)):
+            self._execute(p, i, result)
+        self._progress(row, p, len(p.statements), start_ns)
+        store.write(row, new=new)
+
+    def _run_file_in_one_tx(self, p: Prepared, row: Revision, resume: int, start_ns: int,
+                            result: RunResult, *, new: bool) -> None:
+        """Transactional DDL, one transaction per file: two round trips where the dialect runs
+        scripts. The statements go as one script (with BEGIN); the revision row and COMMIT as
+        another. A failure rolls everything back; the failing statement is then found by
+        replaying the file statement by statement in a transaction that is rolled back."""
         conn, store = self.conn, self.store
         assert conn is not None and store is not None
-        todo = p.statements[resume:]
+        todo = [s.text for s in p.statements[resume:]]
+        if not conn.dialect.supports_script:
+            with transaction(conn):
+                self._run_in_open_tx(p, row, resume, start_ns, result, new=new)
+            return
+        stage = "script"
+        before = self._count
+        self._count += len(todo)
+        self._maybe_pause("before", since=before)
         try:
-            conn.run_script([s.text for s in todo], begin=True)
-        except Exception as err:  # the driver's error: located, recorded, raised as ours
-            if conn.dialect.connection_lost(conn, err):
-                raise self._lost(p, err, None) from None
-            conn.rollback()
-            i, cause = self._locate_failure(p, resume, err)
-            self._log_statements(p, resume, i + 1)
-            raise self._failed(p, i, cause, "file", start_ns) from None
-        self._log_statements(p, resume, len(p.statements))
-        row.applied = len(p.statements)
-        row.partial_hashes = None
-        row.error = row.error_stmt = ""
-        row.execution_time = time.monotonic_ns() - start_ns
-        try:
-            conn.dialect.write_and_commit(conn, store.write_sql(new=row_is_new), store.params(row))
-        except RevisionStoreError:
-            conn.rollback()
+            with transaction(conn, script=todo):
+                stage = "row"
+                self._maybe_pause("after", since=before)
+                self._log_statements(p, resume, len(p.statements))
+                self._progress(row, p, len(p.statements), start_ns)
+                conn.dialect.write_and_commit(conn, store.write_sql(new=new), store.params(row))
+        except MigrateError:
             raise
-        except Exception as err:
+        except Exception as err:  # the driver's error: located, recorded, raised as ours
             if conn.dialect.connection_lost(conn, err):  # the COMMIT itself may have happened:
                 raise self._lost(p, err, None) from None  # file and row commit together either way
-            conn.rollback()
-            raise RevisionStoreError(store.describe_failure("writing", err)) from None
+            if stage == "row":
+                raise RevisionStoreError(store.describe_failure("writing", err)) from None
+            i, cause = self._locate_failure(p, resume, err)
+            self._log_statements(p, resume, i + 1)
+            raise _Failed(p, i, cause) from None
         result.statements += len(todo)
+
+    def _run_in_steps(self, p: Prepared, row: Revision, resume: int, mode: str, start_ns: int,
+                      result: RunResult, *, new: bool) -> None:
+        """No file-wide transaction (see the module docstring): each step is a statement, or a
+        run of consecutive transactional ones, committed with its progress row where the
+        database can; a statement that cannot be is marked in doubt before it runs. The row
+        written after a step already carries the mark of the next statement when that one is
+        in doubt (a mark on a statement that never started is checked and found not done), so
+        DDL costs no extra round trip. A transaction the file opens itself (``BEGIN`` …
+        ``COMMIT``) is one step (``_run_files_own_tx``)."""
+        conn, store = self.conn, self.store
+        assert conn is not None and store is not None
+        n = len(p.statements)
+        heads = [indoubt.head(s.text) for s in p.statements]
+        kinds = [conn.dialect.statement_class(h) for h in heads]
+        control = [indoubt.control(h) for h in heads]
+
+        def advance(done: int) -> None:
+            """``row`` after ``done`` statements, marking the next one if it is in doubt."""
+            self._progress(row, p, done, start_ns)
+            if done < n and kinds[done] == indoubt.DOUBT and control[done] is None:
+                s = p.statements[done]
+                indoubt.mark(row, done, f"{p.file.name}:{s.line}:{s.col}", s.text)
+
+        i = resume
+        if i >= n:  # nothing to run (an empty file; or the last statement was settled done)
+            if new:
+                advance(n)
+                store.write(row, new=True)
+            return
+        if kinds[i] != indoubt.TX and (new or not indoubt.marked_in_doubt(row, p.statements[i].text)):
+            # The row exists before anything ran outside a transaction (a first file's effects
+            # must never look like a dirty database), marking the statement if in doubt.
+            advance(i)
+            store.write(row, new=new)
+            new = False
+        while i < n:
+            if control[i] == "begin":
+                i = self._run_files_own_tx(p, row, i, kinds, control, advance, result)
+            elif control[i] is not None:  # COMMIT/ROLLBACK outside a transaction: a no-op
+                self._execute(p, i, result)
+                i += 1
+                advance(i)
+                store.write(row)
+            elif kinds[i] == indoubt.TX:
+                j = i + 1
+                while mode != "none" and j < n and kinds[j] == indoubt.TX and control[j] is None:
+                    j += 1
+                try:
+                    with transaction(conn):
+                        for k in range(i, j):
+                            self._execute(p, k, result)
+                        advance(j)
+                        store.write(row, new=new)
+                except (MigrateError, _Failed):
+                    raise
+                except Exception as err:  # COMMIT
+                    if conn.dialect.connection_lost(conn, err):
+                        raise self._lost(p, err, None) from None
+                    raise RevisionStoreError(store.describe_failure("writing", err)) from None
+                i = j
+            else:
+                self._execute(p, i, result, in_doubt=kinds[i] == indoubt.DOUBT)
+                i += 1
+                advance(i)
+                store.write(row, new=new)
+            new = False
+
+    def _run_files_own_tx(self, p: Prepared, row: Revision, i: int, kinds: list[str],
+                          control: list[str | None], advance: Callable[[int], None],
+                          result: RunResult) -> int:
+        """Statement ``i`` is the file's own BEGIN: run it and what follows as written, up to
+        its COMMIT or ROLLBACK; return the index after that. The row written just before the
+        file's COMMIT already counts the COMMIT, so it is committed by it or not at all; after
+        a ROLLBACK (or a kill inside) the row still points at the BEGIN, and the rerun starts
+        there: exactly once either way. MySQL DDL inside commits the transaction implicitly:
+        it is marked in doubt inside it first, and the rest runs in steps again."""
+        conn, store = self.conn, self.store
+        assert conn is not None and store is not None
+        n = len(p.statements)
+        k = i + 1
+        try:
+            with transaction(conn, begin=lambda: self._execute(p, i, result)) as tx:
+                while k < n and control[k] not in ("commit", "rollback"):
+                    if kinds[k] == indoubt.DOUBT and not conn.dialect.transactional_ddl and control[k] is None:
+                        advance(k)  # marks it: committed by the DDL's implicit commit
+                        store.write(row)
+                        self._execute(p, k, result, in_doubt=True)
+                        tx.ended()
+                        advance(k + 1)
+                        store.write(row)
+                        return k + 1
+                    self._execute(p, k, result)
+                    k += 1
+                if k == n:  # the file ends inside its transaction: it commits with the row
+                    advance(n)
+                    store.write(row)
+                    return n
+                if control[k] == "commit":
+                    advance(k + 1)
+                    store.write(row)
+                self._execute(p, k, result)
+                tx.ended()
+        except (MigrateError, _Failed):
+            raise
+        except Exception as err:  # the closing COMMIT or ROLLBACK of ours
+            if conn.dialect.connection_lost(conn, err):
+                raise self._lost(p, err, None) from None
+            raise RevisionStoreError(store.describe_failure("writing", err)) from None
+        if control[k] == "rollback":
+            advance(k + 1)
+            store.write(row)
+        return k + 1
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _execute(self, p: Prepared, i: int, result: RunResult, *, in_doubt: bool = False) -> None:
+        """Run statement ``i`` (0-based). Raises _Failed, or ConnectionLostError."""
+        conn = self.conn
+        assert conn is not None
+        s = p.statements[i]
+        self.log(StatementRun(p.file.name, i + 1, s.text, s.line, s.col))
+        self._count += 1
+        self._maybe_pause("before")
+        try:
+            conn.execute(s.text).close()
+        except Exception as err:  # the driver's error: recorded, then raised as ours
+            if conn.dialect.connection_lost(conn, err):
+                raise self._lost(p, err, i if in_doubt else None) from None
+            raise _Failed(p, i, err) from None
+        self._maybe_pause("after")
+        result.statements += 1
+
+    def _maybe_pause(self, where: str, *, since: int | None = None) -> None:
+        """The test hook (module docstring); ``since``: the statements ``since + 1`` to
+        ``self._count`` went in one script."""
+        point = self._kill_point
+        if point is None or point[0] != where:
+            return
+        first = self._count if since is None else since + 1
+        if first <= point[1] <= self._count:
+            import sys
+
+            sys.stderr.write(f"kill point {where} {point[1]}\n")
+            sys.stderr.flush()
+            time.sleep(3600)
+
+    def _progress(self, row: Revision, p: Prepared, done: int, start_ns: int) -> None:
+        """``row`` after the first ``done`` statements of ``p`` (the final row at the end)."""
+        row.applied = done
+        row.error = row.error_stmt = ""
+        row.partial_hashes = p.hashes[:done] if done < len(p.statements) else None
+        row.execution_time = time.monotonic_ns() - start_ns
+
+    def _settle_in_doubt(self, p: Prepared, row: Revision, i: int, start_ns: int) -> int:
+        """The last run stopped while statement ``i`` (marked in doubt) ran: ask the catalog
+        whether it took effect, else ``resolve_in_doubt``. Records a "done" answer and returns
+        where to continue (``i`` to run it again, ``i + 1`` when it completed); raises
+        InDoubtError when nobody can tell."""
+        conn, store = self.conn, self.store
+        assert conn is not None and store is not None
+        s = p.statements[i]
+        try:
+            done = indoubt.took_effect(conn, s.text)
+        except Exception as err:
+            if conn.dialect.connection_lost(conn, err):
+                raise self._lost(p, err, None) from None
+            done = None  # e.g. no privilege to read that part of the catalog
+        if done is None:
+            if self.resolve_in_doubt is None:
+                raise InDoubtError(file=p.file.name, version=p.file.version, statement=s.text,
+                                   index=i + 1, line=s.line, col=s.col)
+            done = self.resolve_in_doubt == "done"
+        if not done:
+            return i
+        self._progress(row, p, i + 1, start_ns)
+        store.write(row)
+        return i + 1
 
     def _log_statements(self, p: Prepared, start: int, stop: int) -> None:
         """Emit StatementRun for statements ``start`` to ``stop - 1`` (0-based) of a file."""
@@ -257,51 +516,50 @@ class Executor:
         When the replay cannot reproduce it (it failed at COMMIT), blame the last statement."""
         conn = self.conn
         assert conn is not None
-        conn.begin()
         try:
-            for i in range(resume, len(p.statements)):
-                try:
-                    conn.execute(p.statements[i].text).close()
-                except Exception as replayed:
-                    return i, replayed
-        finally:
-            conn.rollback()
+            with transaction(conn, commit=False):
+                for i in range(resume, len(p.statements)):
+                    try:
+                        conn.execute(p.statements[i].text).close()
+                    except Exception as replayed:
+                        if conn.dialect.connection_lost(conn, replayed):
+                            raise
+                        return i, replayed
+        except Exception as lost:
+            if conn.dialect.connection_lost(conn, lost):
+                raise self._lost(p, lost, None) from None
+            raise
         return len(p.statements) - 1, err
 
     def _lost(self, p: Prepared, err: BaseException, in_doubt: int | None) -> ConnectionLostError:
-        """The connection broke while running ``p``. With ``in_doubt`` None the file and its
-        revision row were in one transaction (committed together or not at all): a rerun
-        continues exactly once. Otherwise statement ``in_doubt`` (0-based) ran outside such a
-        transaction and its progress row may not have been written: the rerun runs it again,
-        so the message names it for the user to check first."""
+        """The connection broke while running ``p``. With ``in_doubt`` None, what ran since the
+        last progress row was in one transaction with the next one (committed together or not
+        at all): a rerun continues exactly once. Otherwise statement ``in_doubt`` (0-based) ran
+        outside a transaction; its row marks it in doubt and the rerun checks it."""
         conn = self.conn
         assert conn is not None
         doing = f"applying {p.file.name} (version {p.file.version})"
         reason = f"the connection to the database was lost ({driver_message(err, conn.target)})"
         if in_doubt is None:
             return ConnectionLostError(
-                f"{doing}: {reason}; the file and its revision row commit together, so nothing is "
-                "half done: rerun the same command to continue", file=p.file.name)
+                f"{doing}: {reason}; what ran since the last recorded statement commits together "
+                "with its revision row, so nothing is half done: rerun the same command to "
+                "continue", file=p.file.name)
         s = p.statements[in_doubt]
         return ConnectionLostError(
             f"{doing}: {reason} while statement {in_doubt + 1} at {p.file.name}:{s.line}:{s.col} "
-            "ran; it may or may not have completed and the rerun runs it again: check its effect "
-            "first, then rerun the same command", file=p.file.name, in_doubt=in_doubt + 1)
+            "ran; it may or may not have completed and is marked in doubt: rerun the same "
+            "command, which checks its effect before going on", file=p.file.name,
+            in_doubt=in_doubt + 1)
 
-    def _failed(self, p: Prepared, i: int, err: BaseException, mode: str, start_ns: int) -> StatementError:
+    def _failed(self, p: Prepared, i: int, err: BaseException, *, record: bool) -> StatementError:
+        """The error for statement ``i`` failing, recorded (with ``record``) on the committed
+        row so status and the next run see it. No transaction is open any more."""
         conn, store = self.conn, self.store
         assert conn is not None and store is not None
         message = driver_message(err, conn.target)
         s = p.statements[i]
-        if conn.in_tx:
-            conn.rollback()
-        if mode == "none" or not conn.dialect.transactional_ddl:
-            # What ran is committed: record the error on the committed row (as Atlas's final
-            # write does), so status and the next run see it and resume after the last success.
-            # Where the file's transaction rolled back nothing is written, as with Atlas (its
-            # writes roll back with the file): an error row would make Atlas resume the file
-            # keeping the broken file's total, so a fix with another statement count would
-            # leave its row partial for good.
+        if record:
             committed = next((r for r in store.read_all() if r.version == p.file.version), None)
             row = committed or Revision(p.file.version, p.file.description, TYPE_EXECUTE,
                                         executed_at=conn.dialect.executed_at())
@@ -309,7 +567,6 @@ class Executor:
             row.hash = p.sum_hash
             row.error = message
             row.error_stmt = s.text
-            row.execution_time = time.monotonic_ns() - start_ns
             if row.applied == 0:
                 row.partial_hashes = None
             store.write(row)

@@ -183,9 +183,23 @@ class MigrationFile(FrozenRecord):
             return ds[0]
         else:
             problem = f"unknown txmode {_go_quote(ds[0])} found in file directive {_go_quote(self.name)}"
+        line = self._directive_line("txmode", len(ds) if len(ds) > 1 else 1)
         raise errors.DirectiveError(
-            f"reading directives of {self.name}: {problem}; keep one '-- atlas:txmode none|file' line",
-            file=self.name)
+            f"reading directives of {self.name}:{line}:1: {problem}; keep one "
+            "'-- atlas:txmode none|file' line", file=self.name)
+
+    def _directive_line(self, name: str, nth: int) -> int:
+        """The 1-based line of the ``nth`` header directive ``atlas:<name>`` (1 if not found)."""
+        seen = 0
+        for number, line in enumerate(self.data.split(b"\n"), 1):
+            if not line.startswith((b"#", b"--")):
+                break
+            d = _directive(line.strip())
+            if d is not None and d[0] == name:
+                seen += 1
+                if seen == nth:
+                    return number
+        return 1
 
     @property
     def is_checkpoint(self) -> bool:

@@ -18,12 +18,14 @@ class Options(FrozenRecord):
 
     ``to_version`` and ``amount`` are mutually exclusive, as are ``baseline`` and ``allow_dirty``.
     ``allow_changed`` lets a run proceed although an applied file's content changed since it ran.
+    ``resolve_in_doubt`` ("done" or "redo") answers for a statement an interrupted run left in
+    doubt when the catalog cannot show whether it completed (see ``indoubt``).
     Frozen and hashable; ``replace(**changes)`` returns a validated copy.
     """
 
     __slots__ = _fields = ("revisions_schema", "baseline", "allow_dirty", "exec_order", "tx_mode",
                            "to_version", "amount", "lock_timeout", "connect_timeout",
-                           "allow_changed")
+                           "allow_changed", "resolve_in_doubt")
     revisions_schema: str | None
     baseline: str | None
     allow_dirty: bool
@@ -34,14 +36,15 @@ class Options(FrozenRecord):
     lock_timeout: float
     connect_timeout: float
     allow_changed: bool
+    resolve_in_doubt: str | None
 
     def __init__(self, revisions_schema: str | None = None, baseline: str | None = None,
                  allow_dirty: bool = False, exec_order: str = "linear", tx_mode: str = "file",
                  to_version: str | None = None, amount: int | None = None,
                  lock_timeout: float = 10.0, connect_timeout: float = 10.0,
-                 allow_changed: bool = False) -> None:
+                 allow_changed: bool = False, resolve_in_doubt: str | None = None) -> None:
         self._assign(revisions_schema, baseline, allow_dirty, exec_order, tx_mode, to_version,
-                     amount, lock_timeout, connect_timeout, allow_changed)
+                     amount, lock_timeout, connect_timeout, allow_changed, resolve_in_doubt)
         self._validate()
 
     def _validate(self) -> None:
@@ -63,6 +66,9 @@ class Options(FrozenRecord):
                               "omit the amount or pass a number of at least 1").about("amount")
         if self.lock_timeout < 0:
             raise ConfigError("reading options: lock timeout must not be negative").about("lock_timeout")
+        if self.resolve_in_doubt not in (None, "done", "redo"):
+            raise ConfigError(f"reading options: resolve-in-doubt {self.resolve_in_doubt!r} is "
+                              "neither 'done' nor 'redo'").about("resolve_in_doubt")
 
 
 class StatusReport(Record):

@@ -54,6 +54,18 @@ Running (called by ``executor.Executor``)
 - ``connection_lost(conn, err)``: ``err`` means the connection broke (nothing more can be done).
 - ``driver_message(err, target)``: one password-free line for a driver error, worded as Atlas's
   driver words it (it lands in the revisions table's ``error`` column).
+
+Exactly once outside a file transaction (called by the executor under ``--tx-mode none``, and
+in every mode where DDL is not transactional; see ``indoubt``)
+- ``statement_class(head)``: ``indoubt.TX`` / ``REPEATABLE`` / ``DOUBT`` for a statement whose
+  first words (upper-cased) are ``head``. Default: transaction control written in a file is
+  ``DOUBT``, everything else ``TX`` (right for transactional DDL).
+- ``folds_unquoted``: unquoted identifiers are stored lower-cased (PostgreSQL).
+- ``catalog_has(conn, obj)``: whether the catalog holds ``obj`` (an ``indoubt.DbObject``), or
+  None when this dialect cannot tell. Default: None.
+- ``statement_limit(conn)``: (the largest statement in bytes the server accepts, the setting
+  that says so), or None for no limit; checked for every pending statement before the first
+  runs (MySQL's ``max_allowed_packet`` drops the connection instead of saying so).
 """
 
 from __future__ import annotations
@@ -66,6 +78,7 @@ from ..target import Target
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
     from typing import Any, Callable, Sequence
+    from ..indoubt import DbObject
     from ..lex import ScanOptions
 
 TABLE = "atlas_schema_revisions"
@@ -74,6 +87,10 @@ REVISION_COLUMNS = ("version", "description", "type", "applied", "total", "execu
                     "operator_version")
 # ent's UpdateNewValues: every column except the immutable ones is refreshed on conflict.
 UPDATED_COLUMNS = tuple(c for c in REVISION_COLUMNS if c not in ("version", "description", "executed_at"))
+
+# Transaction control written in a file: it cannot run inside our per-statement transaction.
+TX_CONTROL = frozenset(("BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT",
+                        "RELEASE", "XA", "LOCK", "UNLOCK"))
 
 LOCK_NAME = "atlas_migrate_execute"  # Atlas's lock name (MySQL GET_LOCK, SQLite lock file)
 
@@ -273,6 +290,21 @@ class Dialect:
 
     def driver_message(self, err: BaseException, target: Target) -> str:
         return first_line(target.scrub(str(err)))
+
+    # --- exactly once outside a file transaction ----------------------------------------------
+
+    folds_unquoted = False
+
+    def statement_class(self, head: tuple[str, ...]) -> str:
+        from ..indoubt import DOUBT, TX
+
+        return DOUBT if head and head[0] in TX_CONTROL else TX
+
+    def catalog_has(self, conn: Connection, obj: DbObject) -> bool | None:
+        return None
+
+    def statement_limit(self, conn: Connection) -> tuple[int, str] | None:
+        return None
 
 
 # --- shared by the dialect modules ------------------------------------------------------------

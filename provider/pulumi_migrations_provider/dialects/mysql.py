@@ -9,7 +9,10 @@ from ..errors import ConfigError, ConnectError
 from ..target import Target
 from .base import LOCK_NAME, TABLE, UPDATED_COLUMNS, Connection, Dialect, first_line, lock_held
 
-from typing import Any, Callable  # not on a SQLite run's path: no start-up tuning here
+from typing import TYPE_CHECKING, Any, Callable  # not on a SQLite run's path: no start-up tuning here
+
+if TYPE_CHECKING:
+    from ..indoubt import DbObject
 
 
 class MySQLDialect(Dialect):
@@ -49,6 +52,41 @@ class MySQLDialect(Dialect):
         args = getattr(err, "args", ())
         code = args[0] if args and isinstance(args[0], int) else None
         return code in (0, 2006, 2013, 2055) or not getattr(conn.raw, "open", True)
+
+    def statement_class(self, head: tuple[str, ...]) -> str:
+        """DML shares a transaction with its progress row (InnoDB; a non-transactional engine
+        such as MyISAM or Aria cannot roll it back); DDL commits implicitly, so it is in doubt
+        unless it says IF [NOT] EXISTS or OR REPLACE, or is a session setting or maintenance."""
+        from ..indoubt import DOUBT, REPEATABLE, TX
+
+        first = head[0] if head else ""
+        if first in _DML:
+            return TX
+        if first == "SET" and (len(head) < 2 or head[1] not in ("TRANSACTION", "AUTOCOMMIT")):
+            return REPEATABLE
+        if first in _REPEATABLE:
+            return REPEATABLE
+        if first in ("CREATE", "DROP") and (
+                head[1:3] == ("OR", "REPLACE") or _has(head[1:6], ("IF", "NOT", "EXISTS"))
+                or _has(head[1:5], ("IF", "EXISTS"))):
+            return REPEATABLE
+        return DOUBT
+
+    def catalog_has(self, conn: Connection, obj: DbObject) -> bool | None:
+        sql = _CATALOG.get(obj.kind)
+        if sql is None or (obj.kind in ("index", "column") and obj.parent is None):
+            return None
+        params: tuple = (obj.schema, obj.name)
+        if obj.kind in ("index", "column"):
+            params = (obj.schema, obj.parent, obj.name)
+        elif obj.kind in ("database", "schema"):
+            params = (obj.name,)
+        return bool(conn.query(sql, params))
+
+    def statement_limit(self, conn: Connection) -> tuple[int, str] | None:
+        # The packet also carries the command byte; the revision row's error_stmt copy of a
+        # statement is checked by the same bound.
+        return int(conn.query("SELECT @@max_allowed_packet")[0][0]) - 1024, "max_allowed_packet"
 
     def server_version(self, conn: Connection) -> tuple[str, str]:
         version = conn.query("SELECT VERSION()")[0][0]
@@ -119,6 +157,32 @@ class MySQLDialect(Dialect):
     def executed_at(self) -> Any:
         from datetime import datetime
         return datetime.now().replace(microsecond=0)
+
+
+_DML = frozenset(("INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "WITH", "VALUES", "TABLE",
+                  "DO", "LOAD", "("))
+_REPEATABLE = frozenset(("USE", "ANALYZE", "OPTIMIZE", "CHECK", "CHECKSUM", "FLUSH", "GRANT",
+                         "REVOKE", "TRUNCATE", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "HELP"))
+_IN_SCHEMA = "COALESCE(?, DATABASE())"
+_CATALOG = {
+    "table": f"SELECT 1 FROM information_schema.tables WHERE table_schema = {_IN_SCHEMA} AND table_name = ?",
+    "view": f"SELECT 1 FROM information_schema.views WHERE table_schema = {_IN_SCHEMA} AND table_name = ?",
+    "index": (f"SELECT 1 FROM information_schema.statistics WHERE table_schema = {_IN_SCHEMA} "
+              "AND table_name = ? AND index_name = ?"),
+    "column": (f"SELECT 1 FROM information_schema.columns WHERE table_schema = {_IN_SCHEMA} "
+               "AND table_name = ? AND column_name = ?"),
+    "database": "SELECT 1 FROM information_schema.schemata WHERE schema_name = ?",
+    "schema": "SELECT 1 FROM information_schema.schemata WHERE schema_name = ?",
+    "trigger": (f"SELECT 1 FROM information_schema.triggers WHERE trigger_schema = {_IN_SCHEMA} "
+                "AND trigger_name = ?"),
+    "routine": (f"SELECT 1 FROM information_schema.routines WHERE routine_schema = {_IN_SCHEMA} "
+                "AND routine_name = ?"),
+}
+
+
+def _has(words: tuple[str, ...], seq: tuple[str, ...]) -> bool:
+    n = len(seq)
+    return any(words[i:i + n] == seq for i in range(len(words) - n + 1))
 
 
 def _mysql_charset(target: Target) -> str:

@@ -9,7 +9,10 @@ from ..errors import ConnectError
 from ..target import Target
 from .base import LOCK_NAME, TABLE, Connection, Dialect, first_line, poll_lock, seconds_param
 
-from typing import Any, Callable, Sequence  # not on a SQLite run's path: no start-up tuning here
+from typing import TYPE_CHECKING, Any, Callable, Sequence  # not on a SQLite run's path: no start-up tuning here
+
+if TYPE_CHECKING:
+    from ..indoubt import DbObject
 
 
 def fnv1_32(data: bytes) -> int:
@@ -76,6 +79,47 @@ class PostgresDialect(Dialect):
         # psycopg marks the connection broken (or closed) when the server went away.
         raw = conn.raw
         return bool(getattr(raw, "broken", False) or getattr(raw, "closed", False))
+
+    folds_unquoted = True
+
+    def statement_class(self, head: tuple[str, ...]) -> str:
+        """What cannot run in a transaction block: CONCURRENTLY index builds and drops (in
+        doubt: an interrupted build leaves an invalid index), databases, tablespaces and
+        subscriptions (in doubt), VACUUM, REINDEX, ALTER SYSTEM, DISCARD (repeatable)."""
+        from ..indoubt import DOUBT, REPEATABLE
+
+        first = head[0] if head else ""
+        if first in ("VACUUM", "REINDEX", "DISCARD") or head[:2] == ("ALTER", "SYSTEM"):
+            return REPEATABLE
+        if first in ("CREATE", "DROP") and "CONCURRENTLY" in head[:4]:
+            return DOUBT
+        if first in ("CREATE", "DROP", "ALTER") and len(head) > 1 and head[1] in (
+                "DATABASE", "TABLESPACE", "SUBSCRIPTION"):
+            return REPEATABLE if first == "DROP" and head[2:4] == ("IF", "EXISTS") else DOUBT
+        return super().statement_class(head)
+
+    def catalog_has(self, conn: Connection, obj: DbObject) -> bool | None:
+        name = self.quote(obj.name) if obj.schema is None else f"{self.quote(obj.schema)}.{self.quote(obj.name)}"
+        if obj.kind in ("table", "view", "index"):
+            rows = conn.query("SELECT i.indisvalid FROM pg_catalog.pg_class c LEFT JOIN "
+                              "pg_catalog.pg_index i ON i.indexrelid = c.oid "
+                              "WHERE c.oid = to_regclass(?)", (name,))
+            if rows and rows[0][0] is False:
+                # An interrupted CREATE/DROP INDEX CONCURRENTLY leaves the index invalid; the
+                # documented recovery is to drop it, and then it is absent.
+                conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}").close()
+                return False
+            return bool(rows)
+        if obj.kind == "column" and obj.parent is not None:
+            parent = self.quote(obj.parent) if obj.schema is None else f"{self.quote(obj.schema)}.{self.quote(obj.parent)}"
+            return bool(conn.query("SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = "
+                                   "to_regclass(?) AND attname = ? AND NOT attisdropped",
+                                   (parent, obj.name)))
+        if obj.kind == "database":
+            return bool(conn.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = ?", (obj.name,)))
+        if obj.kind == "schema":
+            return bool(conn.query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = ?", (obj.name,)))
+        return None
 
     def server_version(self, conn: Connection) -> tuple[str, str]:
         return conn.query("SHOW server_version")[0][0], "postgresql"

@@ -50,7 +50,8 @@ class SQLiteDialect(Dialect):
                 if not os.path.exists(path):
                     return None
                 _recover_hot_journal(path, timeout)
-                raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                flags = "mode=ro&immutable=1" if _quiet_wal(path) else "mode=ro"
+                raw = sqlite3.connect(f"file:{path}?{flags}", uri=True, isolation_level=None,
                                       timeout=timeout, check_same_thread=False)
             else:
                 raw = sqlite3.connect(path, isolation_level=None, timeout=max(timeout, 1.0),
@@ -142,6 +143,15 @@ class SQLiteDialect(Dialect):
             raw.execute("PRAGMA schema_version")  # an access: the kept file lock is dropped here
 
         return undo
+
+    def statement_class(self, head: tuple[str, ...]) -> str:
+        # PRAGMAs are no-ops (foreign_keys) or errors (journal_mode) inside a transaction, and
+        # VACUUM/ATTACH/DETACH refuse one; all of them may run twice.
+        if head and head[0] in ("PRAGMA", "VACUUM", "ATTACH", "DETACH"):
+            from ..indoubt import REPEATABLE
+
+            return REPEATABLE
+        return super().statement_class(head)
 
     def server_version(self, conn: Connection) -> tuple[str, str]:
         return sqlite3.sqlite_version, "sqlite"
@@ -236,6 +246,26 @@ _BOOL_VALUES = {"1": "ON", "yes": "ON", "true": "ON", "on": "ON",
                 "0": "OFF", "no": "OFF", "false": "OFF", "off": "OFF"}
 _LOCKING_PARAMS = ("_locking_mode", "_locking")
 _LOCKING_VALUES = {"normal": "NORMAL", "exclusive": "EXCLUSIVE"}
+
+
+def _quiet_wal(path: str) -> bool:
+    """Whether ``path`` is a WAL-mode database with nothing in its write-ahead log (no ``-wal``
+    file, or an empty one): then everything committed is in the main file, and a look opens it
+    ``immutable`` so that SQLite creates no ``-wal``/``-shm`` and writes nothing to them (a
+    plain read-only open creates both, and a reader's marks rewrite ``-shm``). With frames in
+    the log (another connection is writing, or a writer was killed), a reader must go through
+    ``-shm`` to see them, so the look joins as an ordinary read-only reader."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(20)
+    except OSError:
+        return False
+    if len(header) < 20 or header[18:20] != b"\x02\x02":  # file format versions 2 = WAL
+        return False
+    try:
+        return os.path.getsize(path + "-wal") == 0
+    except OSError:
+        return True  # no -wal file at all
 
 
 def _recover_hot_journal(path: str, timeout: float) -> None:

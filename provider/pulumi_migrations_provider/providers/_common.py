@@ -33,6 +33,8 @@ HINT_WORDS = {
     "lock_timeout": " or raise lock_timeout",
     "tx_mode_file": ' or set tx_mode="file"',
     "revisions_schema": "; remove revisions_schema",
+    "resolve_in_doubt": ": answer once with the CLI (pulumi-migrations apply with resolve-in-doubt "
+                        "done if it did, redo to run it again), then update the stack",
 }
 
 

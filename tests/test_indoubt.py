@@ -1,0 +1,97 @@
+"""``indoubt``: which statements can share a transaction with their progress row, and whether an
+interrupted one took effect, read from the real catalogs of MariaDB and PostgreSQL (a statement
+is "not done" before it runs and "done" right after)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pulumi_migrations_provider import indoubt
+from pulumi_migrations_provider.dialects import for_target, named
+from pulumi_migrations_provider.target import Target
+
+from tests.conftest import _fresh_name
+
+CLASSES = [
+    # (dialect, statement, class)
+    ("mysql", "INSERT INTO t VALUES (1);", indoubt.TX),
+    ("mysql", "update t set a = 1;", indoubt.TX),
+    ("mysql", "CREATE TABLE t (a INT);", indoubt.DOUBT),
+    ("mysql", "ALTER TABLE t ADD COLUMN b INT;", indoubt.DOUBT),
+    ("mysql", "CREATE TABLE IF NOT EXISTS t (a INT);", indoubt.REPEATABLE),
+    ("mysql", "DROP TABLE IF EXISTS t;", indoubt.REPEATABLE),
+    ("mysql", "CREATE OR REPLACE VIEW v AS SELECT 1;", indoubt.REPEATABLE),
+    ("mysql", "SET NAMES utf8mb4;", indoubt.REPEATABLE),
+    ("mysql", "START TRANSACTION;", indoubt.DOUBT),
+    ("mysql", "/* why */ INSERT INTO t VALUES (1);", indoubt.TX),
+    ("postgresql", "CREATE TABLE t (a int);", indoubt.TX),
+    ("postgresql", "CREATE INDEX CONCURRENTLY i ON t (a);", indoubt.DOUBT),
+    ("postgresql", "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);", indoubt.DOUBT),
+    ("postgresql", "DROP INDEX CONCURRENTLY i;", indoubt.DOUBT),
+    ("postgresql", "VACUUM ANALYZE t;", indoubt.REPEATABLE),
+    ("postgresql", "CREATE DATABASE other;", indoubt.DOUBT),
+    ("postgresql", "DROP DATABASE IF EXISTS other;", indoubt.REPEATABLE),
+    ("postgresql", "COMMIT;", indoubt.DOUBT),
+    ("sqlite", "CREATE TABLE t (a int);", indoubt.TX),
+    ("sqlite", "PRAGMA foreign_keys = off;", indoubt.REPEATABLE),
+    ("sqlite", "VACUUM;", indoubt.REPEATABLE),
+    ("sqlite", "BEGIN;", indoubt.DOUBT),
+]
+
+
+@pytest.mark.parametrize("dialect, statement, expected", CLASSES)
+def test_statement_classes(dialect: str, statement: str, expected: str) -> None:
+    assert indoubt.classify(named(dialect), statement) == expected
+
+
+def _conn(url: str):  # noqa: ANN202 - the engine's Connection
+    t = Target.parse(url)
+    conn = for_target(t).connect(t, timeout=10)
+    assert conn is not None
+    return conn
+
+
+MARIADB_STEPS = [
+    "CREATE TABLE t (a INT, old INT);",
+    "CREATE INDEX ix_a ON t (a);",
+    "ALTER TABLE t ADD COLUMN b INT, ADD INDEX ix_b (b);",
+    "ALTER TABLE t DROP COLUMN old;",
+    "ALTER TABLE t RENAME COLUMN b TO c;",
+    "CREATE VIEW v AS SELECT a FROM t;",
+    "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1;",
+    "CREATE PROCEDURE p() SELECT 1;",
+    "DROP INDEX ix_a ON t;",
+    "ALTER TABLE t RENAME TO t2;",
+    "RENAME TABLE t2 TO t3;",
+    "CREATE TABLE `{other}`.`Odd Name` (a INT);",
+    "DROP TABLE `{other}`.`Odd Name`;",
+]
+
+
+def test_mariadb_catalog_tells_done_from_not_done(maria_url: str, maria_server) -> None:  # noqa: ANN001
+    other = _fresh_name()
+    maria_server.create_database(other)
+    conn = _conn(maria_url)
+    try:
+        for statement in (step.replace("{other}", other) for step in MARIADB_STEPS):
+            assert indoubt.took_effect(conn, statement) is False, statement
+            conn.execute(statement).close()
+            assert indoubt.took_effect(conn, statement) is True, statement
+        assert indoubt.took_effect(conn, "ALTER TABLE t3 MODIFY a BIGINT;") is None
+        assert indoubt.took_effect(conn, "CALL p();") is None
+    finally:
+        conn.close()
+
+
+def test_postgres_catalog_tells_done_from_not_done(pg_url: str) -> None:
+    conn = _conn(pg_url)
+    try:
+        for statement in ["CREATE TABLE \"T\" (a int);",
+                          "CREATE INDEX CONCURRENTLY ix_a ON \"T\" (a);",
+                          "ALTER TABLE \"T\" ADD COLUMN b int;",
+                          "DROP INDEX CONCURRENTLY ix_a;"]:
+            assert indoubt.took_effect(conn, statement) is False, statement
+            conn.execute(statement).close()
+            assert indoubt.took_effect(conn, statement) is True, statement
+    finally:
+        conn.close()
