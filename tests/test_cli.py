@@ -27,6 +27,7 @@ from pulumi_migrations_provider.cliout import _forget_secrets, _remember_urls_in
 from pulumi_migrations_provider.durations import go_duration, parse_duration
 from pulumi_migrations_provider.migdir import MigrationDir
 from tests.dirtools import make_dir
+from tests.ptytools import run_on_terminal
 from tests.helpers import dbcheck
 from tests.servers import SECRET_PASSWORD
 
@@ -709,23 +710,8 @@ def test_script_never_prints_the_password(tmp_path: Path) -> None:
 
 def test_script_on_a_terminal_shows_progress_not_statements(tmp_path: Path, sqlite_url: str) -> None:
     d = make_dir(tmp_path, FILES)
-    primary, secondary = os.openpty()
-    proc = subprocess.Popen([script(), "apply", "--dir", str(d), "--url", sqlite_url],
-                            stdout=secondary, stderr=subprocess.PIPE,
-                            env={"PATH": "/usr/bin:/bin", "TERM": "xterm", "COLUMNS": "100"})
-    os.close(secondary)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(primary)
-    assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
-    out = b"".join(chunks).decode("utf-8", "replace")
+    code, out, err = run_on_terminal([script(), "apply", "--dir", str(d), "--url", sqlite_url])
+    assert code == 0, err
     assert "Migrating to version 2 (2 migrations in total):" in out
     assert "-- migrating version 2: ok (" in out
     assert "-> CREATE TABLE" not in out  # statements are shown by the progress bar only

@@ -602,3 +602,27 @@ def test_refresh_after_the_checkout_moved_reads_the_revisions_table(
     assert refreshed is not None
     assert refreshed.outputs["applied_version"] == "2"
     assert refreshed.outputs.get("error") is None
+
+
+def test_directory_read_once_for_many_resources_and_again_after_an_edit(tmp_path: Path) -> None:
+    """The provider serves many Migration resources of one directory: an unchanged directory
+    (older than the file system's timestamp granularity) is not read and hashed again; an
+    edit is seen at once."""
+    import os
+    import time
+
+    from pulumi_migrations_provider.errors import ChecksumError
+    from pulumi_migrations_provider.providers._common import load_directory
+
+    d = make_dir(tmp_path, dict([V1, V2]))
+    first, _ = load_directory(str(d))
+    assert load_directory(str(d))[0] is not first  # just written: never trusted to the cache
+    old = time.time() - 10
+    for f in d.iterdir():
+        os.utime(f, (old, old))
+    cached, sums = load_directory(str(d))
+    assert load_directory(str(d))[0] is cached
+    assert sums.hash_of("2_posts.sql")
+    (d / V2[0]).write_text(V2[1].replace("posts", "poste"))  # same size, new mtime
+    with pytest.raises(ChecksumError):
+        load_directory(str(d))

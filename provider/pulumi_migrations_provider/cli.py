@@ -53,9 +53,10 @@ def _add_dir(p: argparse.ArgumentParser) -> None:
 
 
 def _add_url(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-u", "--url", metavar="URL",
+    p.add_argument("-u", "--url", metavar="URL", action="append",
                    help="Database URL (sqlite://, postgres://, mysql://, maria://); password "
-                        "percent-encoded. [env var: DATABASE_URL; required]")
+                        "percent-encoded; repeat it to run on several databases. "
+                        "[env var: DATABASE_URL; required]")
 
 
 def _add_revisions_schema(p: argparse.ArgumentParser) -> None:
@@ -99,8 +100,15 @@ def _add_format(p: argparse.ArgumentParser) -> None:
                    help="Output format: text, json, or '{{ json . }}' for Atlas's JSON.")
 
 
+def _add_project(p: argparse.ArgumentParser, *, fan_out: bool = False) -> None:
+    from .cliproject import add_arguments
+
+    add_arguments(p, fan_out=fan_out)
+
+
 def _hash_arguments(p: argparse.ArgumentParser) -> None:
     _add_dir(p)
+    _add_project(p)
 
 
 def _validate_arguments(p: argparse.ArgumentParser) -> None:
@@ -111,6 +119,7 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-u", "--url", metavar="URL",
                    help="Only used to pick the splitting rules; nothing connects. "
                         "[env var: DATABASE_URL]")
+    _add_project(p)
 
 
 def _add_pending_options(p: argparse.ArgumentParser) -> None:
@@ -143,6 +152,7 @@ def _status_arguments(p: argparse.ArgumentParser) -> None:
     _add_revisions_schema(p)
     _add_pending_options(p)
     _add_format(p)
+    _add_project(p, fan_out=True)
 
 
 def _apply_arguments(p: argparse.ArgumentParser) -> None:
@@ -164,6 +174,7 @@ def _apply_arguments(p: argparse.ArgumentParser) -> None:
                    help="A statement an interrupted run left in doubt, whose effect the catalog "
                         "cannot show: it completed (done) or must run again (redo).")
     _add_format(p)
+    _add_project(p, fan_out=True)
 
 
 def _set_arguments(p: argparse.ArgumentParser) -> None:
@@ -186,6 +197,7 @@ def _new_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME", nargs="?", default="",
                    help="Name part of the file: <version>_<name>.sql.")
     _add_dir(p)
+    _add_project(p)
 
 
 def _manifests_arguments(p: argparse.ArgumentParser) -> None:
@@ -224,6 +236,7 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
                    help="Let the operator migrate down when the directory shrinks "
                         "(protectedFlows.migrateDown allow + autoApprove; the operator needs "
                         "both for a ConfigMap or inline directory).")
+    _add_project(p)
 
 
 def build_parser() -> Parser:
@@ -584,6 +597,9 @@ def _run(args: list[str]) -> int:
     from .errors import MigrateError  # after parsing: --version and --help never need it
 
     try:
+        from .cliproject import configure
+
+        configure(ns)  # --env/--config/--var, several --url: fills ns, or becomes the fan-out
         return ns.handler(ns) or 0  # a handler may return 1 (lint's error findings)
     except MigrateError as err:
         _fail(err, json_output=getattr(ns, "output", None) == "json")

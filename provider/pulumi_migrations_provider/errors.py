@@ -304,3 +304,14 @@ class MissingDependencyError(MigrateError, ImportError):
         super().__init__(
             f"{needed_for}: the Python package {module!r} is not installed; install it with "
             f"pip install 'pulumi-migrations[{extra}]'", name=module)
+
+
+# --- fan-out ---------------------------------------------------------------------------------
+
+
+class FanOutError(MigrateError):
+    """Some tenants of a fan-out failed (the others ran); ``failed`` names them."""
+
+    def __init__(self, message: str, failed: list[str]):
+        self.failed = failed
+        super().__init__(message)

@@ -7,7 +7,9 @@ instance serves up to four threads of the provider server at once.
 from __future__ import annotations
 
 import functools
+import os
 import sys
+import threading
 import uuid
 from typing import Any, Callable, Mapping, TypeVar
 
@@ -128,13 +130,59 @@ def as_float(value: Any, default: float, option: str | None = None) -> float:
 def load_directory(path: Any) -> tuple[MigrationDir, HashFile]:
     """Load and validate the migration directory at ``path``; return it with its computed sum.
 
+    Many resources share one directory: a directory whose entries (names, sizes, mtimes,
+    inodes of the ``.sql`` files and ``atlas.sum``) are unchanged since the last call is not
+    read and hashed again (one ``scandir`` and a ``stat`` per file instead). A directory with
+    a file modified in the last two seconds is never cached (Git's "racy" rule: a rewrite
+    within the file system's timestamp granularity could keep size and mtime).
+
     Raises ConfigError when ``path`` is not a string or missing, and the directory's
     DirError subclasses (ChecksumError with ``file`` and ``line``) when ``atlas.sum`` is stale.
     """
     if not isinstance(path, str) or not path:
         raise ConfigError("reading inputs: the migration directory path must be a non-empty string")
+    key = path
+    signature = _signature(path)
+    if signature is not None:
+        with _DIR_LOCK:
+            hit = _DIR_CACHE.get(key)
+        if hit is not None and hit[0] == signature:
+            return hit[1], hit[2]
     directory = MigrationDir.load(path)
-    return directory, directory.validate()
+    sums = directory.validate()
+    if signature is not None and signature == _signature(path) and not _racy(signature):
+        with _DIR_LOCK:
+            _DIR_CACHE[key] = (signature, directory, sums)
+            while len(_DIR_CACHE) > _DIR_CACHE_SIZE:
+                _DIR_CACHE.pop(next(iter(_DIR_CACHE)))
+    return directory, sums
+
+
+_DIR_CACHE: dict[str, tuple[tuple[Any, ...], MigrationDir, HashFile]] = {}
+_DIR_CACHE_SIZE = 16
+_DIR_LOCK = threading.Lock()
+
+
+def _racy(signature: tuple[Any, ...]) -> bool:
+    import time
+
+    newest = max((mtime for _, _, mtime, _ in signature[1]), default=0)
+    return newest > time.time_ns() - 2_000_000_000
+
+
+def _signature(path: str) -> tuple[Any, ...] | None:
+    """What identifies the directory's content cheaply; None when it cannot be listed (the
+    load then raises the proper error)."""
+    from ..migdir import dir_path
+
+    try:
+        root = dir_path(path)
+        entries = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns, e.inode())
+                         for e in os.scandir(root)
+                         if e.name.endswith(".sql") or e.name == "atlas.sum")
+    except (OSError, ConfigError):
+        return None
+    return (str(root.absolute()), tuple(entries))
 
 
 def dir_failure_reason(err: MigrateError) -> str:

@@ -53,6 +53,11 @@ class MigrationArgs:
         ``{"destructive": "warn", "DS103": "off"}`` (``"error"``, ``"warn"`` or ``"off"``; a code
         wins over its category). Default: destructive changes are errors, which fail the
         preview naming the file, line and the ``-- atlas:nolint CODE`` to add.
+    :param config: An Atlas project file (``atlas.hcl``, path or ``file://``); with ``env``,
+        that env's ``url``, ``migration.dir`` and migration settings fill what is not given
+        here (what is given here wins), as ``--config``/``--env`` do on the CLI.
+    :param env: The env block of ``config`` to read (one instance: no ``for_each``).
+    :param vars: Values of the project file's variables (``--var``), stored as a secret.
     """
 
     # Each field is sent to the provider under its own name (``database`` and ``directory``
@@ -70,10 +75,15 @@ class MigrationArgs:
     revisions_schema: Optional[pulumi.Input[str]] = None
     allow_changed: Optional[pulumi.Input[bool]] = None
     lint: Optional[pulumi.Input[Mapping[str, pulumi.Input[LintLevel]]]] = None
+    config: Optional[pulumi.Input[str]] = None
+    env: Optional[pulumi.Input[str]] = None
+    vars: Optional[pulumi.Input[dict[str, Any]]] = None
 
     def url_input(self) -> pulumi.Output[str]:
         """Return the target URL as a secret Output. Raises ConfigError unless exactly one of
-        ``database`` and ``url`` is given."""
+        ``database`` and ``url`` is given (or, with ``env``, at most one)."""
+        if self.env is not None and self.database is None and self.url is None:
+            return None  # type: ignore[return-value]  # the provider takes the env's url
         if (self.database is None) == (self.url is None):
             raise ConfigError("declaring a Migration: give exactly one of database= and url=")
         if self.database is not None:
@@ -86,7 +96,9 @@ class MigrationArgs:
 
     def dir_input(self) -> pulumi.Input[str]:
         """Return the directory path. Raises ConfigError unless exactly one of ``directory``
-        and ``dir`` is given."""
+        and ``dir`` is given (or, with ``env``, at most one)."""
+        if self.env is not None and self.directory is None and self.dir is None:
+            return None  # type: ignore[return-value]  # the provider takes the env's migration.dir
         if (self.directory is None) == (self.dir is None):
             raise ConfigError("declaring a Migration: give exactly one of directory= and dir=")
         if self.directory is not None:
@@ -168,7 +180,10 @@ class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
                  lock_timeout: Optional[pulumi.Input[Duration]] = None,
                  revisions_schema: Optional[pulumi.Input[str]] = None,
                  allow_changed: Optional[pulumi.Input[bool]] = None,
-                 lint: Optional[pulumi.Input[Mapping[str, pulumi.Input[LintLevel]]]] = None) -> None:
+                 lint: Optional[pulumi.Input[Mapping[str, pulumi.Input[LintLevel]]]] = None,
+                 config: Optional[pulumi.Input[str]] = None,
+                 env: Optional[pulumi.Input[str]] = None,
+                 vars: Optional[pulumi.Input[dict[str, Any]]] = None) -> None:
         """Declare a migration.
 
         :param resource_name: The resource's name in the stack.
@@ -186,9 +201,13 @@ class Migration(pulumi.dynamic.Resource, module="migrations", name="Migration"):
         props["url"], props["dir"] = inputs.url_input(), inputs.dir_input()
         props["version"] = version_text(inputs.version)
         props["baseline"] = version_text(inputs.baseline)
+        if isinstance(inputs.config, str):
+            props["config"] = absolute_path(inputs.config.removeprefix("file://"))
+        if inputs.vars is not None:
+            props["vars"] = pulumi.Output.secret(inputs.vars)
         if inputs.revisions_schema is None and inputs.database is not None:
             props["revisions_schema"] = inputs.database.revisions_schema
         for output in OUTPUTS:
             props[output] = None
         super().__init__(MigrationProvider(), resource_name, props,
-                         with_secret_outputs(opts, ["url"]))
+                         with_secret_outputs(opts, ["url", "vars"]))

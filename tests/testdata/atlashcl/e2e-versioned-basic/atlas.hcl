@@ -1,0 +1,5 @@
+env "local" {
+  migration {
+    dir = "file://migrations"
+  }
+}
