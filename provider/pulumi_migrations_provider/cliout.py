@@ -246,7 +246,8 @@ class _ApplyPrinter:
 
     def _flush(self) -> None:
         if self._buffer:
-            self._out.write("\n".join(self._buffer) + "\n")
+            self._buffer.append("")  # the final newline, without copying the joined text again
+            self._out.write("\n".join(self._buffer))
             self._buffer.clear()
 
     def __call__(self, event: Any) -> None:

@@ -3,7 +3,9 @@
 The statement texts decide the revision row's ``total`` and its chained ``partial_hashes``, so
 they must be byte-for-byte what Atlas emits. This module mirrors the Go scanner case by case (same
 order of checks, same quirks) but jumps between "interesting" characters with one compiled
-regular expression instead of stepping rune by rune.
+regular expression instead of stepping rune by rune, and inside a statement skips whole runs of
+text that no case acts on (strings, inner comments, balanced parentheses) with another
+(``_run_pattern``; ``tests/test_lex_fast.py`` holds it to the loop alone on generated inputs).
 
 Quirks reproduced on purpose (all verified against Atlas's golden files and its source):
 
@@ -89,7 +91,13 @@ class Statement(FrozenRecord):
 
     def __init__(self, text: str, pos: int, line: int, col: int,
                  comments: tuple[str, ...] = ()) -> None:
-        self._assign(text, pos, line, col, comments)
+        # What _assign does, unrolled: a 10 MB seed file makes ~100,000 of these.
+        setattr_ = object.__setattr__
+        setattr_(self, "text", text)
+        setattr_(self, "pos", pos)
+        setattr_(self, "line", line)
+        setattr_(self, "col", col)
+        setattr_(self, "comments", comments)
 
 
 # Go's unicode.IsSpace (used by strings.TrimSpace / TrimLeftFunc). Python's str.isspace() also
@@ -113,7 +121,6 @@ _DOLLAR = re.compile(r"\$(?:[A-Za-z\u00c8-\u00ff_][0-9A-Za-z_\u00c8-\u00ff]*)?\$
 _BEGIN_ATOMIC = re.compile(_WS + r"*[Bb][Ee][Gg][Ii][Nn]" + _WS + r"+[Aa][Tt][Oo][Mm][Ii][Cc]" + _WS + "+")
 _BEGIN = re.compile(_WS + r"*[Bb][Ee][Gg][Ii][Nn]" + _WS + "+")
 _END = re.compile(_WS + r"*[Ee][Nn][Dd]" + _WS + "*")
-_BEGIN_WORD = re.compile(r"[Bb][Ee][Gg][Ii][Nn]" + _WS)
 # Python frames per nested BEGIN scan (stmt -> block -> _scan_block -> stmt).
 _FRAMES_PER_BLOCK = 3
 # dir.go reDirective: `^([ -~]*)atlas:(\w+)(?: +([ -~]*))*` (Go's \w is ASCII).
@@ -127,6 +134,9 @@ _ESCAPED_QUOTE_END = {
 _QUOTE_NAMES = {"'": "'\\''", '"': "'\"'", "`": "'`'"}
 
 _JUMP_CACHE: dict[tuple[str, ScanOptions], re.Pattern[str]] = {}
+_RUN_CACHE: dict[tuple[str, ScanOptions], re.Pattern[str] | None] = {}
+# How deep the run pattern follows nested parentheses; deeper ones go through the loop.
+_RUN_PAREN_DEPTH = 3
 
 
 def _jump_pattern(delim: str, opts: ScanOptions) -> re.Pattern[str]:
@@ -143,6 +153,67 @@ def _jump_pattern(delim: str, opts: ScanOptions) -> re.Pattern[str]:
         if delim == _DEFAULT_DELIM and (opts.match_begin or opts.match_begin_atomic):
             alts.append(r"[Bb](?=[Ee][Gg][Ii][Nn]" + _WS + ")")
         pat = _JUMP_CACHE[key] = re.compile("|".join(alts))
+    return pat
+
+
+def _run_pattern(delim: str, opts: ScanOptions) -> re.Pattern[str] | None:
+    """Return the regex that skips, inside a statement, what the scanner loop would only step over.
+
+    From a position past the statement start, the loop in ``_Scanner.stmt`` spends most of its
+    time on characters and constructs whose only effect is to move on: ordinary characters,
+    closed quoted strings, comments (only those at the statement start are collected), a ``-``,
+    ``/``, ``$`` or ``B`` that starts nothing, and parenthesised groups that close again
+    (depth-neutral, up to ``_RUN_PAREN_DEPTH`` deep; inside them the delimiter means nothing).
+    This pattern consumes a run of exactly those in one C-level match and stops before anything
+    that can have an effect (a delimiter at this depth, an unmatched parenthesis, a dollar quote,
+    a ``BEGIN``, an unclosed quote or comment, a comment without its newline), which the loop
+    then handles as before. It is written as "unrolled loops" (``N*(?:S N*)*`` with every ``S``
+    starting on a character outside ``N``), so a failing group backtracks in linear time.
+
+    None when the delimiter starts with a character that has another meaning (then the loop
+    alone scans, as it always did).
+    """
+    key = (delim, opts)
+    if key in _RUN_CACHE:
+        return _RUN_CACHE[key]
+    specials = set("()-/" + _QUOTES)
+    if opts.hash_comments:
+        specials.add("#")
+    if opts.match_dollar_quote:
+        specials.add("$")
+    begin_words = delim == _DEFAULT_DELIM and (opts.match_begin or opts.match_begin_atomic)
+    if begin_words:
+        specials.update("Bb")
+    if delim[0] in specials:
+        _RUN_CACHE[key] = None
+        return None
+    cls = "".join(re.escape(c) for c in sorted(specials))
+    outside = "[^" + cls + re.escape(delim[0]) + "]*"  # N at the statement's own depth
+    inside = "[^" + cls + "]*"  # N within parentheses: the delimiter is ordinary there
+    steps = []  # the S alternatives (a group is added per depth below)
+    for q in _QUOTES:
+        if opts.backslash_escapes:
+            steps.append(r"%s[^%s\\]*(?:\\[\s\S][^%s\\]*)*%s" % (q, q, q, q))
+        else:
+            steps.append("%s[^%s]*%s" % (q, q, q))
+    # "/*" up to the first "*/" and not one further: a lazy ".*?" would extend on backtracking.
+    steps += [r"-(?!-)", r"--[^\n]*\n", r"/(?!\*)", r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/"]
+    if opts.hash_comments:
+        steps.append(r"#[^\n]*\n")
+    if opts.match_dollar_quote:
+        steps.append(r"\$(?!" + _DOLLAR.pattern[2:] + ")")
+    if begin_words:
+        steps.append(r"[Bb](?![Ee][Gg][Ii][Nn]" + _WS + ")")
+    simple = "|".join(steps)
+    group = r"\(" + inside + "(?:(?:" + simple + ")" + inside + r")*\)"  # one level deep
+    for _ in range(_RUN_PAREN_DEPTH - 1):
+        group = r"\(" + inside + "(?:(?:" + simple + "|" + group + ")" + inside + r")*\)"
+    pattern = outside + "(?:(?:" + simple + "|" + group + ")" + outside + ")*"
+    if sys.version_info >= (3, 11):
+        # Every part matches in one way only, so possessive repeats (3.11+) match the same
+        # text; they save the engine its backtracking marks (~15% faster).
+        pattern = pattern.replace("]*", "]*+").replace(")*", ")*+")
+    pat = _RUN_CACHE[key] = re.compile(pattern)
     return pat
 
 
@@ -168,7 +239,8 @@ class _ScanError(Exception):
 class _Scanner:
     """One Atlas ``Scanner`` over ``src[start:]``; offsets are absolute indexes into ``src``."""
 
-    __slots__ = ("src", "n", "opts", "inp", "i", "delim", "comments", "jump", "dropped", "memo")
+    __slots__ = ("src", "n", "opts", "inp", "i", "delim", "comments", "jump", "run", "fast",
+                 "dropped", "memo", "level")
 
     def __init__(
         self,
@@ -176,6 +248,8 @@ class _Scanner:
         start: int,
         opts: ScanOptions,
         memo: dict[tuple[int, str, bool], int] | None = None,
+        fast: bool = True,
+        level: int = 0,
     ):
         self.src = src
         self.n = len(src)
@@ -185,6 +259,9 @@ class _Scanner:
         self.delim = _DEFAULT_DELIM
         self.comments: list[str] = []
         self.jump = _jump_pattern(_DEFAULT_DELIM, opts)
+        self.fast = fast  # False: the loop alone (the reference the fast path is tested against)
+        self.run = _run_pattern(_DEFAULT_DELIM, opts) if fast else None
+        self.level = level  # how many BEGIN blocks this scan is nested in
         self.dropped = 0  # length of a dropped directive line (Go's s.total does not count it)
         # Shared by all nested scanners of one split: see scan_to_end.
         self.memo: dict[tuple[int, str, bool], int] = {} if memo is None else memo
@@ -213,6 +290,7 @@ class _Scanner:
             raise _ScanError(at, "empty delimiter")
         self.delim = _unescape_delim(d)
         self.jump = _jump_pattern(self.delim, self.opts)
+        self.run = _run_pattern(self.delim, self.opts) if self.fast else None
 
     # -- scanning ---------------------------------------------------------------------------
 
@@ -240,11 +318,23 @@ class _Scanner:
         self.skip_spaces()
         while True:
             i = self.i
-            if i == self.inp and n - i > len(_DELIMITER_CMD):
-                head = src[i : i + len(_DELIMITER_CMD)]
-                if head.isascii() and head.lower() == _DELIMITER_CMD:
-                    self.delimiter_command()
-                    continue
+            run = self.run
+            if i == self.inp:
+                if n - i > len(_DELIMITER_CMD) and src[i] in "Dd":
+                    head = src[i : i + len(_DELIMITER_CMD)]
+                    if head.isascii() and head.lower() == _DELIMITER_CMD:
+                        self.delimiter_command()
+                        continue
+                # At the start only a comment is collected (and only here is DELIMITER a
+                # command): anything else is stepped over as anywhere in the statement.
+                if run is not None and i < n and src[i] not in "-/#":
+                    i = run.match(src, i).end()  # type: ignore[union-attr]  # always matches
+            elif run is not None:  # past the start: skip what the cases below only step over
+                i = run.match(src, i).end()  # type: ignore[union-attr]  # always matches
+            if run is not None and depth == 0 and src.startswith(self.delim, i):
+                # What the cases below do with it (the run pattern exists only for delimiters
+                # whose first character has no other meaning), without the search.
+                return self.emit(i + len(self.delim))
             m = self.jump.search(src, i)
             if m is None:
                 self.i = n
@@ -355,7 +445,10 @@ class _Scanner:
         Atlas resumes at a BYTE offset short by that line's length; with non-ASCII text after
         it that can land inside a UTF-8 sequence, which a ``str`` cannot represent.
         """
-        body = _Scanner(self.src, start, self.opts, self.memo)
+        level = self.level + 1
+        if _FRAMES_PER_BLOCK * level + 200 > sys.getrecursionlimit() / 2:
+            sys.setrecursionlimit(sys.getrecursionlimit() + 200 * _FRAMES_PER_BLOCK)
+        body = _Scanner(self.src, start, self.opts, self.memo, self.fast, level)
         end = -1
         try:
             body.init()
@@ -422,12 +515,9 @@ def split_statements(
     without a position) the line/col of the directive or ``DELIMITER`` command is given.
     """
     # Each BEGIN that never finds its END nests one scan inside the previous one (as in Atlas),
-    # so a file with many "begin" words needs a deeper stack than Python's default.
+    # so a file with many "begin" words needs a deeper stack than Python's default: _Scanner.block
+    # raises the limit as the nesting grows; it is restored here.
     limit = sys.getrecursionlimit()
-    if options.match_begin or options.match_begin_atomic:
-        need = _FRAMES_PER_BLOCK * len(_BEGIN_WORD.findall(text)) + 200
-        if need > limit / 2:
-            sys.setrecursionlimit(limit + need)
     try:
         return _split(text, options, file)
     finally:
@@ -435,9 +525,10 @@ def split_statements(
             sys.setrecursionlimit(limit)
 
 
-def _split(text: str, options: ScanOptions, file: str | None) -> list[Statement]:
-    """Run the top-level scanner over ``text`` (see ``split_statements``)."""
-    scanner = _Scanner(text, 0, options)
+def _split(text: str, options: ScanOptions, file: str | None, fast: bool = True) -> list[Statement]:
+    """Run the top-level scanner over ``text`` (see ``split_statements``); ``fast=False`` scans
+    with the loop alone, the reference ``tests/test_lex_fast.py`` compares the fast path with."""
+    scanner = _Scanner(text, 0, options, fast=fast)
     out: list[Statement] = []
     line, last = 1, 0
     try:

@@ -175,7 +175,7 @@ class Connection:
 def _terminated(statement: str) -> str:
     """``statement`` ending in a ``;`` that a trailing line comment cannot swallow."""
     text = statement.rstrip()
-    return text if text.endswith(";") and "--" not in text.rsplit("\n", 1)[-1] else text + "\n;"
+    return text if text.endswith(";") and text.find("--", text.rfind("\n") + 1) < 0 else text + "\n;"
 
 
 class Dialect:

@@ -1,0 +1,108 @@
+"""The splitter's fast path (the run pattern, ``lex._run_pattern``) against the loop alone.
+
+``lex._split(..., fast=False)`` scans with the case-by-case loop only: the code Atlas's goldens
+(tests/test_lex.py) pinned before the fast path existed. The fast path must give the same
+statements (text, position, comments) and the same errors (reason, line, col) on every input.
+Inputs are generated from the tokens that matter to the scanner (quotes, escapes, delimiters,
+comments, parentheses, dollar quotes, BEGIN/END, directives), seeded so a failure reproduces.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from pulumi_migrations_provider import lex
+from pulumi_migrations_provider.errors import ParseError
+from pulumi_migrations_provider.lex import MYSQL, POSTGRES, SQLITE, ScanOptions
+
+ALL = ScanOptions(match_begin=True, match_begin_atomic=True, match_dollar_quote=True,
+                  backslash_escapes=True, escaped_string_ext=True, hash_comments=True)
+GENERIC = ScanOptions(match_begin_atomic=True, match_dollar_quote=True)
+OPTIONS = {"sqlite": SQLITE, "postgres": POSTGRES, "mysql": MYSQL, "all": ALL,
+           "generic": GENERIC, "none": ScanOptions()}
+
+TOKENS = (
+    "'", '"', "`", "''", "\\", "\\'", '\\"', "\\\\", ";", ";;", "--", "-- x", "-", "/", "/*",
+    "*/", "*", "#", "\n", "\n\n", " ", "\t", "(", ")", "((", "))", "$", "$$", "$a$", "$1",
+    "BEGIN ", "begin\n", "BEGIN ATOMIC ", "END", "END;", "end ;", "E'", "//", "|", "é", "日",
+    "SELECT 1", "INSERT INTO t VALUES ", "x", "b", "Bx", "delimiter ", "DELIMITER //\n",
+    "DELIMITER ;\n", "DELIMITER $$\n", "\u00a0", "\u2028",
+)
+PREFIXES = ("", "", "", "-- atlas:delimiter //\n", "-- atlas:delimiter $$\n",
+            "-- atlas:delimiter ;;\n", "-- comment\n", "/* c */\n")
+
+
+def _outcome(text: str, opts: ScanOptions, fast: bool) -> object:
+    try:
+        return [(s.text, s.pos, s.line, s.col, s.comments) for s in lex._split(text, opts, None, fast)]
+    except ParseError as err:
+        return ("error", err.reason, err.line, err.col)
+
+
+def _inputs(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        body = "".join(rng.choice(TOKENS) for _ in range(rng.randint(1, 40)))
+        out.append(rng.choice(PREFIXES) + body)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+def test_fast_path_equals_loop_on_generated_inputs(name):
+    opts = OPTIONS[name]
+    differ = []
+    for text in _inputs(seed=sum(map(ord, name)), count=3000):
+        fast, slow = _outcome(text, opts, True), _outcome(text, opts, False)
+        if fast != slow:
+            differ.append((text, fast, slow))
+    assert not differ, differ[:3]
+
+
+@pytest.mark.parametrize("name", ["sqlite", "postgres", "mysql"])
+def test_fast_path_equals_loop_on_data_statements(name):
+    """Seed-data shapes: multi-row INSERTs with every kind of string content, nested parens."""
+    rng = random.Random(7)
+    values = ("'it''s'", "'a;b'", "'x -- y'", "'/* no */'", "'(p)'", "NULL", "-1", "2.5",
+              "'naïve'", "'\\\\'", "\"q\"", "'$1'", "'#h'", "lower('B')", "coalesce((1), (2))",
+              "'begin end'", "((((3))))")
+    rows = []
+    for i in range(300):
+        row = ", ".join(rng.choice(values) for _ in range(rng.randint(1, 6)))
+        rows.append(f"INSERT INTO t VALUES ({i}, {row});" + rng.choice(("\n", " ", "\n-- c\n", "")))
+    text = "".join(rows)
+    assert _outcome(text, OPTIONS[name], True) == _outcome(text, OPTIONS[name], False)
+    assert len(lex.split_statements(text, OPTIONS[name])) == 300
+
+
+def test_run_pattern_stops_before_what_has_an_effect():
+    pat = lex._run_pattern(";", POSTGRES)
+    assert pat is not None
+    cases = {
+        "a, 'x;y', (b; c) ; rest": "a, 'x;y', (b; c) ",   # a delimiter at depth 0
+        "a 'unclosed": "a ",                             # the loop reports the quote
+        "f(a, (b) ) ) x": "f(a, (b) ) ",                   # an unmatched ')'
+        "a $tag$ body $tag$": "a ",                      # a dollar quote
+        "a $1 + 2;": "a $1 + 2",                         # a '$' that starts nothing
+        "x -- comment\ny;": "x -- comment\ny",            # a comment inside the statement
+        "x -- no newline": "x ",                          # not a comment: the loop decides
+        "x begin y": "x ",                               # a BEGIN word
+        "x bEgIn\ty": "x ",
+        "x beginning": "x beginning",
+        "((((deep)))) end": "",                           # deeper than the pattern follows
+        "(/**//*/)": "",                                  # a comment ends at its first "*/"
+    }
+    for src, consumed in cases.items():
+        m = pat.match(src)
+        assert m is not None and src[:m.end()] == consumed, (src, src[:m.end()] if m else None)
+    assert lex._run_pattern("$$", POSTGRES) is None  # '$' means something else here
+    assert lex._run_pattern("$$", MYSQL) is not None
+
+
+def test_failing_group_does_not_backtrack_exponentially():
+    """An unclosed '(' followed by a long text is rejected in linear time (seconds, not ages)."""
+    text = "INSERT INTO t VALUES (" + "a, 'b', c " * 20000 + ";\n"
+    with pytest.raises(ParseError, match="unclosed '\\('"):
+        lex.split_statements(text, POSTGRES)
