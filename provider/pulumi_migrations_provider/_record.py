@@ -4,7 +4,8 @@
 ``tokenize``) and each ``@dataclass`` execs generated code at import; a no-op ``apply`` must
 start fast (see tests/bench/README.md). So the classes a no-op run loads subclass ``Record``
 (or ``FrozenRecord``), list their fields in ``_fields`` and write their own ``__init__``.
-Modules loaded only when something runs use dataclasses (events, executor, lex).
+Every other module (loaded only when something runs: events, executor, lex, lint, ...) uses
+dataclasses.
 
 Example::
 

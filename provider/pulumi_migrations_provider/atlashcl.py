@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
-from ._record import Record
 from .errors import ConfigError
 
 EXEC_ORDER_NAMES = {"LINEAR": "linear", "LINEAR_SKIP": "linear-skip", "NON_LINEAR": "non-linear"}
@@ -46,29 +46,19 @@ _ENV_IGNORED = ("dev", "src", "schemas", "exclude", "lint", "diff", "name", "for
 _TOP_IGNORED = ("lint", "diff", "atlas", "data", "env", "variable", "locals")
 
 
-class EnvTarget(Record):
+@dataclass(slots=True)
+class EnvTarget:
     """One instance of an ``env`` block: its name, the ``for_each`` key (None without one), and
     the values it sets (None where unset): ``url``, ``dir``, ``options`` (a dict of
     ``baseline``, ``exec_order``, ``revisions_schema``, ``lock_timeout`` seconds, ``tx_mode``)
     and ``formats`` (``{"apply": ..., "status": ...}`` from ``format { migrate { ... } }``)."""
 
-    __slots__ = _fields = ("name", "key", "url", "dir", "options", "formats")
     name: str
     key: str | None
     url: str | None
     dir: str | None
     options: dict[str, Any]
     formats: dict[str, str]
-
-    def __init__(self, name: str, key: str | None, url: str | None, dir: str | None,
-                 options: dict[str, Any], formats: dict[str, str]) -> None:
-        self.name = name
-        self.key = key
-        self.url = url
-        self.dir = dir
-        self.options = options
-        self.formats = formats
-
 
 # --- loading ------------------------------------------------------------------------------
 

@@ -31,68 +31,46 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from . import engine
-from ._record import Record
 from .errors import MigrateError
 from .migdir import MigrationDir
 from .reports import Options
 from .target import Target
 
 
-class Tenant(Record):
+@dataclass(slots=True)
+class Tenant:
     """One target of a fan-out: a display name, where it is, what to apply, how."""
 
-    __slots__ = _fields = ("name", "target", "directory", "options")
     name: str
     target: Target
     directory: MigrationDir
     options: Options
 
-    def __init__(self, name: str, target: Target, directory: MigrationDir, options: Options) -> None:
-        self.name = name
-        self.target = target
-        self.directory = directory
-        self.options = options
 
-
-class Outcome(Record):
+@dataclass(slots=True)
+class Outcome:
     """What happened on one tenant. ``status``: ``OK``/``PENDING`` (status), ``APPLIED``/
     ``UP_TO_DATE`` (apply; ``DRY_RUN`` with ``--dry-run``), ``FAILED`` or ``NOT_RUN`` (a Ctrl-C
     came first). ``pending``: after an apply, the files still pending; after a dry run, the files
     it would run; after a status, the pending files."""
 
-    __slots__ = _fields = ("tenant", "url", "status", "from_version", "to_version", "applied",
-                           "pending", "statements", "duration_s", "error")
     tenant: str
     url: str
     status: str
-    from_version: str | None
-    to_version: str | None
-    applied: list[str]
-    pending: list[str]
-    statements: int
-    duration_s: float
-    error: str | None
-
-    def __init__(self, tenant: str, url: str, status: str, from_version: str | None = None,
-                 to_version: str | None = None, applied: list[str] | None = None,
-                 pending: list[str] | None = None, statements: int = 0, duration_s: float = 0.0,
-                 error: str | None = None) -> None:
-        self.tenant = tenant
-        self.url = url
-        self.status = status
-        self.from_version = from_version
-        self.to_version = to_version
-        self.applied = [] if applied is None else applied
-        self.pending = [] if pending is None else pending
-        self.statements = statements
-        self.duration_s = duration_s
-        self.error = error
+    from_version: str | None = None
+    to_version: str | None = None
+    applied: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    statements: int = 0
+    duration_s: float = 0.0
+    error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return self._asdict()
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Interrupted(KeyboardInterrupt):

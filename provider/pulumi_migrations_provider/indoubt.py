@@ -35,8 +35,8 @@ Contract:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from ._record import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
@@ -54,19 +54,14 @@ _TOKEN = re.compile(
     r"|[^\W\d][\w$]*|\d[\w.]*|.", re.S)
 
 
-class Tok(Record):
+@dataclass(slots=True)
+class Tok:
     """One token: ``word`` (upper-cased when unquoted), ``quoted`` when it was an identifier in
     quotes (then ``word`` is its exact text), ``raw`` the source text."""
 
-    __slots__ = _fields = ("word", "quoted", "raw")
     word: str
     quoted: bool
     raw: str
-
-    def __init__(self, word: str, quoted: bool, raw: str) -> None:
-        self.word = word
-        self.quoted = quoted
-        self.raw = raw
 
 
 def tokens(text: str, *, limit: int | None = None) -> list[Tok]:
@@ -126,26 +121,18 @@ def mark(row: Revision, index: int, where: str, text: str) -> None:
     row.error_stmt = text
 
 
-class DbObject(Record):
+@dataclass(slots=True)
+class DbObject:
     """A catalog object a statement creates or removes: ``kind`` is one of table, view, index,
     column, database, schema, trigger, routine; ``parent`` the table of an index, column or
     trigger; ``schema`` None for the session's current one. ``present`` says whether the object
     exists once the statement completed."""
 
-    __slots__ = _fields = ("kind", "schema", "name", "parent", "present")
     kind: str
     schema: str | None
     name: str
     parent: str | None
     present: bool
-
-    def __init__(self, kind: str, schema: str | None, name: str, parent: str | None,
-                 present: bool) -> None:
-        self.kind = kind
-        self.schema = schema
-        self.name = name
-        self.parent = parent
-        self.present = present
 
 
 def took_effect(conn: Connection, text: str) -> bool | None:
@@ -165,6 +152,8 @@ def took_effect(conn: Connection, text: str) -> bool | None:
 _CREATE_KINDS = {"TABLE": "table", "VIEW": "view", "INDEX": "index", "DATABASE": "database",
                  "SCHEMA": "schema", "TRIGGER": "trigger", "PROCEDURE": "routine",
                  "FUNCTION": "routine", "SEQUENCE": "table"}
+
+
 _SKIP_BEFORE_KIND = {"OR", "REPLACE", "UNIQUE", "FULLTEXT", "SPATIAL", "TEMPORARY", "ALGORITHM",
                      "DEFINER", "SQL", "SECURITY", "UNDEFINED", "MERGE", "TEMPTABLE", "INVOKER",
                      "AGGREGATE", "MATERIALIZED", "=", "@", "."}

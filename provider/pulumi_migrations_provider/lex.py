@@ -30,8 +30,9 @@ import hashlib
 import re
 import sys
 from collections.abc import Sequence
+import dataclasses
+from dataclasses import dataclass
 
-from ._record import FrozenRecord
 from .errors import ParseError
 
 __all__ = [
@@ -46,23 +47,20 @@ __all__ = [
 ]
 
 
-class ScanOptions(FrozenRecord):
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
     """Which dialect features the scanner honours (Atlas's ``ScannerOptions``)."""
 
-    __slots__ = _fields = ("match_begin", "match_begin_atomic", "match_dollar_quote",
-                           "backslash_escapes", "escaped_string_ext", "hash_comments")
-    match_begin: bool  # BEGIN ... END grouping
-    match_begin_atomic: bool  # BEGIN ATOMIC ... END (PG)
-    match_dollar_quote: bool  # $tag$ ... $tag$
-    backslash_escapes: bool  # MySQL
-    escaped_string_ext: bool  # PG E'...' (a no-op, exactly like Atlas; see module doc)
-    hash_comments: bool  # '#' comments (MySQL)
+    match_begin: bool = False  # BEGIN ... END grouping
+    match_begin_atomic: bool = False  # BEGIN ATOMIC ... END (PG)
+    match_dollar_quote: bool = False  # $tag$ ... $tag$
+    backslash_escapes: bool = False  # MySQL
+    escaped_string_ext: bool = False  # PG E'...' (a no-op, exactly like Atlas; see module doc)
+    hash_comments: bool = False  # '#' comments (MySQL)
 
-    def __init__(self, match_begin: bool = False, match_begin_atomic: bool = False,
-                 match_dollar_quote: bool = False, backslash_escapes: bool = False,
-                 escaped_string_ext: bool = False, hash_comments: bool = False) -> None:
-        self._assign(match_begin, match_begin_atomic, match_dollar_quote, backslash_escapes,
-                     escaped_string_ext, hash_comments)
+    def replace(self, **changes: bool) -> ScanOptions:
+        """A copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)
 
 
 MYSQL = ScanOptions(match_begin=True, backslash_escapes=True, hash_comments=True)
@@ -73,7 +71,8 @@ SQLITE = ScanOptions(match_begin=True)
 OPTIONS_BY_DIALECT = {"mysql": MYSQL, "mariadb": MYSQL, "postgresql": POSTGRES, "sqlite": SQLITE}
 
 
-class Statement(FrozenRecord):
+@dataclass(frozen=True, slots=True)
+class Statement:
     """One scanned statement.
 
     ``text`` is exactly Atlas's ``Stmt.Text``. ``pos`` is the character offset of the statement
@@ -82,22 +81,11 @@ class Statement(FrozenRecord):
     attaches to the statement, each with its terminator (``"-- x\\n"``, ``"/* y */"``).
     """
 
-    __slots__ = _fields = ("text", "pos", "line", "col", "comments")
     text: str
     pos: int
     line: int
     col: int
-    comments: tuple[str, ...]
-
-    def __init__(self, text: str, pos: int, line: int, col: int,
-                 comments: tuple[str, ...] = ()) -> None:
-        # What _assign does, unrolled: a 10 MB seed file makes ~100,000 of these.
-        setattr_ = object.__setattr__
-        setattr_(self, "text", text)
-        setattr_(self, "pos", pos)
-        setattr_(self, "line", line)
-        setattr_(self, "col", col)
-        setattr_(self, "comments", comments)
+    comments: tuple[str, ...] = ()
 
 
 # Go's unicode.IsSpace (used by strings.TrimSpace / TrimLeftFunc). Python's str.isspace() also

@@ -24,7 +24,8 @@ Atlas marks a partial row at ``version`` type 6 but keeps applied < total, so it
 
 from __future__ import annotations
 
-from ._record import Record
+from dataclasses import dataclass
+
 from .errors import DirError, PartialRevisionError, VersionError
 from .migdir import MigrationDir, MigrationFile
 from .reports import Options
@@ -38,37 +39,25 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-class SetOp(Record):
+@dataclass(slots=True)
+class SetOp:
     """One change to the revisions table: ``op`` is ``set`` (row written) or ``remove``
     (row deleted); ``revision`` is the row as written, or as it was before deletion."""
 
-    __slots__ = _fields = ("op", "revision")
     op: str
     revision: Revision
 
-    def __init__(self, op: str, revision: Revision) -> None:
-        self.op = op
-        self.revision = revision
 
-
-class SetReport(Record):
+@dataclass(slots=True)
+class SetReport:
     """What ``set`` changed (or, on a dry run, would change). ``ops`` are sorted by version;
     ``current`` is the last row afterwards (None when no row is left)."""
 
-    __slots__ = _fields = ("version", "ops", "current", "dry_run", "revisions_table")
     version: str
     ops: list[SetOp]
     current: Revision | None
     dry_run: bool
     revisions_table: str
-
-    def __init__(self, version: str, ops: list[SetOp], current: Revision | None, dry_run: bool,
-                 revisions_table: str) -> None:
-        self.version = version
-        self.ops = ops
-        self.current = current
-        self.dry_run = dry_run
-        self.revisions_table = revisions_table
 
     def summary(self) -> str:
         """Atlas's ``MigrateSet.Summary``: ``2 set, 1 removed``."""

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from .._record import Record
 from ..errors import MigrateError
 from ..target import Target, as_target
 
@@ -36,44 +36,43 @@ __all__ = ["Facts", "TableFacts", "ColumnFacts", "read_facts", "table_key", "COU
 COUNT_LIMIT = 100_000
 
 
-class ColumnFacts(Record):
+@dataclass(slots=True)
+class ColumnFacts:
     """One column: its type as the catalog spells it, nullability, and whether it is a virtual
     generated column (dropping one loses no data: not DS103, as in Atlas)."""
 
-    __slots__ = _fields = ("name", "type", "nullable", "virtual")
+    name: str
+    type: str
+    nullable: bool
+    virtual: bool = False
 
-    def __init__(self, name: str, type: str, nullable: bool, virtual: bool = False) -> None:
-        self.name, self.type, self.nullable, self.virtual = name, type, nullable, virtual
 
-
-class TableFacts(Record):
+@dataclass(slots=True)
+class TableFacts:
     """One table: ``rows`` (estimate; None unknown), ``bytes`` (None unknown), ``exact``
     (rows counted, not estimated), ``columns`` by lower-case name, ``foreign_keys`` (lower-case
     constraint name -> its lower-case column names)."""
 
-    __slots__ = _fields = ("name", "rows", "bytes", "exact", "columns", "foreign_keys")
-
-    def __init__(self, name: str, rows: int | None = None, bytes: int | None = None,
-                 exact: bool = False, columns: dict[str, ColumnFacts] | None = None,
-                 foreign_keys: dict[str, tuple[str, ...]] | None = None) -> None:
-        self.name, self.rows, self.bytes, self.exact = name, rows, bytes, exact
-        self.columns = columns or {}
-        self.foreign_keys = foreign_keys or {}
+    name: str
+    rows: int | None = None
+    bytes: int | None = None
+    exact: bool = False
+    columns: dict[str, ColumnFacts] = field(default_factory=dict)
+    foreign_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-class Facts(Record):
+@dataclass(slots=True)
+class Facts:
     """What the target told us: ``tables`` by ``table_key``, ``note`` when something could
     not be read (the whole look, or one table), ``flavor`` ("mariadb"/"mysql"/...),
     ``settings`` (server variables some findings depend on, e.g. MySQL's
     ``explicit_defaults_for_timestamp``)."""
 
-    __slots__ = _fields = ("dialect", "tables", "note", "flavor", "settings")
-
-    def __init__(self, dialect: str, tables: dict[str, TableFacts] | None = None,
-                 note: str | None = None, flavor: str | None = None,
-                 settings: dict[str, str] | None = None) -> None:
-        self.dialect, self.tables, self.note, self.flavor = dialect, tables or {}, note, flavor
-        self.settings = settings or {}
+    dialect: str
+    tables: dict[str, TableFacts] = field(default_factory=dict)
+    note: str | None = None
+    flavor: str | None = None
+    settings: dict[str, str] = field(default_factory=dict)
 
     def table(self, name: str | None) -> TableFacts | None:
         if name is None:

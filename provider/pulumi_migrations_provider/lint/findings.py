@@ -16,23 +16,25 @@ PostgreSQL refuses; Atlas makes it a warning); everything else is a warning.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass, fields
 
-from .._record import Record
 from ..errors import ConfigError
 
 __all__ = ["Code", "CODES", "CATEGORIES", "Finding", "Policy", "resolve_policy"]
 
 
-class Code(Record):
+@dataclass(slots=True)
+class Code:
     """One finding code: its category, default severity, a title, whether Atlas has it, and
     the squawk rule(s) that report the same thing on PostgreSQL (compared in the tests)."""
 
-    __slots__ = _fields = ("code", "category", "severity", "title", "atlas", "squawk")
-
-    def __init__(self, code: str, category: str, severity: str, title: str, *,
-                 atlas: bool = False, squawk: tuple[str, ...] = ()) -> None:
-        self.code, self.category, self.severity = code, category, severity
-        self.title, self.atlas, self.squawk = title, atlas, squawk
+    code: str
+    category: str
+    severity: str
+    title: str
+    _: KW_ONLY
+    atlas: bool = False
+    squawk: tuple[str, ...] = ()
 
 
 _TABLE = (
@@ -125,24 +127,26 @@ def resolve_policy(policy: Policy | None) -> dict[str, str]:
     return out
 
 
-class Finding(Record):
+@dataclass(slots=True)
+class Finding:
     """One finding: where (file, 1-based line of the statement, the statement text), what
     (code, category, severity, message) and on which table; ``rows``/``bytes`` are the live
     estimate for that table, None without facts (or for a table the pending files create)."""
 
-    __slots__ = _fields = ("file", "line", "statement", "code", "category", "severity",
-                           "message", "table", "rows", "bytes")
-
-    def __init__(self, file: str, line: int, statement: str, code: str, category: str,
-                 severity: str, message: str, table: str | None = None,
-                 rows: int | None = None, bytes: int | None = None) -> None:
-        self.file, self.line, self.statement = file, line, statement
-        self.code, self.category, self.severity, self.message = code, category, severity, message
-        self.table, self.rows, self.bytes = table, rows, bytes
+    file: str
+    line: int
+    statement: str
+    code: str
+    category: str
+    severity: str
+    message: str
+    table: str | None = None
+    rows: int | None = None
+    bytes: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         """The JSON form: exactly the ten fields, in order."""
-        return {name: getattr(self, name) for name in self._fields}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def text(self) -> str:
         """``file:line: CODE message (table t: ~N rows, SIZE)``; the parenthesis only with facts."""
