@@ -190,6 +190,11 @@ def test_errors_never_show_values_that_may_hold_a_password() -> None:
 def test_bad_hcl_and_missing_file_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"not valid HCL .*fix the syntax"):
         project('env "e" {\n url = \n')
+    # An unterminated heredoc swallows the rest of the file: the parser's token text would quote
+    # a URL with its password; the message gives the position only.
+    with pytest.raises(ConfigError, match=r"not valid HCL at line 2, column \d+") as err:
+        project('env "x" {\n  url = <<EOF\npostgres://app:hunter2@h/db\nEOT\n}\n')
+    assert "hunter2" not in str(err.value)
     with pytest.raises(ConfigError, match=r"no such file; pass --config file://PATH"):
         atlashcl.load(str(tmp_path / "atlas.hcl"))
     with pytest.raises(ConfigError, match=r"only file:// project files"):

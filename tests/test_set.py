@@ -225,3 +225,26 @@ def test_a_partial_last_row_before_the_version_is_refused_too(tmp_path):
     report = set_version(url, d, "3", allow_partial=True)
     assert [(o.revision.version, o.revision.type) for o in report.ops] == [("2", 6), ("3", 4)]
     assert engine.status(url, d).status == "OK"
+
+
+def test_a_refused_set_writes_nothing(tmp_path: Path) -> None:
+    """``set`` without VERSION on a database without revisions is refused before anything is
+    written: no SQLite file is created, an existing one is left byte for byte."""
+    import hashlib
+    import sqlite3
+    import subprocess
+    import sys
+
+    d = make_dir(tmp_path / "m", {"1_a.sql": "CREATE TABLE a (id INT);\n"})
+    missing = tmp_path / "none.db"
+    existing = tmp_path / "app.db"
+    with sqlite3.connect(existing) as conn:
+        conn.execute("CREATE TABLE t (x INT)")
+    before = hashlib.sha256(existing.read_bytes()).hexdigest()
+    for db in (missing, existing):
+        proc = subprocess.run([sys.executable, "-m", "pulumi_migrations_provider", "set",
+                               "--dir", f"file://{d}", "--url", f"sqlite://{db}"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1 and "the revisions table is empty" in proc.stderr
+    assert not missing.exists()
+    assert hashlib.sha256(existing.read_bytes()).hexdigest() == before

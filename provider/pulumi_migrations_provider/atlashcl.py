@@ -96,9 +96,12 @@ def loads(text: str, variables: Mapping[str, Any] | None = None, *,
     try:
         doc = hcl2.loads(text)
     except Exception as err:  # lark's errors have no common base worth naming here
-        first = " ".join(str(err).split())[:200]
-        raise ConfigError(f"reading project file {where}: not valid HCL ({first}); fix the "
-                          "syntax") from None
+        # Only the position: the parser's text quotes the offending token, which may be a
+        # URL with its password (an unterminated heredoc swallows the rest of the file).
+        line, col = getattr(err, "line", None), getattr(err, "column", None)
+        at = f" at line {line}, column {col}" if isinstance(line, int) and line > 0 else ""
+        raise ConfigError(f"reading project file {where}: not valid HCL{at}; fix the "
+                          "syntax there") from None
     return Project(doc, dict(variables or {}), where)
 
 

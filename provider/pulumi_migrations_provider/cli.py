@@ -292,7 +292,8 @@ def _target(url: str) -> Target:
     from .target import Target
 
     target = Target.parse(url)
-    _remember_secret(target.password)
+    for secret in target.secrets:
+        _remember_secret(secret)
     return target
 
 

@@ -409,7 +409,7 @@ def render_manifests(directory: MigrationDir | str | os.PathLike[str], *, name: 
         objects.append(secret)
         url_secret = secret["metadata"]["name"]
     dev_spec: dict[str, Any] = {}
-    if dev is not None and not dev.password:
+    if dev is not None and not dev.secrets:
         dev_spec["devURL"] = normalize_url(dev)
     elif dev is not None:  # a password never goes inline
         dev_secret = render_url_secret(name=dev_secret_name(name), url=dev, namespace=namespace,

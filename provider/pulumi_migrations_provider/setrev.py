@@ -124,13 +124,22 @@ def set_version(target: Target | str, directory: MigrationDir | str | Path, vers
     if version is not None and not any(f.version == version for f in d.files):
         raise VersionError(f"setting the current version to {version}: no migration file has "
                            "that version; pass the version of a file in the directory")
+    empty = ("setting the current version: the revisions table is empty, so "
+                                   "there is nothing to keep or remove; pass the VERSION to record "
+                                   "as applied")
     if dry_run:
         conn = dialect.connect(t, timeout=dialect.look_timeout(opts.connect_timeout, opts.lock_timeout),
                                readonly=True)
     else:
+        if version is None:  # refused before anything is written (not even a SQLite file)
+            probe = dialect.connect(t, timeout=opts.connect_timeout, readonly=True)
+            if probe is None:
+                raise VersionError(empty)
+            probe.close()
         conn = dialect.connect(t, timeout=opts.connect_timeout)
     try:
         store: RevisionStore | None = None
+        exists = False
         revs: list[Revision] = []
         if conn is not None:
             if dry_run:
@@ -138,15 +147,12 @@ def set_version(target: Target | str, directory: MigrationDir | str | Path, vers
             else:
                 conn.lock(opts.lock_timeout)
             store = RevisionStore(conn, schema, OPERATOR_VERSION)
-            if store.exists():
+            exists = store.exists()
+            if exists:
                 revs = store.read_all()
-            elif not dry_run:
-                store.ensure()
         if version is None:
             if not revs:
-                raise VersionError("setting the current version: the revisions table is empty, so "
-                                   "there is nothing to keep or remove; pass the VERSION to record "
-                                   "as applied")
+                raise VersionError(empty)
             version = d.files[-1].version if d.files else ""
         ops = plan_set(d.files, hf, revs, version, allow_partial=allow_partial)
         for o in ops:  # what the row will hold, for the report (the store writes the same)
@@ -155,6 +161,8 @@ def set_version(target: Target | str, directory: MigrationDir | str | Path, vers
                 o.revision.executed_at = dialect.executed_at()
         if ops and not dry_run:
             assert conn is not None and store is not None
+            if not exists:  # created only once there is something to write
+                store.ensure()
             _write(conn, store, ops)
     finally:
         if conn is not None:

@@ -196,7 +196,10 @@ class Target(FrozenRecord):
         scheme = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql"}[self.dialect]
         if self.scheme in ("maria", "mariadb", "postgresql"):
             scheme = self.scheme
-        query = urlencode(self.params, safe=",/:") if self.params else ""
+        params = self.params
+        if redact:
+            params = tuple((k, _MASK if k.lower() in SECRET_PARAMS and v else v) for k, v in params)
+        query = urlencode(params, safe=",/:*") if params else ""
         if self.dialect == "sqlite":
             path = self.database if self.database is not None else "file"
             if self.is_memory and "mode" not in self.param_map:
@@ -225,12 +228,26 @@ class Target(FrozenRecord):
             return ":memory:"
         return os.path.abspath(self.database)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every password the URL carries: the userinfo's and a ``password``/``sslpassword``
+        query parameter's (libpq and Atlas take both)."""
+        found = [self.password] if self.password else []
+        found += [v for k, v in self.params if k.lower() in SECRET_PARAMS and v]
+        return tuple(found)
+
     def scrub(self, text: str) -> str:
-        """Remove every form of the password from ``text`` (driver messages echo DSNs)."""
-        return scrub(text, self.password)
+        """Remove every form of every password from ``text`` (driver messages echo DSNs)."""
+        for secret in self.secrets:
+            text = scrub(text, secret)
+        return text
 
     def __str__(self) -> str:  # never the password
         return self.redacted()
+
+
+#: Query parameters whose value is a password: masked by ``redacted`` and ``scrub``.
+SECRET_PARAMS = ("password", "sslpassword")
 
 
 def masked_forms(password: str | None) -> list[str]:

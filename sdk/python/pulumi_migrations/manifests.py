@@ -206,7 +206,7 @@ class AtlasMigrationManifests(pulumi.ComponentResource):
                 "and dev_url_secret (an existing Secret's name)")
         dev_inline: Optional[str] = None
         own_dev_secret = inputs.dev_url is not None
-        if isinstance(inputs.dev_url, str) and not Target.parse(inputs.dev_url).password:
+        if isinstance(inputs.dev_url, str) and not Target.parse(inputs.dev_url).secrets:
             dev_inline, own_dev_secret = inputs.dev_url, False  # no password: inline, like the CLI
         named_dev_secret = inputs.dev_url_secret if isinstance(inputs.dev_url_secret, str) else None
         if inputs.dev_url_secret is not None and named_dev_secret is None:
