@@ -186,3 +186,14 @@ def testdata() -> Path:
     """The suite's copied test data (``tests/testdata``; provenance in its SOURCE.md)."""
     from tests.paths import TESTDATA
     return TESTDATA
+
+
+@pytest.fixture(scope="module")
+def provider_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The SDK's real provider server (``python -m pulumi.dynamic`` over gRPC), one per test
+    module (tests.grpc_harness.ProviderServer)."""
+    from tests.grpc_harness import ProviderServer
+
+    srv = ProviderServer(tmp_path_factory.mktemp("provider-cwd"))
+    yield srv
+    srv.close()

@@ -333,15 +333,6 @@ def test_hash_and_new_take_the_env_dir(tmp_path: Path, monkeypatch: pytest.Monke
 MIG = "pulumi-python:dynamic/migrations:Migration"
 
 
-@pytest.fixture(scope="module")
-def provider_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from tests.grpc_harness import ProviderServer
-
-    srv = ProviderServer(tmp_path_factory.mktemp("provider-cwd"))
-    yield srv
-    srv.close()
-
-
 def test_migration_resource_reads_url_dir_and_options_from_an_env(
         server_db: object, tmp_path: Path, provider_server: object) -> None:
     from pulumi_migrations_provider.providers import MigrationProvider

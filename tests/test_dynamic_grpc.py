@@ -9,7 +9,7 @@ rendering) and the lint findings in it on SQLite, PostgreSQL and MariaDB.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
@@ -42,16 +42,9 @@ BAD = ("2_bad.sql", "CREATE TABLE audit (id INTEGER);\nCREATE TABLEX broken (id 
 FIXED = ("2_bad.sql", "CREATE TABLE audit (id INTEGER);\nCREATE TABLE broken (id INTEGER);\n")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProviderServer]:
-    srv = ProviderServer(tmp_path_factory.mktemp("provider-cwd"))
-    yield srv
-    srv.close()
-
-
 @pytest.fixture
-def stack(server: ProviderServer) -> Stack:
-    return Stack(server)
+def stack(provider_server: ProviderServer) -> Stack:
+    return Stack(provider_server)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -93,7 +86,7 @@ def _migrate(stack: Stack, name: str, url: str, directory: Path, preview: bool =
                     additional_secret_outputs=["url"])
 
 
-def test_lifecycle(stack: Stack, server: ProviderServer, fresh_url: Callable[[], str],
+def test_lifecycle(stack: Stack, provider_server: ProviderServer, fresh_url: Callable[[], str],
                    tmp_path: Path) -> None:
     url = fresh_url()
     d = make_dir(tmp_path, dict([V1, V2]))
@@ -101,7 +94,7 @@ def test_lifecycle(stack: Stack, server: ProviderServer, fresh_url: Callable[[],
     pv = _migrate(stack, "app", url, d, preview=True)
     assert pv.op == "create"
     assert pv.inputs["__pending"] == ["1_users.sql", "2_posts.sql"]
-    assert "up applies 2 file(s), version none -> 2: 1_users.sql, 2_posts.sql" in server.logs()
+    assert "up applies 2 file(s), version none -> 2: 1_users.sql, 2_posts.sql" in provider_server.logs()
     assert pv.inputs["target_version"] == "2"
     assert _nothing_written(url), "preview must not write to the database"
 
@@ -139,7 +132,7 @@ def test_lifecycle(stack: Stack, server: ProviderServer, fresh_url: Callable[[],
     assert _migrate(stack, "app", url, d, preview=True).op == "same"
 
     stack.destroy("app")
-    assert "left in place" in server.logs()
+    assert "left in place" in provider_server.logs()
     assert {"users", "posts", "tags", "likes"} <= set(dbtools.user_tables(url))
     assert len(dbtools.revisions(url)) == 4
 
@@ -197,7 +190,7 @@ FILE_ADDED = """\
 """
 
 
-def test_preview_diff_a_reviewer_can_trust(stack: Stack, server: ProviderServer,
+def test_preview_diff_a_reviewer_can_trust(stack: Stack, provider_server: ProviderServer,
                                            db_url: str, tmp_path: Path) -> None:
     """preview → up → add a file → preview → up → preview, as the reviewer reads it: applied
     files never on the old side as removed, no plan from an earlier run, and each file ``up``
@@ -218,7 +211,7 @@ def test_preview_diff_a_reviewer_can_trust(stack: Stack, server: ProviderServer,
     assert text == FILE_ADDED.format(id=stack.resources["app"].id, urn=urn, dir=d,
                                      old_sum=sum2, sum=MigrationDir.load(d).validate().total)
     # What up would do now is said once, from the live revisions table, and is not an input.
-    assert "up applies 1 file(s), version 2 -> 3: 3_tags.sql" in server.logs()
+    assert "up applies 1 file(s), version 2 -> 3: 3_tags.sql" in provider_server.logs()
 
     _migrate(stack, "app", url, d)
     assert _migrate(stack, "app", url, d, preview=True).render() == ""
@@ -314,7 +307,7 @@ def test_state_of_an_earlier_version_shows_its_pending_and_plan_removed_once(
     assert "pending" not in text and "plan" not in text and "\n      - " not in text
 
 
-def test_preview_with_unknown_url(stack: Stack, server: ProviderServer,
+def test_preview_with_unknown_url(stack: Stack, provider_server: ProviderServer,
                                   fresh_url: Callable[[], str], tmp_path: Path) -> None:
     d = make_dir(tmp_path, dict([V1, V2]))
     pv = _migrate(stack, "app", UNKNOWN, d, preview=True)
@@ -323,7 +316,7 @@ def test_preview_with_unknown_url(stack: Stack, server: ProviderServer,
     # The files are known; how a dialect splits them is not.
     assert pv.inputs["migrations"] == {"1_users.sql": {"statements": UNKNOWN},
                                        "2_posts.sql": {"statements": UNKNOWN}}
-    assert f"preview: {PLAN_URL_UNKNOWN}" in server.logs()
+    assert f"preview: {PLAN_URL_UNKNOWN}" in provider_server.logs()
     assert pv.inputs["url"] == UNKNOWN
 
     # An existing resource whose URL becomes unknown (database being replaced) is an update.
@@ -336,16 +329,16 @@ def test_preview_with_unknown_url(stack: Stack, server: ProviderServer,
     assert pv.inputs["migrations"] == stack.resources["app"].inputs["migrations"]
 
 
-def test_preview_with_unreachable_database(stack: Stack, server: ProviderServer,
+def test_preview_with_unreachable_database(stack: Stack, provider_server: ProviderServer,
                                            tmp_path: Path) -> None:
     d = make_dir(tmp_path, dict([V1]))
     url = f"postgres://app:{quote(SECRET_PASSWORD, safe='')}@127.0.0.1:1/app?sslmode=disable"
     pv = _migrate(stack, "app", url, d, preview=True)
     assert pv.op == "create"
-    assert "pending unknown: the database is unreachable at preview" in server.logs()
+    assert "pending unknown: the database is unreachable at preview" in provider_server.logs()
     assert "__pending" not in pv.inputs
     assert pv.inputs["migrations"] == {"1_users.sql": {"statements": 1}}  # the dialect is known
-    for text in (pv.display(), pv.render(), server.logs()):
+    for text in (pv.display(), pv.render(), provider_server.logs()):
         assert SECRET_PASSWORD not in text and quote(SECRET_PASSWORD, safe="") not in text
     # Lint degrades to static findings, and an error still fails the preview.
     _add(d, ("2_drop.sql", "DROP TABLE legacy;\n"))  # not created by the pending files
@@ -355,7 +348,7 @@ def test_preview_with_unreachable_database(stack: Stack, server: ProviderServer,
     pv = _migrate(stack, "app", url, d, preview=True, lint={"DS102": "warn"})
     assert pv.inputs["migrations"]["2_drop.sql"] == {
         "statements": 1, "findings": ['L1 warning: DS102 Dropping table "legacy"']}
-    assert "lint read no live facts: findings are static" in server.logs()
+    assert "lint read no live facts: findings are static" in provider_server.logs()
 
 
 def test_declared_version_below_applied_is_an_error(stack: Stack, fresh_url: Callable[[], str],
@@ -486,7 +479,7 @@ def test_many_migrations_in_parallel(stack: Stack, fresh_url: Callable[[], str],
         assert [r["version"] for r in dbtools.revisions(url)] == ["1", "2", "3"]
 
 
-def test_state_and_logs_hold_no_password(server: ProviderServer, stack: Stack, pg_url: str,
+def test_state_and_logs_hold_no_password(provider_server: ProviderServer, stack: Stack, pg_url: str,
                                          tmp_path: Path) -> None:
     d = make_dir(tmp_path, dict([V1]))
     encoded = quote(SECRET_PASSWORD, safe="")
@@ -503,13 +496,13 @@ def test_state_and_logs_hold_no_password(server: ProviderServer, stack: Stack, p
     stack.refresh("app")
     stack.refresh("db")
     checkpoint = stack.checkpoint()
-    texts = [checkpoint, pv.display(), pv2.display(), server.logs()]
+    texts = [checkpoint, pv.display(), pv2.display(), provider_server.logs()]
     stack.destroy("app")
     stack.destroy("db")
-    texts.append(server.logs())
+    texts.append(provider_server.logs())
     for text in texts:
         assert SECRET_PASSWORD not in text and encoded not in text
-    assert "****" in server.logs()  # the delete log line names the database, masked
+    assert "****" in provider_server.logs()  # the delete log line names the database, masked
 
 
 def test_database_outputs(stack: Stack, fresh_url: Callable[[], str]) -> None:

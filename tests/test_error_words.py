@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,6 @@ from tests.dirtools import make_dir
 from tests.grpc_harness import CheckFailed, ProviderError, ProviderServer, Stack
 
 MIG = "pulumi-migrations:index:Migration"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProviderServer]:
-    srv = ProviderServer(tmp_path_factory.mktemp("provider"))
-    yield srv
-    srv.close()
 
 
 def test_every_hint_is_worded_by_both_edges() -> None:
@@ -64,7 +56,7 @@ def _dirty_sqlite(tmp_path: Path) -> tuple[str, Path]:
     return f"sqlite://{db}", d
 
 
-def test_not_clean_in_cli_words_and_in_resource_words(server: ProviderServer, tmp_path: Path) -> None:
+def test_not_clean_in_cli_words_and_in_resource_words(provider_server: ProviderServer, tmp_path: Path) -> None:
     url, d = _dirty_sqlite(tmp_path)
     proc = _cli("apply", "--dir", f"file://{d}", "--url", url)
     assert proc.returncode == 1
@@ -72,7 +64,7 @@ def test_not_clean_in_cli_words_and_in_resource_words(server: ProviderServer, tm
         "it is not clean (found table 'legacy'); pass --baseline VERSION to mark existing "
         "migrations as applied, or --allow-dirty to apply on top of it")
     with pytest.raises(CheckFailed) as info:
-        Stack(server).preview("app", MIG, MigrationProvider(), {"url": url, "dir": str(d)},
+        Stack(provider_server).preview("app", MIG, MigrationProvider(), {"url": url, "dir": str(d)},
                               secrets={"url"})
     [(prop, reason)] = info.value.failures
     assert reason.endswith("it is not clean (found table 'legacy'); set baseline=VERSION to mark "
@@ -80,25 +72,25 @@ def test_not_clean_in_cli_words_and_in_resource_words(server: ProviderServer, tm
     assert "--" not in reason
 
 
-def test_a_bad_option_points_at_its_input(server: ProviderServer, tmp_path: Path) -> None:
+def test_a_bad_option_points_at_its_input(provider_server: ProviderServer, tmp_path: Path) -> None:
     d = make_dir(tmp_path / "m", {"1_a.sql": "CREATE TABLE a (id INT);\n"})
     url = f"sqlite://{tmp_path}/app.db"
     for inputs, prop in (({"lock_timeout": "soon"}, "lock_timeout"),
                          ({"exec_order": "sideways"}, "exec_order"),
                          ({"tx_mode": "some"}, "tx_mode")):
         with pytest.raises(CheckFailed) as info:
-            Stack(server).preview("app", MIG, MigrationProvider(),
+            Stack(provider_server).preview("app", MIG, MigrationProvider(),
                                   {"url": url, "dir": str(d), **inputs}, secrets={"url"})
         assert [p for p, _ in info.value.failures] == [prop], inputs
 
 
-def test_a_failed_up_is_worded_as_inputs(server: ProviderServer, tmp_path: Path) -> None:
+def test_a_failed_up_is_worded_as_inputs(provider_server: ProviderServer, tmp_path: Path) -> None:
     """The error raised by ``up`` (not only the check) names inputs; the engine's error object
     itself is left as it was (no rewritten ``args``)."""
     d = make_dir(tmp_path / "m", {"1_a.sql": "-- atlas:txmode none\n\nCREATE TABLE a (id INT);\n"})
     url = f"sqlite://{tmp_path}/app.db"
     with pytest.raises((ProviderError, CheckFailed)) as info:
-        Stack(server).up("app", MIG, MigrationProvider(),
+        Stack(provider_server).up("app", MIG, MigrationProvider(),
                          {"url": url, "dir": str(d), "tx_mode": "all"}, secrets={"url"})
     text = getattr(info.value, "details", None) or str(info.value)  # what the engine shows
     assert "cannot set txmode directive to 'none' when txmode 'all' is set globally; drop the " \

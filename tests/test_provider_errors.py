@@ -7,7 +7,6 @@ fix the message came last, after a traceback through the engine. Now the first l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,21 +21,14 @@ GOOD = ("1_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY);\n")
 BAD = ("2_bad.sql", "CREATE TABLE audit (id INTEGER);\nCREATE TABLEX broken (id INTEGER);\n")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProviderServer]:
-    srv = ProviderServer(tmp_path_factory.mktemp("provider-cwd"))
-    yield srv
-    srv.close()
-
-
 def _up(stack: Stack, url: str, d: Path):
     return stack.up("app", MIG, MigrationProvider(), {"url": url, "dir": str(d)}, secrets={"url"},
                     additional_secret_outputs=["url"])
 
 
-def test_failed_up_shows_the_one_line_error_first(server: ProviderServer, db_url: str,
+def test_failed_up_shows_the_one_line_error_first(provider_server: ProviderServer, db_url: str,
                                                   tmp_path: Path) -> None:
-    stack = Stack(server)
+    stack = Stack(provider_server)
     d = make_dir(tmp_path, dict([GOOD]))
     _up(stack, db_url, d)
     (d / BAD[0]).write_text(BAD[1])
