@@ -380,16 +380,17 @@ def _status(ns: argparse.Namespace) -> None:
     from . import engine
 
     report = engine.status(target, d, options)
+    if ns.output == "atlas":  # Atlas's document has no findings: nothing to lint
+        from .atlasfmt import dumps, status_json
+
+        _stdout().write(dumps(status_json(report, d, url=url, dialect=target.dialect,
+                                          directory=ns.directory), ns.output) + "\n")
+        return
     from .cli_lint import pending_findings, print_findings
 
     findings = pending_findings(target, d, report.pending)
     if ns.output == "json":
         _dump_json({**report.to_dict(), "findings": [f.to_dict() for f in findings or []]})
-    elif ns.output == "atlas":
-        from .atlasfmt import dumps, status_json
-
-        _stdout().write(dumps(status_json(report, d, url=url, dialect=target.dialect,
-                                          directory=ns.directory), ns.output) + "\n")
     else:
         _print_status(report, d)
         print_findings(findings)
@@ -406,7 +407,8 @@ def _apply(ns: argparse.Namespace) -> None:
     from . import engine
 
     findings = None
-    if ns.dry_run:  # what the dry run would apply, linted (read-only, like the dry run)
+    # What the dry run would apply, linted (read-only too); Atlas's document has no findings.
+    if ns.dry_run and ns.output != "atlas":
         from .cli_lint import pending_findings
 
         findings = pending_findings(target, d, engine.status(target, d, options).pending)
