@@ -72,3 +72,54 @@ def test_interrupt_then_rerun_applies_everything_exactly_once(db_url: str, tmp_p
     assert final.returncode == 0, err
     _assert_exactly_once(db_url, files)
     assert interrupted >= 1, "no episode was interrupted: the delays are too long for this machine"
+
+
+_FINALIZER_SCRIPT = r"""
+import os, signal, sys, time
+from pulumi_migrations_provider import interrupts
+
+interrupts.install()
+
+
+class CutShort:
+    # A driver object whose __del__ runs Python code (PyMySQL's MySQLResult.__del__ does).
+    def __del__(self):
+        os.kill(os.getpid(), signal.{sig})
+        total = 0
+        for i in range(100000):  # the signal's Python handler runs here, inside the finalizer
+            total += i
+
+
+try:
+    CutShort()
+    for _ in range(200):
+        time.sleep(0.01)
+    print("not stopped")
+except KeyboardInterrupt as stop:
+    print("stopped:", type(stop).__name__)
+"""
+
+
+@pytest.mark.parametrize("sig,name", [("SIGTERM", "Terminated"), ("SIGINT", "KeyboardInterrupt")])
+def test_interrupt_inside_a_finalizer_still_stops_the_run(sig: str, name: str) -> None:
+    """An interrupt raised while Python runs a ``__del__`` is swallowed there ("Exception ignored
+    in …" and a traceback on stderr, the run going on). The CLI's handlers deliver it again just
+    outside the finalizer: the run stops, with the same exception, and nothing on stderr."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", _FINALIZER_SCRIPT.replace("{sig}", sig)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == f"stopped: {name}", (done.stdout, done.stderr)
+    assert done.stderr == ""
+
+
+def test_a_pending_redelivery_is_disarmed_when_the_work_is_done() -> None:
+    """An interrupt swallowed by a finalizer just before the run ends must not fire after it:
+    ``finish()`` disarms it and the process exits normally."""
+    script = _FINALIZER_SCRIPT.replace("{sig}", "SIGTERM").replace(
+        "try:\n    CutShort()", "try:\n    interrupts._REDELIVERY_SECONDS = 0.5\n    CutShort()\n"
+        "    interrupts.finish()\n    time.sleep(1)\n    print('finished')\n    raise SystemExit(0)")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "finished" and done.stderr == ""

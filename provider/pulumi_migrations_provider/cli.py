@@ -609,23 +609,13 @@ def _run(args: list[str]) -> int:
         return 1
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread like Ctrl-C so the engine stops the same way: the
-    statement under way finishes or rolls back, progress is recorded, locks are released."""
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
 def _interrupted(stop: KeyboardInterrupt) -> int:
     """One line for an interrupt; the exit code the shell gives a process stopped by that signal
     (130 for SIGINT, 143 for SIGTERM)."""
-    terminated = isinstance(stop, Terminated)
-    # A driver object the interrupt cut short in its __init__ (PyMySQL's MySQLResult) fails in
-    # its __del__ when the interrupt is dropped; Python would print that as "Exception ignored
-    # … Traceback". We are stopping anyway: nothing but our one line goes out.
-    sys.unraisablehook = lambda unraisable: None
+    from . import interrupts
+
+    terminated = isinstance(stop, interrupts.Terminated)
+    interrupts.stopping()  # nothing but our one line goes out from here on
     try:
         sys.stderr.write("error: terminated (SIGTERM); rerun the same command to continue\n" if terminated
                          else "error: interrupted; rerun the same command to continue\n")
@@ -668,19 +658,22 @@ def run() -> NoReturn:
     (measured, tests/bench/README.md), an eighth of the whole run. Nothing is lost: the engine
     closes its connections and locks before returning, and both streams are flushed here.
     A bug (any other exception) takes the normal path, traceback and all."""
-    import signal
-    signal.signal(signal.SIGTERM, _terminate)
+    from . import interrupts
+
+    interrupts.install()
     code = 0
     try:
         try:
             main()
         except SystemExit as done:
             code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        finally:
+            # The work is done (or stopped and recorded): a late Ctrl-C must not turn into a
+            # traceback, nor may an interrupt still waiting for its redelivery.
+            interrupts.finish()
     except KeyboardInterrupt as stop:  # a signal between main's own handler and here
         code = _interrupted(stop)
-    # The work is done (or stopped and recorded): a late Ctrl-C must not turn into a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    interrupts.finish()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
