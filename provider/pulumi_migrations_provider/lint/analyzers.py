@@ -12,12 +12,14 @@ live ``Facts``, a table's rows/bytes go into its findings and its columns sharpe
 Contract: ``analyze_files(files, dialect, facts, levels)`` returns findings in file order, then
 statement order, then analyzer order; a statement neither parser understands is skipped (no
 finding is invented for it). Split errors (``ParseError``) and encoding errors propagate.
+The statements come parsed from ``parsed`` (once per file content and dialect in the process,
+shared: nothing here changes a tree).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -27,25 +29,23 @@ from .. import lex
 from ..migdir import MigrationFile
 from .facts import ColumnFacts, Facts, table_key
 from .findings import CODES, Finding
-from .nolint import file_ignored, silenced, statement_rules
+from .nolint import silenced
+from .parsed import DIALECTS, Parsed, parsed
 
 __all__ = ["analyze_files", "DIALECTS"]
 
-logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" warnings
-
-#: our dialect names -> (sqlglot dialect, lex rules)
-DIALECTS = {"sqlite": ("sqlite", "sqlite"), "postgres": ("postgres", "postgresql"),
-            "mysql": ("mysql", "mysql")}
-
 
 class _Stmt:
-    """One statement of one pending file, parsed once."""
+    """One statement of one pending file, parsed once (``parsed``: shared, read only)."""
 
-    __slots__ = ("file", "index", "stmt", "tree", "rules")
+    __slots__ = ("file", "index", "stmt", "tree", "pg", "rules")
 
-    def __init__(self, file: MigrationFile, index: int, stmt: lex.Statement,
-                 tree: exp.Expression | None, rules: list[str]) -> None:
-        self.file, self.index, self.stmt, self.tree, self.rules = file, index, stmt, tree, rules
+    def __init__(self, file: MigrationFile, index: int, p: Parsed) -> None:
+        self.file, self.index = file, index
+        self.stmt: lex.Statement = p.stmt
+        self.tree: exp.Expression | None = p.tree
+        self.pg: tuple[Any, ...] | None = p.pg
+        self.rules: list[str] = p.rules
 
     @property
     def line(self) -> int:
@@ -148,18 +148,8 @@ def _and(names: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
-def _parse(text: str, read: str) -> exp.Expression | None:
-    try:
-        trees = [t for t in sqlglot.parse(text, read=read) if isinstance(t, exp.Expression)]
-    except Exception:  # ParseError, TokenError, and sqlglot's own bugs: skip the statement
-        return None
-    return trees[0] if len(trees) == 1 else None
-
-
 def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | None,
                   levels: dict[str, str]) -> list[Finding]:
-    read, rules_name = DIALECTS[dialect]
-    options = lex.OPTIONS_BY_DIALECT[rules_name]
     state = _State(dialect, facts)
     out: list[Finding] = []
     emit = _Emit(out, levels, state)
@@ -168,10 +158,9 @@ def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | N
     pg = postgres if dialect == "postgres" else None
     for emit.file_index, f in enumerate(files):
         state.added.clear()  # column spans are per file, as Atlas's (tables span the pending set)
-        statements = lex.split_statements(f.text(), options, file=f.name)
-        ignored = file_ignored(f)  # still analysed, all silenced: later files see its changes
-        stmts = [_Stmt(f, i, s, _parse(s.text, read), [""] if ignored else statement_rules(f, s))
-                 for i, s in enumerate(statements)]
+        # A file whose header holds a bare nolint is still analysed, all silenced (its rules):
+        # later files see its changes.
+        stmts = [_Stmt(f, i, p) for i, p in enumerate(parsed(f, dialect).statements)]
         for s in stmts:
             emit.current = s
             if (f.name, s.index) in state.skip:

@@ -22,7 +22,6 @@ README for why we read them ourselves rather than run squawk.
 
 from __future__ import annotations
 
-import pglast
 from pglast import ast
 from pglast.enums import AlterTableType, ConstrType, ObjectType
 
@@ -74,9 +73,8 @@ def _funcs(node: object) -> list[str]:
 
 
 def locking(s, f: MigrationFile, state, emit) -> None:
-    try:
-        trees = pglast.parse_sql(s.stmt.text)
-    except pglast.parser.ParseError:
+    trees = s.pg  # pglast's statements, parsed once per file content (``parsed``)
+    if trees is None:
         return
     in_tx = f.txmode != "none"
     for raw in trees:
