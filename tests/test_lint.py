@@ -283,6 +283,56 @@ def test_facts_on_a_locked_postgres_table_do_not_wait(pg_url: str) -> None:
     assert lint.read_facts(pg_url, ["T"], 10).table("T").rows == 100  # unquoted T is t
 
 
+def test_facts_on_postgres_are_one_catalog_query_as_the_table_by_table_look(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many tables' facts in one query (after the session settings), the same facts as the look
+    table by table (the fallback when a table is locked): never-analysed tables counted
+    (bounded), a schema-qualified name, an unquoted mixed-case name, a missing table left out."""
+    dbtools.execute(pg_url, "CREATE SCHEMA s",
+                    "CREATE TABLE parent (id int PRIMARY KEY, code varchar(12) NOT NULL)",
+                    "CREATE TABLE child (id bigint, parent_id int CONSTRAINT child_parent_fk "
+                    "REFERENCES parent (id), total numeric(10,2), v int GENERATED ALWAYS AS (id) STORED)",
+                    "INSERT INTO parent SELECT g, 'c' || g FROM generate_series(1, 7) g",
+                    "INSERT INTO child (id, parent_id) SELECT g, 1 FROM generate_series(1, 12) g",
+                    "CREATE TABLE s.logs (at timestamptz)", "INSERT INTO s.logs VALUES (now())",
+                    f"CREATE TABLE big (id int)",
+                    f"INSERT INTO big SELECT generate_series(1, {COUNT_LIMIT + 5})")
+    from pulumi_migrations_provider.dialects import for_target
+    from pulumi_migrations_provider.dialects.base import Connection
+    from pulumi_migrations_provider.lint import facts as facts_mod
+    from pulumi_migrations_provider.target import Target
+
+    names = ["Parent", "child", "s.logs", "big", "missing"]
+    sent: list[str] = []
+    real = Connection.execute
+
+    def counting(self: Connection, sql: str, params: object = None) -> object:
+        sent.append(sql)
+        return real(self, sql, params)
+
+    monkeypatch.setattr(Connection, "execute", counting)
+    batched = lint.read_facts(pg_url, names, 10)
+    assert len(sent) == 2, sent  # the session settings, then one catalog query
+    assert batched.note is None
+    t = Target.parse(pg_url)
+    conn = for_target(t).connect(t, timeout=10, readonly=True)
+    try:
+        each = facts_mod.Facts("postgres")
+        facts_mod._postgres_each(conn, sorted(names), each)
+    finally:
+        conn.close()
+    assert batched.tables == each.tables and len(sent) > 12
+    assert list(batched.tables) == ["parent", "big", "child", "s.logs"]  # sorted names' order
+    assert (batched.table("parent").rows, batched.table("child").rows) == (7, 12)
+    assert batched.table("big").rows == COUNT_LIMIT + 1 and not batched.table("big").exact
+    assert batched.table("s.logs").exact and batched.table("s.logs").bytes > 0
+    child = batched.table("child")
+    assert [(c.name, c.type, c.nullable, c.virtual) for c in child.columns.values()] == [
+        ("id", "bigint", True, False), ("parent_id", "integer", True, False),
+        ("total", "numeric(10,2)", True, False), ("v", "integer", True, False)]
+    assert child.foreign_keys == {"child_parent_fk": ("parent_id",)}
+
+
 def test_facts_on_a_locked_mariadb_table_do_not_wait(maria_url: str) -> None:
     dbtools.execute(maria_url, "CREATE TABLE t (id int)", "INSERT INTO t VALUES (1), (2)")
     eng = dbtools.engine_for(maria_url)

@@ -9,7 +9,9 @@ What is read, per dialect (never a write, never a lock that waits):
 - PostgreSQL: ``pg_class.reltuples`` (an exact but bounded count when the table was never
   analysed), ``pg_total_relation_size``, ``pg_attribute``/``format_type``, ``pg_constraint``;
   the session runs read-only with ``lock_timeout`` and ``statement_timeout`` set, so a table
-  held by an ACCESS EXCLUSIVE lock gives no size instead of a wait.
+  held by an ACCESS EXCLUSIVE lock gives no size instead of a wait. All tables in one query
+  (one round trip per resource in a preview, whatever the number of tables); when a table is
+  locked, again table by table, so only that one lacks its size or count.
 - MySQL/MariaDB: ``information_schema.TABLES`` (``TABLE_ROWS``, ``DATA_LENGTH +
   INDEX_LENGTH``; InnoDB's estimate), ``COLUMNS`` and ``KEY_COLUMN_USAGE``, with
   ``lock_wait_timeout`` at its minimum (1 s) and a statement time limit.
@@ -136,15 +138,60 @@ def _note(facts: Facts, text: str) -> None:
     facts.note = text if facts.note is None else f"{facts.note}; {text}"
 
 
+# Every table's facts in one round trip: the best match per name as ``_postgres_each`` finds
+# it, its size, a bounded count when it was never analysed (``query_to_xml`` runs the count),
+# its columns and foreign keys as JSON. A locked table makes it fail (pg_total_relation_size
+# and the count wait at most lock_timeout): then ``_postgres_each`` looks table by table.
+_PG_ALL = """
+SELECT q.i, c.oid, c.reltuples::bigint, c.relpages::bigint * current_setting('block_size')::bigint,
+  pg_total_relation_size(c.oid),
+  CASE WHEN c.reltuples < 0 THEN (xpath('/row/n/text()', query_to_xml(format(
+    'SELECT count(*) AS n FROM (SELECT 1 FROM %%I.%%I LIMIT {limit}) s', c.nspname, c.relname),
+    false, true, '')))[1]::text::bigint END,
+  (SELECT coalesce(json_agg(json_build_array(a.attname, format_type(a.atttypid, a.atttypmod),
+     a.attnotnull, a.attgenerated::text) ORDER BY a.attnum), '[]')
+   FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+  (SELECT coalesce(json_agg(json_build_array(k.conname, array(SELECT attname FROM pg_attribute
+     WHERE attrelid = k.conrelid AND attnum = ANY (k.conkey))::text[])), '[]')
+   FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'f')
+FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS q(nsp, rel, i)
+CROSS JOIN LATERAL (
+  SELECT c.oid, c.reltuples, c.relpages, c.relname, n.nspname
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relname IN (q.rel, lower(q.rel)) AND c.relkind IN ('r', 'p', 'm') AND
+    CASE WHEN q.nsp IS NULL THEN n.nspname = ANY (current_schemas(false)) ELSE n.nspname = q.nsp END
+  ORDER BY c.relname = q.rel DESC, array_position(current_schemas(false), n.nspname) LIMIT 1) c
+ORDER BY q.i""".replace("{limit}", str(COUNT_LIMIT + 1))
+
+
 def _postgres(conn, names: list[str], facts: Facts, timeout: float) -> None:
     ms = max(1, int(timeout * 1000))
-    conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-    conn.execute("SET lock_timeout = 50")
-    conn.execute(f"SET statement_timeout = {ms}")
+    conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; SET lock_timeout = 50; "
+                 f"SET statement_timeout = {ms}")
+    split = [_split(name) for name in names]
+    try:
+        rows = conn.query(_PG_ALL, ([sch for sch, _ in split], [tbl for _, tbl in split]))
+    except Exception:  # a locked table (or a statement timeout): one look per table
+        _postgres_each(conn, names, facts)
+        return
+    for i, oid, reltuples, pages_bytes, size, count, columns, fks in rows:
+        name = names[i - 1]
+        tf = TableFacts(name, rows=int(reltuples) if reltuples >= 0 else None,
+                        bytes=int(size if size is not None else pages_bytes))
+        if tf.rows is None and count is not None:
+            tf.rows, tf.exact = int(count), int(count) <= COUNT_LIMIT
+        for col, typ, notnull, generated in columns:
+            tf.columns[col.lower()] = ColumnFacts(col, typ, not notnull, generated == "v")
+        tf.foreign_keys = {str(fk).lower(): tuple(str(c).lower() for c in cols) for fk, cols in fks}
+        facts.tables[table_key(name, facts.dialect)] = tf
+
+
+def _postgres_each(conn, names: list[str], facts: Facts) -> None:
     for name in names:
         schema, table = _split(name)
         rows = conn.query(
-            "SELECT c.oid, c.reltuples::bigint, c.relpages::bigint * current_setting('block_size')::bigint "
+            "SELECT c.oid, c.reltuples::bigint, c.relpages::bigint * current_setting('block_size')::bigint, "
+            "quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             # an unquoted name in a statement is folded to lower case by PostgreSQL
             "WHERE c.relname IN (%s, lower(%s)) AND c.relkind IN ('r', 'p', 'm') AND "
@@ -153,7 +200,7 @@ def _postgres(conn, names: list[str], facts: Facts, timeout: float) -> None:
             (table, table, schema, table) if schema else (table, table, table))
         if not rows:
             continue
-        oid, reltuples, pages_bytes = rows[0]
+        oid, reltuples, pages_bytes, ident = rows[0]
         tf = TableFacts(name, rows=int(reltuples) if reltuples >= 0 else None, bytes=int(pages_bytes))
         try:
             tf.bytes = int(conn.query("SELECT pg_total_relation_size(%s)", (oid,))[0][0])
@@ -161,7 +208,6 @@ def _postgres(conn, names: list[str], facts: Facts, timeout: float) -> None:
             _note(facts, f"{name} is locked; its size is pg_class's estimate")
         if tf.rows is None:  # never vacuumed/analysed: count, bounded
             try:
-                ident = (f'"{schema}".' if schema else "") + '"' + table.replace('"', '""') + '"'
                 n = int(conn.query(f"SELECT count(*) FROM (SELECT 1 FROM {ident} LIMIT {COUNT_LIMIT + 1}) s")[0][0])
                 tf.rows, tf.exact = n, n <= COUNT_LIMIT
             except Exception:
