@@ -12,8 +12,9 @@ Measured side by side in one run, on a durable PostgreSQL 15 server started for 
   at a time (what the fan-out's threads are weighed against: processes instead of threads);
 - ``provider``: ``--tenants`` Migration resources through the Pulumi SDK's real dynamic-provider
   server (``tests/grpc_harness.py``): preview (Check for every resource) and up (Check, Create),
-  sent ``--parallel`` at a time as the engine does (the server itself runs 4 at once), and the
-  provider process's peak RSS (``VmHWM``).
+  sent ``--parallel`` at a time as the engine does (the server itself runs 4 at once), the
+  no-op preview, the preview of a new file indexing every table (its findings carry live
+  facts), and the provider process's peak RSS (``VmHWM``).
 
 Every applied database is checked afterwards (all files' tables present). Prints a table and,
 with ``--json``, writes the figures::
@@ -140,11 +141,33 @@ def run_processes(t: Tenants, names: list[str], atlas_dir: Path, parallel: int) 
     return time.perf_counter() - t0
 
 
+def day2_file(directory: Path, files: int) -> None:
+    """Add the next file to ``directory``: an index on every existing table (a PG101 finding
+    each, with the table's live rows and size), and re-hash. Its mtime is set 10 s back: the
+    engine starts the provider more than 2 s after an edit, so the directory cache may trust
+    it (a file younger than 2 s is read again for every resource: the racy rule)."""
+    from pulumi_migrations_provider.migdir import MigrationDir
+    from tests.bench.benchgen import file_name
+
+    path = directory / file_name(files + 1)
+    path.write_text("".join(f"CREATE INDEX t{i:05d}_id_idx ON t{i:05d} (id);\n"
+                            for i in range(1, files + 1)))
+    MigrationDir.load(directory).write_sum()
+    old = time.time() - 10
+    for f in directory.iterdir():
+        os.utime(f, (old, old))
+
+
 def run_provider(t: Tenants, names: list[str], atlas_dir: Path, parallel: int,
-                 work: Path) -> dict[str, float]:
+                 work: Path, files: int) -> dict[str, float]:
+    import shutil
+
     from pulumi_migrations_provider.providers import MigrationProvider
     from tests.grpc_harness import ProviderServer, Stack
 
+    own = work / f"provider-dir-{t.count}"  # day2_file edits it; mtimes are kept
+    shutil.copytree(atlas_dir, own)
+    atlas_dir = own
     server = ProviderServer(work)
     try:
         stack = Stack(server)
@@ -164,9 +187,18 @@ def run_provider(t: Tenants, names: list[str], atlas_dir: Path, parallel: int,
         up = each(lambda n: stack.up(n, MIG, provider, inputs(n), secrets={"url"},
                                      additional_secret_outputs=["url"]))
         again = each(lambda n: stack.preview(n, MIG, provider, inputs(n), secrets={"url"}))
+        day2_file(atlas_dir, files)
+        steps: list = []
+        day2 = each(lambda n: steps.append(stack.preview(n, MIG, provider, inputs(n), secrets={"url"})))
+        from tests.bench.benchgen import file_name
+
+        shown = [s.inputs["migrations"][file_name(files + 1)].get("findings", []) for s in steps]
+        if not all(len(f) == files and all("rows" in line for line in f) for f in shown):
+            raise SystemExit(f"benchmark check failed: the new file's findings lack facts: {shown[0]}")
         status = Path(f"/proc/{server.proc.pid}/status").read_text()
         hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
-        return {"preview_s": preview, "up_s": up, "noop_preview_s": again, "peak_rss_mb": hwm / 1024}
+        return {"preview_s": preview, "up_s": up, "noop_preview_s": again, "day2_preview_s": day2,
+                "peak_rss_mb": hwm / 1024}
     finally:
         server.close()
 
@@ -201,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                 elif v == "processes":
                     samples[v].append(run_processes(t, names, layout.atlas, args.parallel))
                 elif v == "provider":
-                    samples[v].append(run_provider(t, names, layout.atlas, args.parallel, work))
+                    samples[v].append(run_provider(t, names, layout.atlas, args.parallel, work, args.files))
                 t.check(names, args.files)
                 t.drop(names)
                 print(f"run {r + 1} {v}: {samples[v][-1]}", file=sys.stderr, flush=True)
@@ -229,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     if samples.get("provider"):
         print(f"  provider, {args.tenants} Migration resources: preview {med('provider', 'preview_s'):.2f} s, "
               f"up {med('provider', 'up_s'):.2f} s, no-op preview {med('provider', 'noop_preview_s'):.2f} s, "
+              f"preview of a new file {med('provider', 'day2_preview_s'):.2f} s, "
               f"peak RSS {med('provider', 'peak_rss_mb'):.0f} MB")
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "samples": samples}, indent=2))
