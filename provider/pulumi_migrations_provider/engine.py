@@ -42,15 +42,17 @@ def load_dir(directory: MigrationDir | str | Path) -> MigrationDir:
 
 
 def status(target: Target | str, directory: MigrationDir | str | Path,
-           options: Options | None = None) -> StatusReport:
+           options: Options | None = None, *, conn: Connection | None = None) -> StatusReport:
     """Compute what is applied and pending. Writes nothing: no schema, no table, no lock, no file.
 
     Out-of-order files do not raise here: they are listed in ``out_of_order`` with ``error``.
+    ``conn``: a connection from ``look_connection`` to read through, left open for the caller's
+    next read-only look (the provider's lint facts); by default one is opened and closed.
     Raises DirError (atlas.sum, directives), ConnectError, NotCleanError (first run on a
     non-empty database without baseline), AppliedFileChangedError, RevisionStoreError.
     """
     job = _Job.make(target, directory, options)
-    state, error, out_of_order = job.look(tolerate_out_of_order=True)
+    state, error, out_of_order = job.look(tolerate_out_of_order=True, conn=conn)
     revs, p = state.revs, state.plan
     last = revs[-1] if revs else None
     # A failed file that ran nothing (its first statement failed outside a transaction, or a row
@@ -76,6 +78,15 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
         report.error = report.error or last.error or None
         report.error_statement = last.error_stmt or None
     return report
+
+
+def look_connection(target: Target | str, options: Options | None = None) -> Connection | None:
+    """The read-only connection ``status`` reads through (None for a SQLite file that does not
+    exist yet). Raises ConnectError."""
+    opts, t = options or Options(), as_target(target)
+    dialect = for_target(t)
+    return dialect.connect(t, timeout=dialect.look_timeout(opts.connect_timeout, opts.lock_timeout),
+                           readonly=True)
 
 
 def apply(target: Target | str, directory: MigrationDir | str | Path,
@@ -183,13 +194,15 @@ class _Job(Record):
         dialect = for_target(t)
         return cls(opts, t, d, hf, dialect, dialect.revisions_schema(t, opts.revisions_schema))
 
-    def look(self, *, tolerate_out_of_order: bool = False) -> tuple[_State, str | None, list[str]]:
-        """Read the state through a read-only connection (no lock). With
-        ``tolerate_out_of_order``, out-of-order files are returned (with the error text) instead
-        of raised, and planning goes on as ``linear-skip``."""
+    def look(self, *, tolerate_out_of_order: bool = False,
+             conn: Connection | None = None) -> tuple[_State, str | None, list[str]]:
+        """Read the state through a read-only connection (no lock): ``conn`` (left open), else
+        one opened here. With ``tolerate_out_of_order``, out-of-order files are returned (with
+        the error text) instead of raised, and planning goes on as ``linear-skip``."""
         opts = self.options
-        timeout = self.dialect.look_timeout(opts.connect_timeout, opts.lock_timeout)
-        conn = self.dialect.connect(self.target, timeout=timeout, readonly=True)
+        own = conn is None
+        if own:
+            conn = look_connection(self.target, opts)
         try:
             if conn is not None:
                 self.dialect.bound_lock_waits(conn, opts.lock_timeout)
@@ -201,7 +214,7 @@ class _Job(Record):
                 skip = self.options.replace(exec_order="linear-skip")
                 return self.read_state(conn, skip), str(err), err.out_of_order
         finally:
-            if conn is not None:
+            if own and conn is not None:
                 conn.close()
 
     def read_state(self, conn: Connection | None, opts: Options) -> _State:

@@ -17,10 +17,11 @@ Public API (others call it; the shape is fixed)::
   (also "postgresql"/"mariadb"). Pure: no I/O besides reading the files' bytes. Raises
   ConfigError for a bad policy or dialect, ParseError/FileEncodingError for a file that does not
   split into statements.
-- ``read_facts(target, tables, timeout) -> Facts``: read-only, never waits on locks, never
-  raises for an unreachable database (``Facts.note`` says why there are none).
-- ``lint(files, dialect_name, *, target=None, policy=None, timeout=5.0) -> (findings, facts)``:
-  both steps (static pass, facts for the tables it names, final pass).
+- ``read_facts(target, tables, timeout, *, conn=None) -> Facts``: read-only, never waits on
+  locks, never raises for an unreachable database (``Facts.note`` says why there are none);
+  through ``conn`` (left open) when given.
+- ``lint(files, dialect_name, *, target=None, policy=None, timeout=5.0, conn=None) -> (findings,
+  facts)``: both steps (static pass, facts for the tables it names, final pass).
 - ``has_errors(findings)``: any finding of severity "error" (the CLI's exit 1).
 
 The codes, categories and default severities are in ``findings.CODES`` (Atlas's codes where
@@ -69,12 +70,14 @@ def has_errors(findings: Iterable[Finding]) -> bool:
 
 
 def lint(files: Sequence[MigrationFile], dialect_name: str, *, target=None,
-         policy: Policy | None = None, timeout: float = 5.0) -> tuple[list[Finding], Facts | None]:
-    """Static findings, then (with ``target``) the same analysis with live facts."""
+         policy: Policy | None = None, timeout: float = 5.0,
+         conn=None) -> tuple[list[Finding], Facts | None]:
+    """Static findings, then (with ``target``) the same analysis with live facts (read through
+    ``conn`` when given, see ``read_facts``)."""
     if target is None:
         return analyze(files, dialect_name, policy=policy), None
     resolve_policy(policy)  # a bad policy fails before anything connects
     # The tables any finding could name (every category on, whatever the policy says).
     names = tables(analyze(files, dialect_name, policy={c: "warn" for c in CATEGORIES}))
-    facts = read_facts(target, names, timeout)
+    facts = read_facts(target, names, timeout, conn=conn)
     return analyze(files, dialect_name, facts=facts, policy=policy), facts

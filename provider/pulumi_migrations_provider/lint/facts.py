@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import MigrateError
 from ..target import Target, as_target
@@ -95,11 +96,13 @@ def _split(name: str) -> tuple[str | None, str]:
     return (schema or None), table
 
 
-def read_facts(target: Target | str, tables: Iterable[str], timeout: float = 5.0) -> Facts:
+def read_facts(target: Target | str, tables: Iterable[str], timeout: float = 5.0, *,
+               conn: Any = None) -> Facts:
     """Read the facts of ``tables`` (names as the findings give them) from ``target``.
 
-    Never raises for a database problem: the result then has ``note`` set. Tables that do not
-    exist are left out.
+    ``conn``: an open read-only connection to ``target`` to read through (left open, its
+    session's timeouts changed); by default one is opened and closed. Never raises for a
+    database problem: the result then has ``note`` set. Tables that do not exist are left out.
     """
     t = as_target(target)
     dialect = {"postgresql": "postgres", "mariadb": "mysql"}.get(t.dialect, t.dialect)
@@ -110,10 +113,11 @@ def read_facts(target: Target | str, tables: Iterable[str], timeout: float = 5.0
     from ..dialects import for_target
 
     d = for_target(t)
-    conn = None
+    own = conn is None
     try:
         # SQLite: no busy wait at all (a run holding the file makes the look fail, not wait).
-        conn = d.connect(t, timeout=0.0 if dialect == "sqlite" else timeout, readonly=True)
+        if own:
+            conn = d.connect(t, timeout=0.0 if dialect == "sqlite" else timeout, readonly=True)
         if conn is None:  # a SQLite file that does not exist yet: nothing is there
             facts.note = f"{t.redacted()} does not exist yet; no table facts"
             return facts
@@ -124,7 +128,7 @@ def read_facts(target: Target | str, tables: Iterable[str], timeout: float = 5.0
     except Exception as err:  # a driver error mid-look: degrade, never fail the lint
         facts.note = f"no live facts (reading {t.redacted()}: {t.scrub(_first_line(err))}); findings are static"
     finally:
-        if conn is not None:
+        if own and conn is not None:
             conn.close()
     return facts
 

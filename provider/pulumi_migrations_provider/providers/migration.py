@@ -44,6 +44,7 @@ from ..errors import (
     ParseError,
     VersionError,
 )
+from ..dialects import Connection
 from ..migdir import MigrationDir
 from ..reports import Options, StatusReport
 from ..target import Target
@@ -131,42 +132,50 @@ class MigrationProvider(ResourceProvider):
             return self._describe(inputs, olds, directory, None, None, PLAN_URL_UNKNOWN)
         if not isinstance(url, str) or not url:
             return CheckResult(inputs, [CheckFailure("url", "give a database URL (database= or url=)")])
+        conn = None  # one connection per check: the status look, then the lint's live facts
         try:
-            target = Target.parse(url)
-            status = engine.status(target, directory, options)
-        except ConfigError as err:
-            return CheckResult(inputs, [CheckFailure(_property(err, "url"), resource_message(err))])
-        except ConnectError as err:
-            return self._describe(inputs, olds, directory, target, None,
-                                  f"pending unknown: the database is unreachable at preview ({err})")
-        except HistoryError as err:
-            return CheckResult(inputs, [CheckFailure(_history_property(err), resource_message(err))])
-        except DirError as err:
-            return CheckResult(inputs, [CheckFailure("dir", dir_failure_reason(err))])
-        except MigrateError as err:
-            return self._describe(inputs, olds, directory, target, None, f"pending unknown: {err}")
-        down = _down_failure(inputs.get("target_version"), status.current_version, directory)
-        if down:
-            return CheckResult(inputs, [down])
-        if status.out_of_order:
-            reason = status.error or ("files were added before the last applied version: "
-                                      + ", ".join(status.out_of_order))
-            return CheckResult(inputs, [CheckFailure("dir", reason + HINT_WORDS["exec_order"])])
-        return self._describe(inputs, olds, directory, target, status, _plan(status))
+            try:
+                target = Target.parse(url)
+                conn = engine.look_connection(target, options)
+                status = engine.status(target, directory, options, conn=conn)
+            except ConfigError as err:
+                return CheckResult(inputs, [CheckFailure(_property(err, "url"), resource_message(err))])
+            except ConnectError as err:
+                return self._describe(inputs, olds, directory, target, None,
+                                      f"pending unknown: the database is unreachable at preview ({err})")
+            except HistoryError as err:
+                return CheckResult(inputs, [CheckFailure(_history_property(err), resource_message(err))])
+            except DirError as err:
+                return CheckResult(inputs, [CheckFailure("dir", dir_failure_reason(err))])
+            except MigrateError as err:
+                return self._describe(inputs, olds, directory, target, None, f"pending unknown: {err}")
+            down = _down_failure(inputs.get("target_version"), status.current_version, directory)
+            if down:
+                return CheckResult(inputs, [down])
+            if status.out_of_order:
+                reason = status.error or ("files were added before the last applied version: "
+                                          + ", ".join(status.out_of_order))
+                return CheckResult(inputs, [CheckFailure("dir", reason + HINT_WORDS["exec_order"])])
+            return self._describe(inputs, olds, directory, target, status, _plan(status), conn)
+        finally:
+            if conn is not None:
+                conn.close()
 
     @staticmethod
     def _describe(inputs: dict[str, Any], olds: dict[str, Any], directory: MigrationDir,
-                  target: Target | None, status: StatusReport | None, plan: str) -> CheckResult:
+                  target: Target | None, status: StatusReport | None, plan: str,
+                  conn: Connection | None = None) -> CheckResult:
         """Add ``migrations`` (with the pending files' findings) and ``__pending`` (absent when
         the database is unreachable, unknown with the URL); log the plan line when something is
-        (or may be) pending. An error-severity finding fails the check."""
+        (or may be) pending. An error-severity finding fails the check. The live facts are read
+        through ``conn`` (the status look's) when given."""
         pending = None if status is None else list(status.pending)
         files = declared_files(directory, inputs.get("target_version"))
         policy = inputs.get(LINT_KEY)
         olds = olds or {}
         try:
             linted = lint_pending(files, target, olds, pending,
-                                  None if is_unknown(policy) else policy)
+                                  None if is_unknown(policy) else policy, conn)
             inputs[MIGRATIONS_KEY] = describe(files, target.dialect if target else None,
                                               olds, pending, linted.lines)
         except ParseError as err:

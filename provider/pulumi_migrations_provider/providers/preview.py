@@ -142,10 +142,12 @@ class Linted:
 
 
 def lint_pending(files: Sequence[MigrationFile], target: Target | None, olds: Mapping[str, Any],
-                 pending: Sequence[str] | None, policy: Mapping[str, str] | None) -> Linted:
+                 pending: Sequence[str] | None, policy: Mapping[str, str] | None,
+                 conn: Any = None) -> Linted:
     """Lint the files ``up`` would apply (see the module doc). Without a target (URL unknown)
-    nothing is linted: the dialect is not known yet. Raises ConfigError for a bad policy,
-    ParseError for a file that does not split."""
+    nothing is linted: the dialect is not known yet. Live facts are read through ``conn`` when
+    given (the status look's, left open). Raises ConfigError for a bad policy, ParseError for a
+    file that does not split."""
     if target is None:
         return Linted(note="lint runs once the database URL is known")
     recorded = olds.get(MIGRATIONS_KEY)
@@ -163,7 +165,7 @@ def lint_pending(files: Sequence[MigrationFile], target: Target | None, olds: Ma
         note: str | None = "pending is unknown, so lint read no live facts: findings are static"
     else:
         found, facts = lint.lint(todo, dialect, target=target, policy=policy,
-                                 timeout=FACTS_TIMEOUT)
+                                 timeout=FACTS_TIMEOUT, conn=conn)
         note = facts.note if facts is not None else None
     lines: dict[str, list[str]] = {}
     for f in found:

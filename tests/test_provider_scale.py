@@ -1,8 +1,9 @@
-"""The lint's parse cache (``lint/parsed.py``), the statement counts of ``providers/preview``
-and the provider's directory cache, as many ``Migration`` resources of one directory use them:
-each file is parsed once per content and dialect in the process, whatever the policy, the facts
-or the number of resources; an edited file is parsed again; threads wait for a parse in progress
-instead of repeating it; the cache is bounded; a file that does not split is never cached.
+"""What many ``Migration`` resources of one directory share in one provider process: the lint's
+parse cache (``lint/parsed.py``), the statement counts of ``providers/preview``, the directory
+cache, and one connection per check. Each file is parsed once per content and dialect in the
+process, whatever the policy, the facts or the number of resources; an edited file is parsed
+again; threads wait for a parse in progress instead of repeating it; the cache is bounded; a
+file that does not split is never cached.
 """
 
 from __future__ import annotations
@@ -178,3 +179,32 @@ def test_many_resources_of_one_directory_read_it_once_and_parse_each_file_once(
     assert len(loads) == 1
     assert parses == Counter(dict.fromkeys(sql, 1))
     assert splits == Counter(dict.fromkeys(sql, 1))  # counted once for the four checks
+
+
+def test_a_check_reads_status_and_live_facts_through_one_connection(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A preview with a pending file on existing tables: the status look and the lint's live
+    facts share the check's one connection (the findings carry the table's rows)."""
+    from pulumi_migrations_provider.dialects.postgres import PostgresDialect
+
+    d = make_dir(tmp_path / "dir", {"1_init.sql": "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1), (2);\n"})
+    provider = MigrationProvider()
+    news = {"url": pg_url, "dir": str(d)}
+    first = provider.check({}, news)
+    provider.create(first.inputs)
+    (d / "2_index.sql").write_text("CREATE INDEX t_id ON t (id);\n")
+    MigrationDir.load(d).write_sum()
+    connects: list[bool] = []
+    real = PostgresDialect.connect
+
+    def counting(self: PostgresDialect, *args: Any, **kwargs: Any) -> Any:
+        connects.append(bool(kwargs.get("readonly")))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(PostgresDialect, "connect", counting)
+    checked = provider.check(first.inputs, news)
+    assert not checked.failures and checked.inputs["__pending"] == ["2_index.sql"]
+    [finding] = checked.inputs["migrations"]["2_index.sql"]["findings"]
+    assert finding.startswith('L1 warning: PG101 Creating index "t_id" non-concurrently')
+    assert "(table t: ~2 rows, " in finding or "(table t: 2 rows, " in finding, finding
+    assert connects == [True]
