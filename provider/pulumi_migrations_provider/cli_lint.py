@@ -84,13 +84,16 @@ def run(ns: argparse.Namespace) -> int:
     files, unreachable = list(d.files), None
     if target is not None:
         from . import engine
-        from .errors import ConnectError
+        from .errors import ConnectError, LockError
         from .reports import Options
 
+        # The look at the revisions table is bounded like the facts read: a database held by
+        # a run (a SQLite file is kept locked until it ends) or a locked table degrades too.
+        look = Options(revisions_schema=ns.revisions_schema, allow_dirty=True,
+                       lock_timeout=ns.facts_timeout, connect_timeout=ns.facts_timeout)
         try:
-            report = engine.status(target, d, Options(revisions_schema=ns.revisions_schema,
-                                                      allow_dirty=True))
-        except ConnectError as err:  # degrade: every file, static findings, and say so
+            report = engine.status(target, d, look)
+        except (ConnectError, LockError) as err:  # degrade: every file, static findings, say so
             unreachable = f"{err}; linted every file without live facts"
             target = None
         else:

@@ -11,7 +11,8 @@ Contract of ``set_version(target, directory, version, options, dry_run=, allow_p
   file (an empty directory: delete every row), allowed only when rows exist (as Atlas).
 - A row that stopped midway (applied < total) and would be kept is refused
   (``PartialRevisionError``) unless ``allow_partial``: then it is recorded as complete (type 6,
-  applied = total, error cleared). Deleting such a row after ``version`` needs no flag.
+  applied = total, error cleared). A row set as applied takes its file's current atlas.sum hash
+  (the file was usually fixed after the failure; the old hash would read as an edit). Deleting such a row after ``version`` needs no flag.
 - Under the migration lock, in one transaction; creates the revisions table when missing.
 - ``dry_run`` reads through a read-only connection without the lock and writes nothing.
 
@@ -71,6 +72,14 @@ def plan_set(files: list[MigrationFile], hf: HashFile, revs: list[Revision], ver
     """The rows to delete and write (pure: no database). ``revs`` sorted by version."""
     ops: list[SetOp] = []
     kept: list[Revision] = []
+    by_version = {f.version: f for f in files}
+
+    def current_hash(r: Revision) -> str:
+        # A row set as applied records the file as it is now (usually fixed after the failure):
+        # the broken file's hash it was created with would make the next run call it edited.
+        f = by_version.get(r.version)
+        return (hf.hash_of(f.name) if f is not None else None) or r.hash
+
     for r in revs:
         if r.version > version:
             ops.append(SetOp("remove", r))
@@ -80,9 +89,11 @@ def plan_set(files: list[MigrationFile], hf: HashFile, revs: list[Revision], ver
             if not allow_partial:
                 raise _partial_refused(r, version, files)
             ops.append(SetOp("set", r.copy(type=TYPE_EXECUTE | TYPE_RESOLVED, applied=r.total,
-                                           error="", error_stmt="", partial_hashes=None)))
+                                           error="", error_stmt="", partial_hashes=None,
+                                           hash=current_hash(r))))
         elif r.version == version and r.error:
-            ops.append(SetOp("set", r.copy(type=TYPE_EXECUTE | TYPE_RESOLVED, error="", error_stmt="")))
+            ops.append(SetOp("set", r.copy(type=TYPE_EXECUTE | TYPE_RESOLVED, error="", error_stmt="",
+                                           hash=current_hash(r))))
     last = kept[-1].version if kept else None
     todo = [f for f in files if f.version <= version and (last is None or f.version > last)]
     for f in todo:

@@ -125,8 +125,8 @@ class Target(FrozenRecord):
             # "postgres": every file would be applied there without a word. Refuse instead.
             raise ConfigError(
                 f"reading the database URL {_redact_text(url)}: no database name; add it to the "
-                "path (postgres://user:pass@host:5432/DBNAME), naming 'postgres' explicitly if "
-                "that really is the target")
+                "path (postgres://user:pass@host:5432/DBNAME), naming the maintenance "
+                "database explicitly if that really is the target")
         return cls(
             dialect=dialect, scheme=lowered, host=parts.hostname, port=port,
             user=unquote(parts.username) if parts.username else None,
@@ -271,7 +271,21 @@ def mask_forms(text: str, forms: list[str]) -> str:
 
     alternatives = "|".join(re.escape(form) for form in forms)
     pattern = rf"(?<![A-Za-z0-9_])(?<!://)(?:{alternatives})(?![A-Za-z0-9_])(?!://)"
-    return re.sub(pattern, _MASK, text)
+    if '":' not in text:
+        return re.sub(pattern, _MASK, text)
+
+    def mask(match: re.Match[str]) -> str:  # a JSON document: spare our own fields' values
+        before = text[max(0, match.start() - 40):match.start()]
+        return match.group(0) if re.search(_OWN_JSON_VALUE, before) else _MASK
+
+    return re.sub(pattern, mask, text)
+
+
+#: The start of a JSON string value that only we write (Atlas's JSON: ``"Driver":"postgres"``,
+#: ``"Scheme"``, ``"Type":"applied"``, ``"Status"``...), whatever the password: with the common
+#: password ``postgres`` these read ``"Driver":"****"`` otherwise. No password is ever in them.
+_OWN_JSON_VALUE = (r'"(?:Driver|Scheme|Schema|Dir|Type|Status|Next|Op|OperatorVersion|status|'
+                   r'revisions_table|category|severity|code)":\s*"[^"\\]*$')
 
 
 def scrub(text: str, password: str | None) -> str:
