@@ -165,18 +165,18 @@ def test_bulk_path_takes_runs_and_their_comments(name):
     assert len(got) == 500 and got[7].comments == ("-- row 7\n", "-- more\n")
     assert got[7].line == 19 and got[7].col == 1 and got[7].text.startswith("INSERT")
     calls = []
-    real = lex._bulk_pattern
+    real = lex._Scanner.stmt
 
-    def spy(*args):
-        calls.append(args)
-        return real(*args)
+    def spy(self):
+        calls.append(self.inp)
+        return real(self)
 
-    lex._bulk_pattern, saved = spy, lex._bulk_pattern
+    lex._Scanner.stmt = spy  # type: ignore[method-assign]
     try:
         lex._split(text, OPTIONS[name], None, True)
     finally:
-        lex._bulk_pattern = saved
-    assert len(calls) <= 2  # the first statement (no separator before it), then one run
+        lex._Scanner.stmt = real  # type: ignore[method-assign]
+    assert len(calls) == 2  # the loop scans the first statement and finds the end: one run
 
 
 def test_statement_keeps_its_api():

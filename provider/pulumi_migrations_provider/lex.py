@@ -138,7 +138,10 @@ _QUOTE_NAMES = {"'": "'\\''", '"': "'\"'", "`": "'`'"}
 
 _JUMP_CACHE: dict[tuple[str, ScanOptions], re.Pattern[str]] = {}
 _RUN_CACHE: dict[tuple[str, ScanOptions], re.Pattern[str] | None] = {}
-_BULK_CACHE: dict[tuple[str, ScanOptions, str], re.Pattern[str] | None] = {}
+# Per (delimiter, options): the jump and run patterns, and the bulk patterns by separator
+# (``_bulk_pattern``, compiled when ``_take_plain`` first meets a separator): one lookup per scanner.
+_PATTERNS: dict[tuple[str, ScanOptions],
+                tuple[re.Pattern[str], re.Pattern[str] | None, dict[str, re.Pattern[str] | None]]] = {}
 # The whitespace between statements that ``_take_plain`` takes runs of statements after: it
 # ends with a newline (each statement then starts in column 1); others go through the loop.
 _SEPARATORS = frozenset(("\n", "\n\n", "\r\n", "\r\n\r\n"))
@@ -161,6 +164,16 @@ def _jump_pattern(delim: str, opts: ScanOptions) -> re.Pattern[str]:
             alts.append(r"[Bb](?=[Ee][Gg][Ii][Nn]" + _WS + ")")
         pat = _JUMP_CACHE[key] = re.compile("|".join(alts))
     return pat
+
+
+def _patterns(delim: str, opts: ScanOptions
+              ) -> tuple[re.Pattern[str], re.Pattern[str] | None, dict[str, re.Pattern[str] | None]]:
+    """The jump pattern, the run pattern and the bulk patterns by separator (see ``_PATTERNS``)."""
+    key = (delim, opts)
+    got = _PATTERNS.get(key)
+    if got is None:
+        got = _PATTERNS[key] = (_jump_pattern(delim, opts), _run_pattern(delim, opts), {})
+    return got
 
 
 def _run_pattern(delim: str, opts: ScanOptions) -> re.Pattern[str] | None:
@@ -244,9 +257,6 @@ def _bulk_pattern(delim: str, opts: ScanOptions, sep: str) -> re.Pattern[str] | 
     when the run stopped early. None when there is no run pattern, or before Python 3.11: the
     equivalence needs the run to be atomic (no backtracking to an earlier delimiter).
     """
-    key = (delim, opts, sep)
-    if key in _BULK_CACHE:
-        return _BULK_CACHE[key]
     run = _run_pattern(delim, opts)
     pat = None
     if run is not None and sys.version_info >= (3, 11):
@@ -256,7 +266,6 @@ def _bulk_pattern(delim: str, opts: ScanOptions, sep: str) -> re.Pattern[str] | 
         stmt = "((?:" + comment + ")*+" + first + "(?>" + run.pattern + ")" + re.escape(delim) + ")"
         pat = re.compile(re.escape(sep) + stmt + "|(?s:.+)")
         assert pat.groups == 1
-    _BULK_CACHE[key] = pat
     return pat
 
 
@@ -283,7 +292,7 @@ class _Scanner:
     """One Atlas ``Scanner`` over ``src[start:]``; offsets are absolute indexes into ``src``."""
 
     __slots__ = ("src", "n", "opts", "inp", "i", "delim", "comments", "jump", "run", "fast",
-                 "dropped", "memo", "level")
+                 "dropped", "memo", "level", "bulk")
 
     def __init__(
         self,
@@ -301,9 +310,9 @@ class _Scanner:
         self.i = start  # Go's s.pos, absolute
         self.delim = _DEFAULT_DELIM
         self.comments: list[str] = []
-        self.jump = _jump_pattern(_DEFAULT_DELIM, opts)
+        self.jump, run, self.bulk = _patterns(_DEFAULT_DELIM, opts)
         self.fast = fast  # False: the loop alone (the reference the fast path is tested against)
-        self.run = _run_pattern(_DEFAULT_DELIM, opts) if fast else None
+        self.run = run if fast else None
         self.level = level  # how many BEGIN blocks this scan is nested in
         self.dropped = 0  # length of a dropped directive line (Go's s.total does not count it)
         # Shared by all nested scanners of one split: see scan_to_end.
@@ -332,8 +341,8 @@ class _Scanner:
         if d == "":
             raise _ScanError(at, "empty delimiter")
         self.delim = _unescape_delim(d)
-        self.jump = _jump_pattern(self.delim, self.opts)
-        self.run = _run_pattern(self.delim, self.opts) if self.fast else None
+        self.jump, run, self.bulk = _patterns(self.delim, self.opts)
+        self.run = run if self.fast else None
 
     # -- scanning ---------------------------------------------------------------------------
 
@@ -623,9 +632,12 @@ def _take_plain(text: str, scanner: _Scanner, out: list[Statement], line: int, l
     pos = scanner.inp
     end = _SPACES.match(text, pos).end()  # type: ignore[union-attr]  # always matches
     sep = text[pos:end]
-    if sep not in _SEPARATORS:
+    if sep not in _SEPARATORS or end == len(text):
         return line, last
-    bulk = _bulk_pattern(scanner.delim, scanner.opts, sep)
+    if sep in scanner.bulk:
+        bulk = scanner.bulk[sep]
+    else:
+        bulk = scanner.bulk[sep] = _bulk_pattern(scanner.delim, scanner.opts, sep)
     if bulk is None:
         return line, last
     chunks = bulk.findall(text, pos)
