@@ -119,7 +119,8 @@ def test_failing_group_does_not_backtrack_exponentially():
 STATEMENTS = (
     "INSERT INTO t VALUES (1, 'a;b', 'it''s');", "INSERT INTO t VALUES (2, 'x -- y\n-- z', NULL);",
     "UPDATE t SET a = 'b' WHERE (c = ';');", ";", "SELECT 1;", "SELECT '\\';", "SELECT '\\\\';",
-    "SELECT \"q;\", `b;`;", "SELECT (((((1)))));", "SELECT 1 /* c; */ + 2;", "SELECT 1 -- c;\n + 2;",
+    "SELECT \"q;\", `b;`;", "SELECT (((((1)))));", "SELECT 1 /* c; */ + 2;",
+    "SELECT 1 -- c;\n + 2;",
     "DELETE FROM t;", "delimiterx;", "SELECT $$a;b$$;", "SELECT $1;", "SELECT E'\\'';",
     "CREATE TRIGGER x BEGIN SELECT 1; END;", "begin;", "BEGIN ATOMIC SELECT 1; END;", "END;",
     "SELECT 'é日\u2028';", "x", "SELECT '\n\n';", "SELECT 1 # c;\n;", "SELECT 'unclosed;",

@@ -139,9 +139,10 @@ _QUOTE_NAMES = {"'": "'\\''", '"': "'\"'", "`": "'`'"}
 _JUMP_CACHE: dict[tuple[str, ScanOptions], re.Pattern[str]] = {}
 _RUN_CACHE: dict[tuple[str, ScanOptions], re.Pattern[str] | None] = {}
 # Per (delimiter, options): the jump and run patterns, and the bulk patterns by separator
-# (``_bulk_pattern``, compiled when ``_take_plain`` first meets a separator): one lookup per scanner.
-_PATTERNS: dict[tuple[str, ScanOptions],
-                tuple[re.Pattern[str], re.Pattern[str] | None, dict[str, re.Pattern[str] | None]]] = {}
+# (``_bulk_pattern``, compiled when ``_take_plain`` first meets a separator): one lookup per
+# scanner.
+_Patterns = tuple[re.Pattern[str], re.Pattern[str] | None, dict[str, re.Pattern[str] | None]]
+_PATTERNS: dict[tuple[str, ScanOptions], _Patterns] = {}
 # The whitespace between statements that ``_take_plain`` takes runs of statements after: it
 # ends with a newline (each statement then starts in column 1); others go through the loop.
 _SEPARATORS = frozenset(("\n", "\n\n", "\r\n", "\r\n\r\n"))
@@ -166,8 +167,7 @@ def _jump_pattern(delim: str, opts: ScanOptions) -> re.Pattern[str]:
     return pat
 
 
-def _patterns(delim: str, opts: ScanOptions
-              ) -> tuple[re.Pattern[str], re.Pattern[str] | None, dict[str, re.Pattern[str] | None]]:
+def _patterns(delim: str, opts: ScanOptions) -> _Patterns:
     """The jump pattern, the run pattern and the bulk patterns by separator (see ``_PATTERNS``)."""
     key = (delim, opts)
     got = _PATTERNS.get(key)
@@ -254,8 +254,8 @@ def _bulk_pattern(delim: str, opts: ScanOptions, sep: str) -> re.Pattern[str] | 
     follows, the second alternative takes the rest of the input in one step (``.+`` with DOTALL
     jumps to the end) and group 1 is empty: ``findall`` never skips text, and its list ends with
     ``""`` exactly when the run stopped early. None when there is no run pattern, or before
-    Python 3.11: the equivalence needs the run to be atomic (no backtracking to an earlier
-    delimiter).
+    Python 3.11: the equivalence needs the run to be atomic (its possessive repeats: no
+    backtracking to an earlier delimiter).
     """
     run = _run_pattern(delim, opts)
     pat = None
@@ -263,7 +263,7 @@ def _bulk_pattern(delim: str, opts: ScanOptions, sep: str) -> re.Pattern[str] | 
         first = "(?![-/#" + re.escape(_GO_SPACE) + "])"
         first += "(?!" + "".join(f"[{c.upper()}{c}]" for c in _DELIMITER_CMD) + ")"
         comment = r"--[^\n]*+\n" + (r"|#[^\n]*+\n" if opts.hash_comments else "")
-        stmt = "((?:" + comment + ")*+" + first + "(?>" + run.pattern + ")" + re.escape(delim) + ")"
+        stmt = "((?:" + comment + ")*+" + first + run.pattern + re.escape(delim) + ")"
         pat = re.compile(re.escape(sep) + stmt + "|(?s:.+)")
         assert pat.groups == 1
     return pat
@@ -661,7 +661,8 @@ def _take_plain(text: str, scanner: _Scanner, out: list[Statement], line: int, l
     base = len(out)
     one, none = itertools.repeat(1), itertools.repeat(())
     # tuple.__new__ straight from map: ~15% faster than through _new_statement's partial.
-    out.extend(map(tuple.__new__, itertools.repeat(Statement), zip(texts, starts, lines, one, none)))
+    rows = zip(texts, starts, lines, one, none)
+    out.extend(map(tuple.__new__, itertools.repeat(Statement), rows))
     # Chunks that start with comment lines (a statement never starts with "-" or "#"): the
     # statement starts after them, a line further down per comment, and carries them.
     for i in [i for i, chunk in enumerate(chunks) if chunk[0] in "-#"]:
@@ -670,7 +671,10 @@ def _take_plain(text: str, scanner: _Scanner, out: list[Statement], line: int, l
             nl = chunk.index("\n", at) + 1
             comments.append(chunk[at:nl])
             at = nl
-        stmt_text = chunk[at:] if delim == _DEFAULT_DELIM else chunk[at : -len(delim)].rstrip(_GO_SPACE)
+        if delim == _DEFAULT_DELIM:
+            stmt_text = chunk[at:]
+        else:
+            stmt_text = chunk[at : -len(delim)].rstrip(_GO_SPACE)
         out[base + i] = _new_statement(
             (stmt_text, starts[i] + at, lines[i] + len(comments), 1, tuple(comments)))
     scanner.inp = scanner.i = starts[-1] - width

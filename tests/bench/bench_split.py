@@ -94,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     modules = [lex] if args.ref is None else [load_ref(args.ref), lex]
     clock = time.perf_counter if args.clock == "wall" else time.process_time
-    print(f"Python {sys.version.split()[0]}, {args.clock} clock, best of {args.repeat}, load average "
-          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"Python {sys.version.split()[0]}, {args.clock} clock, best of {args.repeat}, "
+          f"load average {load}")
     if args.ref is None:
         print("| shape | rules | statements | MB | best s | split MB/s |")
         print("| --- | --- | --- | --- | --- | --- |")
@@ -126,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             ref = modules[0]
             ref_opts = ref.OPTIONS_BY_DIALECT[DIALECTS[dialect]]
-            if fields(ref.split_statements(text, ref_opts)) != fields(lex.split_statements(text, opts)):
+            before, after = ref.split_statements(text, ref_opts), lex.split_statements(text, opts)
+            if fields(before) != fields(after):
                 print(f"error: {args.ref}'s split differs on {shape}, {dialect}", file=sys.stderr)
                 return 1
             r = times[0][0]
