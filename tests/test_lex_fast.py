@@ -1,4 +1,5 @@
-"""The splitter's fast path (the run pattern, ``lex._run_pattern``) against the loop alone.
+"""The splitter's fast paths (the run pattern, ``lex._run_pattern``, and the runs of plain
+statements taken whole, ``lex._take_plain``) against the loop alone.
 
 ``lex._split(..., fast=False)`` scans with the case-by-case loop only: the code Atlas's goldens
 (tests/test_lex.py) pinned before the fast path existed. The fast path must give the same
@@ -50,14 +51,19 @@ def _inputs(seed: int, count: int) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("name", sorted(OPTIONS))
-def test_fast_path_equals_loop_on_generated_inputs(name):
-    opts = OPTIONS[name]
+def _differences(texts: list[str], opts: ScanOptions) -> list[tuple[str, object, object]]:
+    """The inputs (with both outcomes) on which the fast path and the loop alone disagree."""
     differ = []
-    for text in _inputs(seed=sum(map(ord, name)), count=3000):
+    for text in texts:
         fast, slow = _outcome(text, opts, True), _outcome(text, opts, False)
         if fast != slow:
             differ.append((text, fast, slow))
+    return differ
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+def test_fast_path_equals_loop_on_generated_inputs(name):
+    differ = _differences(_inputs(seed=sum(map(ord, name)), count=3000), OPTIONS[name])
     assert not differ, differ[:3]
 
 
@@ -106,3 +112,79 @@ def test_failing_group_does_not_backtrack_exponentially():
     text = "INSERT INTO t VALUES (" + "a, 'b', c " * 20000 + ";\n"
     with pytest.raises(ParseError, match="unclosed '\\('"):
         lex.split_statements(text, POSTGRES)
+
+
+# Runs of statements between which the splitter takes its bulk path (lex._take_plain): plain
+# statements after a newline separator, with the pieces that end or change a run in between.
+STATEMENTS = (
+    "INSERT INTO t VALUES (1, 'a;b', 'it''s');", "INSERT INTO t VALUES (2, 'x -- y\n-- z', NULL);",
+    "UPDATE t SET a = 'b' WHERE (c = ';');", ";", "SELECT 1;", "SELECT '\\';", "SELECT '\\\\';",
+    "SELECT \"q;\", `b;`;", "SELECT (((((1)))));", "SELECT 1 /* c; */ + 2;",
+    "SELECT 1 -- c;\n + 2;",
+    "DELETE FROM t;", "delimiterx;", "SELECT $$a;b$$;", "SELECT $1;", "SELECT E'\\'';",
+    "CREATE TRIGGER x BEGIN SELECT 1; END;", "begin;", "BEGIN ATOMIC SELECT 1; END;", "END;",
+    "SELECT 'é日\u2028';", "x", "SELECT '\n\n';", "SELECT 1 # c;\n;", "SELECT 'unclosed;",
+    "SELECT 1)", "SELECT (1;", "SELECT 1 //", "SELECT 2 ;;", "SELECT 3 $$", "SELECT 4  ;; ",
+)
+PIECES = (
+    "-- c\n", "-- c;\n", "--\n", "# h\n", "/* b */\n", "/* b */", "-- atlas:nolint\n", "\n",
+    "DELIMITER //\n", "DELIMITER ;\n", "delimiter ;;\n", "DELIMITER $$\n", "-- c", "  ",
+    "\u00a0", "\t",
+)
+SEPARATORS = ("\n", "\n", "\n", "\n\n", "\r\n", "\r\n\r\n", " ", "\n  ", "", "\n\n\n", "\t\n")
+RUN_PREFIXES = ("", "", "\n", "-- atlas:delimiter //\n", "-- atlas:delimiter ;;\n",
+                "-- atlas:delimiter $$\n", "-- atlas:delimiter \\n\\n\n", "-- header\n\n")
+
+
+def _runs(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        parts = [rng.choice(RUN_PREFIXES)]
+        for _ in range(rng.randint(1, 30)):
+            if rng.random() < 0.25:
+                parts.append(rng.choice(PIECES))
+            parts.append(rng.choice(STATEMENTS if rng.random() < 0.9 else TOKENS))
+            parts.append(rng.choice(SEPARATORS))
+        out.append("".join(parts))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+def test_bulk_path_equals_loop_on_runs_of_statements(name):
+    differ = _differences(_runs(seed=13 + sum(map(ord, name)), count=1500), OPTIONS[name])
+    assert not differ, differ[:3]
+
+
+@pytest.mark.parametrize("name", ["sqlite", "postgres", "mysql"])
+def test_bulk_path_takes_runs_and_their_comments(name):
+    """A long run goes through the bulk path (one findall), comments attached as the loop does."""
+    text = "".join(f"-- row {i}\n-- more\nINSERT INTO t VALUES ({i}, 'a;\nb');\n" if i % 7 == 0
+                   else f"INSERT INTO t VALUES ({i}, 'a;\nb');\n" for i in range(500))
+    got = lex._split(text, OPTIONS[name], None, True)
+    assert got == lex._split(text, OPTIONS[name], None, False)
+    assert len(got) == 500 and got[7].comments == ("-- row 7\n", "-- more\n")
+    assert got[7].line == 19 and got[7].col == 1 and got[7].text.startswith("INSERT")
+    calls = []
+    real = lex._Scanner.stmt
+
+    def spy(self):
+        calls.append(self.inp)
+        return real(self)
+
+    lex._Scanner.stmt = spy  # type: ignore[method-assign]
+    try:
+        lex._split(text, OPTIONS[name], None, True)
+    finally:
+        lex._Scanner.stmt = real  # type: ignore[method-assign]
+    assert len(calls) == 2  # the loop scans the first statement and finds the end: one run
+
+
+def test_statement_keeps_its_api():
+    s = lex.split_statements("-- c\nSELECT 1;", SQLITE)[0]
+    assert (s.text, s.pos, s.line, s.col, s.comments) == ("SELECT 1;", 5, 2, 1, ("-- c\n",))
+    assert s == lex.Statement("SELECT 1;", 5, 2, 1, ("-- c\n",)) and hash(s) == hash(s)
+    assert lex.Statement("x", 0, 1, 1).comments == ()
+    assert repr(s) == "Statement(text='SELECT 1;', pos=5, line=2, col=1, comments=('-- c\\n',))"
+    with pytest.raises(AttributeError):
+        s.text = "y"  # type: ignore[misc]
