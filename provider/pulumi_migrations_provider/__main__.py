@@ -1,6 +1,6 @@
 """``python -m pulumi_migrations_provider``: the pulumi-migrations CLI."""
 
-from .cli import run
+from .console import run
 
 if __name__ == "__main__":
     run()

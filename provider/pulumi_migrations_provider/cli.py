@@ -614,14 +614,7 @@ def _interrupted(stop: KeyboardInterrupt) -> int:
     (130 for SIGINT, 143 for SIGTERM)."""
     from . import interrupts
 
-    terminated = isinstance(stop, interrupts.Terminated)
-    interrupts.stopping()  # nothing but our one line goes out from here on
-    try:
-        sys.stderr.write("error: terminated (SIGTERM); rerun the same command to continue\n" if terminated
-                         else "error: interrupted; rerun the same command to continue\n")
-    except (OSError, ValueError):
-        pass
-    return 143 if terminated else 130
+    return interrupts.report(stop)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -88,6 +88,19 @@ def stopping() -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def report(stop: KeyboardInterrupt) -> int:
+    """The run stops on ``stop``: ``stopping()``, one line on stderr, and the exit code the shell
+    gives a process stopped by that signal (130 for SIGINT, 143 for SIGTERM)."""
+    terminated = isinstance(stop, Terminated)
+    stopping()  # nothing but our one line goes out from here on
+    try:
+        sys.stderr.write("error: terminated (SIGTERM); rerun the same command to continue\n" if terminated
+                         else "error: interrupted; rerun the same command to continue\n")
+    except (OSError, ValueError):
+        pass
+    return 143 if terminated else 130
+
+
 def finish() -> None:
     """The work is over: ignore further interrupts and disarm a pending redelivery."""
     global _pending
