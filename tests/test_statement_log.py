@@ -105,3 +105,34 @@ def test_partial_hashes_computed_as_far_as_asked_are_atlas_s() -> None:
     assert p.hashes_upto(2) == want[:2]
     assert p.hashes == want
     assert p.hashes_upto(len(want) + 5) == want
+
+
+@pytest.mark.parametrize("rows", [3, 5_000])  # a short run goes into the file's lines, a long one out at once
+def test_printer_prints_the_same_in_bulk(monkeypatch: pytest.MonkeyPatch, rows: int) -> None:
+    import io
+    import sys
+
+    from pulumi_migrations_provider.cliout import _ApplyPrinter
+
+    text = "".join(f"INSERT INTO t VALUES ({i}, 'naïve ; -- {i}');\n" for i in range(rows))
+    stmts = lex.split_statements(text, lex.SQLITE)
+
+    def printed(bulk: bool) -> str:
+        out = io.StringIO()
+        monkeypatch.setattr(sys, "stdout", out)
+        printer = _ApplyPrinter(live=False)
+        printer(events.ExecutionStarted(None, "1", ("1_a.sql",), False))
+        printer(events.FileStarted("1_a.sql", "1", 1, 1, len(stmts), 0))
+        if bulk:
+            printer.statements_run("1_a.sql", stmts, 0, 1)
+            printer.statements_run("1_a.sql", stmts, 1, len(stmts))
+        else:
+            for i, s in enumerate(stmts):
+                printer(events.StatementRun("1_a.sql", i + 1, s.text, s.line, s.col))
+        printer(events.FileDone("1_a.sql", "1", len(stmts), 1_500_000))
+        printer(events.ExecutionDone(("1_a.sql",), len(stmts), 2_000_000))
+        return out.getvalue()
+
+    want = printed(False)
+    assert want.count("\n    -> INSERT") == rows and f"-- {rows} sql statements" in want
+    assert printed(True) == want

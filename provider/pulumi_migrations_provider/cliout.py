@@ -301,7 +301,14 @@ class _ApplyPrinter:
         self._stmts += n
         self._file_stmts += n
         if self._progress is None:
-            self._buffer.append("    -> " + "\n    -> ".join([s.text for s in statements[start:stop]]))
+            chunk = "\n    -> ".join([s.text for s in statements[start:stop]])
+            if len(chunk) < 65536:
+                self._buffer.append("    -> " + chunk)
+            else:  # a seed file's megabytes: written now, as they are, not copied into lines
+                self._flush()
+                self._out.write("    -> ")
+                self._out.write(chunk)
+                self._out.write("\n")
         else:
             self._progress.update(self._stmt_task, completed=stop - 1)
 
