@@ -136,3 +136,24 @@ def test_printer_prints_the_same_in_bulk(monkeypatch: pytest.MonkeyPatch, rows: 
     want = printed(False)
     assert want.count("\n    -> INSERT") == rows and f"-- {rows} sql statements" in want
     assert printed(True) == want
+
+
+def test_script_terminates_every_statement_as_terminated_does() -> None:
+    """``Connection.run_script`` skips ``_terminated`` for statements it would return unchanged;
+    the script must be the same as with every statement through it."""
+    import random
+
+    from pulumi_migrations_provider.dialects.base import Connection, Dialect, _terminated
+
+    sent: list[str] = []
+
+    class Capture(Dialect):
+        def execute_script(self, conn: Connection, script: str) -> None:
+            sent.append(script)
+
+    conn = Connection(Capture(), None, None)  # type: ignore[arg-type]
+    rng = random.Random(7)
+    pieces = ["a", ";", "--", "-", "\n", " ", "\t", "\r", "\u00a0", "x -- y", "'"]
+    stmts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 9))) for _ in range(20_000)]
+    conn.run_script(stmts, begin=True, commit=True)
+    assert sent == ["\n".join(["BEGIN;", *(_terminated(s) for s in stmts), "COMMIT;"])]
