@@ -44,6 +44,30 @@ def test_statement_classes(dialect: str, statement: str, expected: str) -> None:
     assert indoubt.classify(named(dialect), statement) == expected
 
 
+# Pieces a statement's first words are made of, the awkward ones included: quotes, comments,
+# digits, dots, non-ASCII letters and spaces, the end of the text right after a word.
+_HEAD_PIECES = ["INSERT", "into", "t1", "_x", "a$b", "Zürich", "(", ")", ",", ";", ".", "=", "*",
+                " ", "\n", "\t", "\r", "\f", "\u00a0", "-- c\n", "--", "/* b */", "'s'", "'it''s'",
+                "`q`", '"d"', "1", "2.5", "-", "/", "é", "SELECT", "COMMIT", "BEGIN", "x1"]
+
+
+def test_head_fast_path_reads_the_words_tokens_does() -> None:
+    """``head`` reads plain words without ``tokens``; on any text both must give the same."""
+    import random
+
+    rng = random.Random(13)
+
+    def slow(text: str) -> tuple[str, ...]:
+        return tuple("" if t.quoted else t.word for t in indoubt.tokens(text, limit=8))
+
+    cases = ["INSERT INTO seed_items (id, name, note, qty, price) VALUES\n  (1, 'a', NULL, 1, 2.00);",
+             "-- batch ending at 50; note\nINSERT INTO t (a) VALUES (1);", "COMMIT", "  update t set a=1;"]
+    cases += ["".join(rng.choice(_HEAD_PIECES) for _ in range(rng.randint(0, 14))) for _ in range(20_000)]
+    for text in cases:
+        for n in (1, 3, 8):
+            assert indoubt.head(text, n) == slow(text)[:n], (text, n)
+
+
 def _conn(url: str):  # noqa: ANN202 - the engine's Connection
     t = Target.parse(url)
     conn = for_target(t).connect(t, timeout=10)

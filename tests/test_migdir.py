@@ -179,6 +179,10 @@ def test_text_decodes_utf8_and_reports_bad_bytes():
     (b"\n-- atlas:txmode none\n\nSELECT 1;", "txmode", []),
     (b"/* atlas:txmode none */\n\nSELECT 1;", "txmode", []),
     (b"SELECT 1;\n-- atlas:txmode none\n\n", "txmode", []),
+    # the blank separator found past a long run of blanks (read in a window first), or not
+    (b"-- atlas:txmode none\n" + b" " * 5000 + b"\nSELECT 1;", "txmode", ["none"]),
+    (b"-- atlas:txmode none\n" + b"\t" * 5000 + b"SELECT 1;", "txmode", []),
+    (b"-- atlas:txmode none\n" + b" " * 5000, "txmode", []),
 ], ids=lambda v: None)
 def test_directives(data, name, expected):
     assert MigrationFile("1.sql", data).directives(name) == expected
@@ -282,3 +286,13 @@ def test_make_dir_helper_writes_valid_sum(tmp_path):
     root = make_dir(tmp_path, {"1_a.sql": "A;", "2_b.sql": b"B;"})
     assert sorted(os.listdir(root)) == ["1_a.sql", "2_b.sql", "atlas.sum"]
     MigrationDir.load(root).validate()
+
+
+def test_large_file_read_whole(tmp_path: Path) -> None:
+    """A file larger than one read is read whole (one read of its size, no pieces joined)."""
+    big = b"-- seed\n\n" + b"INSERT INTO t VALUES ('x');\n" * 20_000
+    (tmp_path / "1_a.sql").write_bytes(big)
+    (tmp_path / "2_b.sql").write_bytes(b"x" * 65536)
+    (tmp_path / "3_c.sql").write_bytes(b"")
+    d = MigrationDir.load(tmp_path)
+    assert [f.data for f in d.files] == [big, b"x" * 65536, b""]

@@ -286,6 +286,11 @@ class ApplyLog:
                 self.files[-1]["End"] = now
             self.end = now
 
+    def statements_run(self, file: str, statements: Any, start: int, stop: int) -> None:
+        """``StatementRun`` for ``statements[start:stop]`` in one call (``events.log_statements``)."""
+        if self.files:
+            self.files[-1]["Applied"].extend([s.text for s in statements[start:stop]])
+
     def fail(self, err: BaseException) -> None:
         """A failure outside the executor (lock, commit): recorded as the run's Error."""
         self.end = self.end or time.time_ns()

@@ -294,6 +294,24 @@ class _ApplyPrinter:
         else:
             self._progress.update(self._stmt_task, completed=e.index - 1)
 
+    def statements_run(self, file: str, statements: Any, start: int, stop: int) -> None:
+        """``StatementRun`` for ``statements[start:stop]`` in one call (``events.log_statements``):
+        one text for the run instead of a line each."""
+        n = stop - start
+        self._stmts += n
+        self._file_stmts += n
+        if self._progress is None:
+            chunk = "\n    -> ".join([s.text for s in statements[start:stop]])
+            if len(chunk) < 65536:
+                self._buffer.append("    -> " + chunk)
+            else:  # a seed file's megabytes: written now, as they are, not copied into lines
+                self._flush()
+                self._out.write("    -> ")
+                self._out.write(chunk)
+                self._out.write("\n")
+        else:
+            self._progress.update(self._stmt_task, completed=stop - 1)
+
     def _on_FileDone(self, e: Any) -> None:
         if self._progress is not None:
             self._progress.update(self._stmt_task, completed=max(e.statements, 1))

@@ -34,8 +34,10 @@ SIGKILLs it there.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
+from base64 import b64encode
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
@@ -45,36 +47,50 @@ from .dialects import driver_message
 from .errors import (ConnectionLostError, DirError, HistoryChangedError, InDoubtError,
                      MigrateError, RevisionStoreError, StatementError, StatementTooLargeError)
 from .events import (ExecutionDone, ExecutionFailed, ExecutionStarted, FileDone, FileStarted,
-                     Logger, StatementRun)
+                     Logger, log_statements)
 from .migdir import MigrationFile
 from .revisions import TYPE_EXECUTE, Revision, RevisionStore
 from .sumfile import HashFile
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
-    from typing import Callable, Iterator
+    from typing import Any, Callable, Iterator
 
 
 @dataclass(slots=True)
 class Prepared:
     """A file split and hashed, ready to run.
 
-    ``hashes`` (the chained partial hashes) is computed on first use: a file run in one
-    transaction needs them only to resume or to write progress rows, and hashing a 10 MB seed
-    file's statements again costs more than a tenth of its whole apply on SQLite.
+    The chained partial hashes are computed on demand and only as far as asked
+    (``hashes_upto``): a file run in one transaction needs them only to resume, and a progress
+    row after statement k needs the first k. Hashing all of a 10 MB seed file's statements
+    again costs more than a tenth of its whole apply on SQLite, and on MySQL the row written
+    after the file's first statement (its CREATE TABLE) used to hash every INSERT after it.
     """
 
     file: MigrationFile
     statements: list[lex.Statement]
     sum_hash: str              # atlas.sum hash, without "h1:"
-    _hashes: list[str] | None = field(default=None, repr=False, compare=False)
+    _hashes: list[str] = field(default_factory=list, repr=False, compare=False)
+    _hasher: Any = field(default=None, repr=False, compare=False)
 
     @property
     def hashes(self) -> list[str]:
         """Chained partial hashes, with "h1:" (``lex.statement_hashes`` of the statements)."""
-        if self._hashes is None:
-            self._hashes = lex.statement_hashes([s.text for s in self.statements])
-        return self._hashes
+        return self.hashes_upto(len(self.statements))
+
+    def hashes_upto(self, k: int) -> list[str]:
+        """The first ``k`` chained partial hashes (each ``lex.statement_hashes`` would give),
+        computing only those not computed yet."""
+        done = self._hashes
+        if len(done) < k:
+            if self._hasher is None:
+                self._hasher = hashlib.sha256()
+            h = self._hasher
+            for s in self.statements[len(done):k]:
+                h.update(s.text.encode("utf-8"))
+                done.append("h1:" + b64encode(h.digest()).decode("ascii"))
+        return done[:k]
 
 
 def prepare(file: MigrationFile, hash_file: HashFile, options: lex.ScanOptions) -> Prepared:
@@ -95,8 +111,9 @@ def check_history(p: Prepared, rev: Revision | None) -> None:
     if rev is None or rev.applied <= 0:
         return
     stored = rev.partial_hashes or []
+    mine = p.hashes_upto(rev.applied)
     for i in range(rev.applied):
-        if i >= len(p.hashes) or i >= len(stored) or stored[i].removeprefix("h1:") != p.hashes[i].removeprefix("h1:"):
+        if i >= len(mine) or i >= len(stored) or stored[i].removeprefix("h1:") != mine[i].removeprefix("h1:"):
             raise HistoryChangedError(
                 f"resuming {p.file.name}: statement {i + 1} already ran but was changed since; "
                 f"restore statements 1-{rev.applied} as they were and edit only later ones")
@@ -263,7 +280,7 @@ class Executor:
         row.type = TYPE_EXECUTE
         row.total = len(texts)
         row.hash = p.sum_hash
-        row.partial_hashes = p.hashes[:resume] if resume else None
+        row.partial_hashes = p.hashes_upto(resume) if resume else None
         if row.executed_at is None:
             row.executed_at = conn.dialect.executed_at()
         new = rev is None  # the first write may be a plain INSERT (see RevisionStore.write)
@@ -376,8 +393,12 @@ class Executor:
                     j += 1
                 try:
                     with transaction(conn):
-                        for k in range(i, j):
-                            self._execute(p, k, result)
+                        k = i
+                        try:  # logged as one run: up to the one that failed, if one did
+                            for k in range(i, j):
+                                self._execute(p, k, result, log=False)
+                        finally:
+                            self._log_statements(p, i, k + 1)
                         advance(j)
                         store.write(row, new=new)
                 except (MigrateError, _Failed):
@@ -442,12 +463,15 @@ class Executor:
 
     # --- helpers ----------------------------------------------------------------------------------
 
-    def _execute(self, p: Prepared, i: int, result: RunResult, *, in_doubt: bool = False) -> None:
-        """Run statement ``i`` (0-based). Raises _Failed, or ConnectionLostError."""
+    def _execute(self, p: Prepared, i: int, result: RunResult, *, in_doubt: bool = False,
+                 log: bool = True) -> None:
+        """Run statement ``i`` (0-based), logged first unless ``log`` is false (the caller
+        logs a run of statements at once). Raises _Failed, or ConnectionLostError."""
         conn = self.conn
         assert conn is not None
         s = p.statements[i]
-        self.log(StatementRun(p.file.name, i + 1, s.text, s.line, s.col))
+        if log:
+            log_statements(self.log, p.file.name, p.statements, i, i + 1)
         self._count += 1
         self._maybe_pause("before")
         try:
@@ -477,7 +501,7 @@ class Executor:
         """``row`` after the first ``done`` statements of ``p`` (the final row at the end)."""
         row.applied = done
         row.error = row.error_stmt = ""
-        row.partial_hashes = p.hashes[:done] if done < len(p.statements) else None
+        row.partial_hashes = p.hashes_upto(done) if done < len(p.statements) else None
         row.execution_time = time.monotonic_ns() - start_ns
 
     def _settle_in_doubt(self, p: Prepared, row: Revision, i: int, start_ns: int) -> int:
@@ -507,9 +531,7 @@ class Executor:
 
     def _log_statements(self, p: Prepared, start: int, stop: int) -> None:
         """Emit StatementRun for statements ``start`` to ``stop - 1`` (0-based) of a file."""
-        for i in range(start, stop):
-            s = p.statements[i]
-            self.log(StatementRun(p.file.name, i + 1, s.text, s.line, s.col))
+        log_statements(self.log, p.file.name, p.statements, start, stop)
 
     def _locate_failure(self, p: Prepared, resume: int, err: BaseException) -> tuple[int, BaseException]:
         """Which statement failed: replay them one by one inside a transaction, then roll back.

@@ -81,8 +81,30 @@ def tokens(text: str, *, limit: int | None = None) -> list[Tok]:
     return out
 
 
+# ``head``'s fast path: ``n`` plain tokens, each after optional ASCII spaces and ``--``
+# comments: an ASCII word that the next character ends in ``_TOKEN`` too, or a punctuation
+# character that ``_TOKEN`` takes as ``.``. Anything else (quotes, block comments, digits,
+# non-ASCII text, fewer than ``n`` tokens) falls back to ``tokens``, so both give the same words.
+# Possessive: a comment is never given back to be read as words.
+_PLAIN_TOKEN = (r"(?:[ \t\n\r]++|--[^\n]*+)*+"
+                r"(?:([A-Za-z_][A-Za-z0-9_$]*+)(?=[ \t\n\r(),;.=*])|([(),;.=*]))")
+_PLAIN: dict[int, re.Pattern[str]] = {}
+
+
 def head(text: str, n: int = 8) -> tuple[str, ...]:
-    """The first ``n`` words of a statement, upper-cased (quoted identifiers as ``""``)."""
+    """The first ``n`` words of a statement, upper-cased (quoted identifiers as ``""``).
+
+    Called for every statement of a file that runs in steps (MySQL, ``--tx-mode none``): most
+    start with plain words, read here by one match without building tokens (a 66,655-statement
+    seed file spent ~0.4 s in ``tokens``, 0.1 s this way); ``tests/test_indoubt.py`` compares
+    both ways."""
+    plain = _PLAIN.get(n)
+    if plain is None:
+        plain = _PLAIN[n] = re.compile(_PLAIN_TOKEN * n)
+    m = plain.match(text)
+    if m is not None:
+        g = m.groups()
+        return tuple(p if w is None else w.upper() for w, p in zip(g[0::2], g[1::2]))
     return tuple("" if t.quoted else t.word for t in tokens(text, limit=n))
 
 

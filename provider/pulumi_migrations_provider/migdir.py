@@ -145,14 +145,19 @@ class MigrationFile(FrozenRecord):
         if not content.startswith((b"#", b"--")):
             return ()  # most files: no header, and no copy of the content to find that out
         lines: list[bytes] = []
-        while content.startswith((b"#", b"--")):
-            idx = content.find(b"\n")
+        at = 0  # offsets, not slices: a 10 MB seed file was copied once per header line
+        while content.startswith((b"#", b"--"), at):
+            idx = content.find(b"\n", at)
             if idx == -1:
                 return ()  # comments-only file without final newline: not a header
-            lines.append(content[:idx].strip())
-            content = content[idx + 1:]
-        if content and not content.lstrip(b" \t").startswith(b"\n"):
-            return ()
+            lines.append(content[at:idx].strip())
+            at = idx + 1
+        if at < len(content):
+            after = content[at:at + 4096].lstrip(b" \t")
+            if not after:  # 4 KiB of blanks: look further (never in a real file)
+                after = content[at:].lstrip(b" \t")
+            if not after.startswith(b"\n"):
+                return ()
         found = (_directive(line) for line in lines)
         return tuple(d for d in found if d is not None)
 
@@ -225,9 +230,13 @@ def _read_bytes(path: str) -> bytes:
     buffered file object), which matters when a no-op run reads 2,000 files."""
     fd = os.open(path, _OPEN_FLAGS)
     try:
-        parts = []
-        while chunk := os.read(fd, 65536):
-            parts.append(chunk)
+        parts = [os.read(fd, 65536)]
+        if len(parts[0]) == 65536:  # a large file: read it whole, not in pieces joined
+            size = os.fstat(fd).st_size
+            os.lseek(fd, 0, os.SEEK_SET)
+            parts = []
+            while chunk := os.read(fd, max(size + 1, 65536)):
+                parts.append(chunk)
     finally:
         os.close(fd)
     return parts[0] if len(parts) == 1 else b"".join(parts)

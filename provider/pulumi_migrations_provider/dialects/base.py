@@ -135,7 +135,10 @@ class Connection:
         open and close the transaction inside the same script. On error a transaction may be
         left open (``in_tx``): the caller rolls back."""
         parts = [self.dialect.begin_sql + ";"] if begin else []
-        parts += [_terminated(s) for s in statements]
+        # _terminated inline for what it returns unchanged (ends in ";", no "--" on its last
+        # line): a file of 66,655 one-row INSERTs spent ~40 ms in the calls alone.
+        parts += [s if s[-1:] == ";" and s.find("--", s.rfind("\n") + 1) < 0 else _terminated(s)
+                  for s in statements]
         if commit:
             parts.append("COMMIT;")
         if begin:

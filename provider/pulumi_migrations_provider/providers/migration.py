@@ -462,6 +462,9 @@ class _Progress:
     def __init__(self, where: str) -> None:
         self.where = where
 
+    def statements_run(self, file: str, statements: object, start: int, stop: int) -> None:
+        """Statements print nothing here: taken in bulk, so none becomes an event."""
+
     def __call__(self, event: events.Event) -> None:
         if isinstance(event, events.ExecutionStarted) and event.files:
             log(f"{self.where}: migrating from version {event.current or 'none'} to "
