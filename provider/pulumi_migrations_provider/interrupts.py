@@ -71,9 +71,9 @@ def _unraisable(unraisable: Any) -> None:
 
 
 def install() -> None:
-    """SIGTERM raises ``Terminated``; an interrupt swallowed by a finalizer is redelivered."""
-    global _pending, _stopping
-    _pending, _stopping = None, False
+    """SIGTERM raises ``Terminated``; an interrupt swallowed by a finalizer is redelivered.
+    Idempotent: the console script installs before importing the CLI and ``cli.run`` again, and
+    a redelivery armed in between stays pending."""
     signal.signal(signal.SIGTERM, _on_sigterm)
     if _can_arm():
         signal.signal(signal.SIGALRM, _on_alarm)
