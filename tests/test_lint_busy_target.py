@@ -57,7 +57,7 @@ def test_a_sqlite_file_held_by_a_run_degrades_within_the_facts_timeout(tmp_path:
     assert proc.returncode == 0, proc.stderr
     assert took < 6, took  # bounded by --facts-timeout, not the 10 s connect default
     doc = json.loads(proc.stdout)
-    assert "another connection holds the database" in doc["note"]
+    assert "locked by another process" in doc["note"]
     assert "linted every file without live facts" in doc["note"]
     # Static findings of every file (the pending ones could not be read).
     assert doc["findings"] == _static(d, "sqlite")

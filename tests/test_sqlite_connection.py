@@ -220,7 +220,7 @@ def test_a_look_during_a_run_waits_then_says_the_database_is_held(tmp_path: Path
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("COMMIT")  # the file stays locked, as during a run
     started = time.monotonic()
-    with pytest.raises(LockError, match="another connection holds the database") as err:
+    with pytest.raises(LockError, match="locked by another process") as err:
         engine.status(f"sqlite://{db}", d, Options(lock_timeout=0.6, connect_timeout=0.1))
     assert time.monotonic() - started >= 0.5  # waited the lock timeout, not the connect one
     assert "\n" not in str(err.value)
@@ -283,3 +283,45 @@ def test_hot_journal_after_a_kill_is_rolled_back_before_the_look(tmp_path: Path)
     assert "junk" not in tables  # the killed transaction was rolled back, not kept
     engine.apply(url, d)
     assert engine.status(url, d).status == "OK"
+
+
+@pytest.mark.parametrize("args", [
+    ("status",), ("status", "--format", "json"), ("apply",), ("apply", "--dry-run"),
+    ("set", "2", "--dry-run"),
+], ids=lambda args: "-".join(a.lstrip("-") for a in args))
+def test_a_held_file_with_a_journal_fails_within_the_lock_timeout(tmp_path: Path,
+                                                                   args: tuple[str, ...]) -> None:
+    """Audit gap 1: a holder in EXCLUSIVE locking mode after a write (its journal stays, not
+    empty) made every look wait 20 s whatever --lock-timeout said: the hot-journal recovery
+    open and the read-only open each waited max(connect 10 s, lock). One deadline, the lock
+    timeout, covers both."""
+    import subprocess
+    import sys
+    import time
+
+    d = make_dir(tmp_path, FILES)
+    db = tmp_path / "app.db"
+    url = f"sqlite://{db}"
+    engine.apply(url, make_dir(tmp_path / "first", dict(list(FILES.items())[:2])))
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("INSERT INTO a (id) VALUES (7)")
+        holder.execute("COMMIT")  # the file stays locked and its journal stays, as during a run
+        assert os.path.getsize(f"{db}-journal") > 0
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "pulumi_migrations_provider", *args, "--dir", str(d),
+             "--url", url, "--lock-timeout", "1s"],
+            capture_output=True, text=True, timeout=60, env=env, check=False)
+        took = time.monotonic() - started
+    finally:
+        holder.close()
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert 0.9 <= took < 5, took  # the asked 1 s (plus start-up), not 20 s
+    assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "locked by another process" in lines[0] and "--lock-timeout" in lines[0], lines[0]
+    assert engine.status(url, d).current_version == "2"  # nothing was written

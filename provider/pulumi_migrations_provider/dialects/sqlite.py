@@ -49,10 +49,15 @@ class SQLiteDialect(Dialect):
             elif readonly:
                 if not os.path.exists(path):
                     return None
+                # One deadline for both opens: a run's journal is not empty (it keeps the file
+                # in EXCLUSIVE locking mode), so the recovery open waits for it too.
+                deadline = time.monotonic() + timeout
                 _recover_hot_journal(path, timeout)
                 flags = "mode=ro&immutable=1" if _quiet_wal(path) else "mode=ro"
                 raw = sqlite3.connect(f"file:{path}?{flags}", uri=True, isolation_level=None,
-                                      timeout=timeout, check_same_thread=False)
+                                      timeout=max(0.0, deadline - time.monotonic()),
+                                      check_same_thread=False)
+                raw.execute("SELECT count(*) FROM sqlite_master").fetchall()  # a busy file waits here
             else:
                 raw = sqlite3.connect(path, isolation_level=None, timeout=max(timeout, 1.0),
                                       check_same_thread=False)
@@ -66,19 +71,19 @@ class SQLiteDialect(Dialect):
             if raw is not None:
                 raw.close()
             if self.is_busy(err):
-                raise LockError(f"opening {target.redacted()}: another connection holds the database "
-                                "(a migration run keeps a SQLite file until it ends); wait for it to "
-                                "finish").about("lock_timeout", "lock_timeout") from None
+                waited = f" and stayed locked for {timeout:g}s" if timeout > 0 else ""
+                raise LockError(f"opening {target.redacted()}: {self.busy_hint}{waited}; wait for it "
+                                "to finish").about("lock_timeout", "lock_timeout") from None
             raise ConnectError(f"opening {target.redacted()}: {err}; check the path and permissions") from None
         return Connection(self, target, raw)
 
     def look_timeout(self, connect_timeout: float, lock_timeout: float) -> float:
-        # A file needs no connecting, but a run that holds it (see _tune_for_apply) makes a
-        # reader wait: as long as a run would wait for the migration lock.
-        return max(connect_timeout, lock_timeout)
+        # A file needs no connecting; a run that holds it (see _tune_for_apply) makes a reader
+        # wait, as long as a run would wait for the migration lock (--lock-timeout).
+        return lock_timeout
 
-    busy_hint = ("another connection holds the database (a migration run keeps a SQLite file "
-                 "until it ends)")
+    busy_hint = ("the database file is locked by another process (a migration run keeps a "
+                 "SQLite file until it ends)")
 
     def is_busy(self, err: BaseException) -> bool:
         if not isinstance(err, sqlite3.OperationalError):
@@ -286,7 +291,8 @@ def _recover_hot_journal(path: str, timeout: float) -> None:
     except OSError:
         return
     try:
-        rw = sqlite3.connect(path, isolation_level=None, timeout=timeout, check_same_thread=False)
+        rw = sqlite3.connect(path, isolation_level=None, timeout=max(0.0, timeout),
+                             check_same_thread=False)
     except sqlite3.Error:
         return
     try:
