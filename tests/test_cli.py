@@ -379,6 +379,17 @@ def test_hash_writes_atlas_sum(tmp_path: Path) -> None:
     loaded.validate()
 
 
+def test_hash_and_validate_count_in_english(tmp_path: Path) -> None:
+    """Audit gap 9: ``hash`` on an empty directory said ``0 file`` (Atlas's ``plural`` is for its
+    own lines; these are ours)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run("hash", "--dir", empty).stdout == "atlas.sum updated: 0 files\n"
+    assert run("validate", "--dir", empty).stdout == "ok: 0 files (checked with sqlite statement rules)\n"
+    one = make_dir(tmp_path, {"1_a.sql": "SELECT 1;\n"}, with_sum=False)
+    assert run("hash", "--dir", one).stdout == "atlas.sum updated: 1 file\n"
+
+
 def test_hash_and_validate_accept_file_url_and_default_dir(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_dir(tmp_path, FILES, with_sum=False)

@@ -26,7 +26,7 @@ import os
 import sys
 
 from .cliout import (_ApplyPrinter, _forget_secrets, _print_error, _print_status,
-                     _remember_secret, _remember_urls_in, _Scrubbed, _stdout, plural)
+                     _remember_secret, _remember_urls_in, _Scrubbed, _stdout, count_noun)
 from .cliparse import PROG, Formatter, Parser, VersionAction, duration, int_at_least, label
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
@@ -351,7 +351,7 @@ def _fail(err: MigrateError, *, json_output: bool) -> None:
 def _hash(ns: argparse.Namespace) -> None:
     d = _load(ns.directory, unique_versions=False)
     d.write_sum()
-    _stdout().write(f"atlas.sum updated: {plural(len(d.files), 'file')}\n")
+    _stdout().write(f"atlas.sum updated: {count_noun(len(d.files), 'file')}\n")
 
 
 def _validate(ns: argparse.Namespace) -> None:
@@ -369,7 +369,7 @@ def _validate(ns: argparse.Namespace) -> None:
     for f in d.files:
         _ = f.txmode  # raises DirectiveError for a bad atlas:txmode header
         lex.split_statements(f.text(), options, file=f.name)
-    _stdout().write(f"ok: {plural(len(d.files), 'file')} (checked with {rules} statement rules)\n")
+    _stdout().write(f"ok: {count_noun(len(d.files), 'file')} (checked with {rules} statement rules)\n")
 
 
 def _status(ns: argparse.Namespace) -> None:

@@ -181,6 +181,11 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n > 1 else ''}"
 
 
+def count_noun(n: int, noun: str) -> str:
+    """``0 files``, ``1 file``, ``2 files``: our own lines (Atlas's wording keeps ``plural``)."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _counted(passed: int, failed: int, noun: str) -> str:
     """A line of Atlas's apply summary: ``2 migrations``, ``1 migration ok, 1 with errors``,
     ``1 sql statement with errors``."""
