@@ -124,6 +124,25 @@ def test_parse_duration_rejects_garbage(text: str) -> None:
         parse_duration(text)
 
 
+@pytest.mark.parametrize("flag", ["--lock-timeout", "--lock-timeout="])
+@pytest.mark.parametrize(("value", "words"), [
+    ("-1s", "'-1s' is negative; give a duration of 0 or more"),
+    ("-500ms", "'-500ms' is negative"), ("-2", "'-2' is negative"),
+    ("-1q", "'-1q' is not a duration like 10s"),
+])
+def test_negative_lock_timeout_is_a_usage_error_naming_it(tmp_path: Path, flag: str, value: str,
+                                                          words: str) -> None:
+    """Audit gap 9: ``--lock-timeout -1s`` said "expected one argument" (argparse took -1s
+    for an option)."""
+    d = make_dir(tmp_path, FILES)
+    args = [flag + value] if flag.endswith("=") else [flag, value]
+    result = run("status", "--dir", d, "--url", f"sqlite://{tmp_path}/x.db", *args)
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result.stderr)
+    assert line.startswith(f"error: argument --lock-timeout: {words}"), line
+    assert not (tmp_path / "x.db").exists()
+
+
 @pytest.mark.parametrize(("ns", "text"), [
     (0, "0s"), (999, "999ns"), (1_500, "1.5\u00b5s"), (1_234_567, "1.234567ms"),
     (2_000_000_000, "2s"), (61_500_000_000, "1m1.5s"), (3_600_000_000_000, "1h0m0s"),
