@@ -478,14 +478,12 @@ def _set(ns: argparse.Namespace) -> None:
 
         _print_set(report)
         return
+    if ns.output == "json":
+        _dump_json(report.to_dict())
+        return
     from .atlasfmt import dumps, set_json
 
-    doc = set_json(report)
-    if ns.output == "json":
-        doc = {"dry_run": report.dry_run, "revisions_table": report.revisions_table, **doc}
-        _dump_json(doc)
-    else:
-        _stdout().write(dumps(doc, ns.output) + "\n")
+    _stdout().write(dumps(set_json(report), ns.output) + "\n")
 
 
 def _new(ns: argparse.Namespace) -> None:
