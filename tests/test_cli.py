@@ -825,7 +825,9 @@ def test_status_takes_the_options_that_change_what_is_pending(tmp_path: Path, db
 
 def test_allow_changed_accepts_an_edit_once(tmp_path: Path, db_url: str) -> None:
     """Issue 11: ``apply --allow-changed`` succeeded, then the very next apply and status failed
-    again. Accepting the edit records the file's new hash; later runs need no flag."""
+    again. Accepting the edit records the file's new hash; later runs need no flag. atlas.sum's
+    hashes are chained (each over every file up to it), so a later file's recorded hash moves
+    too: it is named as such, not as edited (nobody can tell from the hashes whether it was)."""
     d = make_dir(tmp_path, FILES)
     assert run("apply", "--dir", d, "--url", db_url).exit_code == 0
     make_dir(tmp_path, {**FILES, "1_init.sql": FILES["1_init.sql"] + "-- reviewed\n"})
@@ -835,11 +837,16 @@ def test_allow_changed_accepts_an_edit_once(tmp_path: Path, db_url: str) -> None
     assert looked.exit_code == 0, looked.output
     dry = run("apply", "--dir", d, "--url", db_url, "--allow-changed", "--dry-run")
     assert "Would accept the edit of applied file 1_init.sql" in dry.stdout, dry.output
+    assert ("Would record the new hash of applied file 2_add_posts.sql too (atlas.sum chains it "
+            "to 1_init.sql)") in dry.stdout, dry.output
     assert run("status", "--dir", d, "--url", db_url).exit_code == 1  # the dry run recorded nothing
     accepted = run("apply", "--dir", d, "--url", db_url, "--allow-changed")
     assert accepted.exit_code == 0, accepted.output
-    assert "Accepted the edit of applied file 1_init.sql" in accepted.stdout
-    assert "Accepted the edit of applied file 2_add_posts.sql" in accepted.stdout  # chained hash
+    assert "Accepted the edit of applied file 1_init.sql (its new hash is recorded)" in accepted.stdout
+    # Audit gap 9: 2_add_posts.sql was called edited too; only its chained atlas.sum hash moved
+    assert "edit of applied file 2_add_posts.sql" not in accepted.stdout, accepted.stdout
+    assert ("Recorded the new hash of applied file 2_add_posts.sql too (atlas.sum chains it to "
+            "1_init.sql)") in accepted.stdout, accepted.stdout
     for command in ("status", "apply"):
         again = run(command, "--dir", d, "--url", db_url)
         assert again.exit_code == 0, (command, again.output)

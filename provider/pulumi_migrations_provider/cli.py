@@ -428,9 +428,13 @@ def _apply(ns: argparse.Namespace) -> None:
     finally:
         printer.close()
     out = _stdout()
-    for name in report.accepted:
-        out.write(f"{'Would accept' if ns.dry_run else 'Accepted'} the edit of applied file {name} "
-                  f"({'nothing recorded' if ns.dry_run else 'its new hash is recorded'})\n")
+    for i, name in enumerate(report.accepted):
+        if i == 0:  # the first hash that differs: this file was edited (the ones before agree)
+            out.write(f"{'Would accept' if ns.dry_run else 'Accepted'} the edit of applied file "
+                      f"{name} ({'nothing recorded' if ns.dry_run else 'its new hash is recorded'})\n")
+        else:  # atlas.sum chains each hash to the files before it: these moved with the first
+            out.write(f"{'Would record' if ns.dry_run else 'Recorded'} the new hash of applied file "
+                      f"{name} too (atlas.sum chains it to {report.accepted[0]})\n")
     if not printer.started:
         out.write("No migration files to execute\n")
     if ns.dry_run:
