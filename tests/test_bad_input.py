@@ -341,14 +341,46 @@ def test_password_never_leaks(server_url: str, tmp_path: Path,
 @pytest.mark.parametrize("url, words", [
     ("postgres://u:pw@127.0.0.1:1/db?connect_timeout=abc", "connect_timeout='abc' is not a whole number"),
     ("mysql://u:pw@127.0.0.1:1/db?charset=bogus", "charset='bogus' is not a character set"),
-], ids=["pg-connect-timeout", "mysql-charset"])
+    ("mysql://u:pw@127.0.0.1:1/db?connect_timeout=abc", "connect_timeout='abc' is not a whole number"),
+    ("postgres://u:pw@127.0.0.1:1/db?sslmode=bogus", "sslmode='bogus' is not a valid sslmode; use "
+     "one of disable, allow, prefer, require, verify-ca, verify-full"),
+    ("postgres://u:pw@127.0.0.1:1/db?target_session_attrs=main", "target_session_attrs='main' is "
+     "not a valid target_session_attrs; use one of any, read-write"),
+    ("postgres://u:pw@127.0.0.1:1/db?keepalives_idle=5s", "keepalives_idle='5s' is not a whole number"),
+], ids=["pg-connect-timeout", "mysql-charset", "mysql-connect-timeout", "pg-sslmode",
+        "pg-session-attrs", "pg-keepalives"])
 def test_bad_url_parameters_are_one_line(tmp_path: Path, url: str, words: str) -> None:
-    """Issue 8: both were tracebacks (ValueError, AttributeError inside the driver)."""
+    """Issue 8: the first two were tracebacks (ValueError, AttributeError inside the driver).
+    Audit gap 5: MySQL's connect_timeout=abc was ignored, and libpq's "invalid sslmode value"
+    ended with "check the host, port, credentials": none of them can be fixed there."""
     d = make_dir(tmp_path, GOOD)
     code, out = run_cli(tmp_path, "status", "--dir", str(d), "--url", url)
     assert code == 1 and "Traceback" not in out, out
     line, = [x for x in out.splitlines() if x.strip()]
     assert line.startswith("error: ") and words in line and "pw" not in line, line
+    assert "check the host" not in line, line
+
+
+def test_mysql_connect_timeout_parameter_bounds_the_connect(tmp_path: Path) -> None:
+    """A server that accepts and never greets: ``?connect_timeout=1`` gives up after about a
+    second, not after --connect-timeout's default 10 s (it was ignored)."""
+    import socket
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    try:
+        port = listener.getsockname()[1]
+        d = make_dir(tmp_path, GOOD)
+        started = time.monotonic()
+        code, out = run_cli(tmp_path, "status", "--dir", str(d), "--url",
+                            f"mysql://u:pw@127.0.0.1:{port}/db?connect_timeout=1")
+        took = time.monotonic() - started
+    finally:
+        listener.close()
+    assert code == 1 and "Traceback" not in out, out
+    assert took < 6, (took, out)
 
 
 def test_text_in_an_integer_revisions_column_is_one_line(tmp_path: Path) -> None:

@@ -124,6 +124,25 @@ def test_parse_duration_rejects_garbage(text: str) -> None:
         parse_duration(text)
 
 
+@pytest.mark.parametrize("flag", ["--lock-timeout", "--lock-timeout="])
+@pytest.mark.parametrize(("value", "words"), [
+    ("-1s", "'-1s' is negative; give a duration of 0 or more"),
+    ("-500ms", "'-500ms' is negative"), ("-2", "'-2' is negative"),
+    ("-1q", "'-1q' is not a duration like 10s"),
+])
+def test_negative_lock_timeout_is_a_usage_error_naming_it(tmp_path: Path, flag: str, value: str,
+                                                          words: str) -> None:
+    """Audit gap 9: ``--lock-timeout -1s`` said "expected one argument" (argparse took -1s
+    for an option)."""
+    d = make_dir(tmp_path, FILES)
+    args = [flag + value] if flag.endswith("=") else [flag, value]
+    result = run("status", "--dir", d, "--url", f"sqlite://{tmp_path}/x.db", *args)
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result.stderr)
+    assert line.startswith(f"error: argument --lock-timeout: {words}"), line
+    assert not (tmp_path / "x.db").exists()
+
+
 @pytest.mark.parametrize(("ns", "text"), [
     (0, "0s"), (999, "999ns"), (1_500, "1.5\u00b5s"), (1_234_567, "1.234567ms"),
     (2_000_000_000, "2s"), (61_500_000_000, "1m1.5s"), (3_600_000_000_000, "1h0m0s"),
@@ -377,6 +396,17 @@ def test_hash_writes_atlas_sum(tmp_path: Path) -> None:
     loaded = MigrationDir.load(d)
     assert (d / "atlas.sum").read_bytes() == loaded.hash_file().to_bytes()
     loaded.validate()
+
+
+def test_hash_and_validate_count_in_english(tmp_path: Path) -> None:
+    """Audit gap 9: ``hash`` on an empty directory said ``0 file`` (Atlas's ``plural`` is for its
+    own lines; these are ours)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run("hash", "--dir", empty).stdout == "atlas.sum updated: 0 files\n"
+    assert run("validate", "--dir", empty).stdout == "ok: 0 files (checked with sqlite statement rules)\n"
+    one = make_dir(tmp_path, {"1_a.sql": "SELECT 1;\n"}, with_sum=False)
+    assert run("hash", "--dir", one).stdout == "atlas.sum updated: 1 file\n"
 
 
 def test_hash_and_validate_accept_file_url_and_default_dir(
@@ -795,7 +825,9 @@ def test_status_takes_the_options_that_change_what_is_pending(tmp_path: Path, db
 
 def test_allow_changed_accepts_an_edit_once(tmp_path: Path, db_url: str) -> None:
     """Issue 11: ``apply --allow-changed`` succeeded, then the very next apply and status failed
-    again. Accepting the edit records the file's new hash; later runs need no flag."""
+    again. Accepting the edit records the file's new hash; later runs need no flag. atlas.sum's
+    hashes are chained (each over every file up to it), so a later file's recorded hash moves
+    too: it is named as such, not as edited (nobody can tell from the hashes whether it was)."""
     d = make_dir(tmp_path, FILES)
     assert run("apply", "--dir", d, "--url", db_url).exit_code == 0
     make_dir(tmp_path, {**FILES, "1_init.sql": FILES["1_init.sql"] + "-- reviewed\n"})
@@ -805,11 +837,16 @@ def test_allow_changed_accepts_an_edit_once(tmp_path: Path, db_url: str) -> None
     assert looked.exit_code == 0, looked.output
     dry = run("apply", "--dir", d, "--url", db_url, "--allow-changed", "--dry-run")
     assert "Would accept the edit of applied file 1_init.sql" in dry.stdout, dry.output
+    assert ("Would record the new hash of applied file 2_add_posts.sql too (atlas.sum chains it "
+            "to 1_init.sql)") in dry.stdout, dry.output
     assert run("status", "--dir", d, "--url", db_url).exit_code == 1  # the dry run recorded nothing
     accepted = run("apply", "--dir", d, "--url", db_url, "--allow-changed")
     assert accepted.exit_code == 0, accepted.output
-    assert "Accepted the edit of applied file 1_init.sql" in accepted.stdout
-    assert "Accepted the edit of applied file 2_add_posts.sql" in accepted.stdout  # chained hash
+    assert "Accepted the edit of applied file 1_init.sql (its new hash is recorded)" in accepted.stdout
+    # Audit gap 9: 2_add_posts.sql was called edited too; only its chained atlas.sum hash moved
+    assert "edit of applied file 2_add_posts.sql" not in accepted.stdout, accepted.stdout
+    assert ("Recorded the new hash of applied file 2_add_posts.sql too (atlas.sum chains it to "
+            "1_init.sql)") in accepted.stdout, accepted.stdout
     for command in ("status", "apply"):
         again = run(command, "--dir", d, "--url", db_url)
         assert again.exit_code == 0, (command, again.output)

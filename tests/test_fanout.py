@@ -184,6 +184,25 @@ def test_api_outcomes_keep_tenant_order_and_never_raise(tmp_path: Path) -> None:
     assert query(f"sqlite://{tmp_path}/good.db", "SELECT COUNT(*) FROM tags") == [(0,)]
 
 
+def test_piped_summary_has_no_trailing_spaces(tmp_path: Path) -> None:
+    """Audit gap 9: the table padded every row to the longest error (the last column) with
+    spaces, so piped output and logs carried trailing blanks; so did the header of status's
+    table of pending files."""
+    d = make_dir(tmp_path, FILES)
+    args: list[object] = ["apply", "--dir", d]
+    for name in ("good", "missing/dir/bad", "also_good"):
+        args += ["--url", f"sqlite://{tmp_path}/{name}.db"]
+    r = run(*args)
+    assert r.exit_code == 1, r.stderr
+    summary = r.stdout[r.stdout.index("Tenant "):].splitlines()
+    assert summary[0].split() == ["Tenant", "From", "->", "To", "Files", "Time", "Error"]
+    assert len(summary) == 5 and "unable to open database file" in summary[2], summary
+    assert [line for line in summary if line != line.rstrip()] == [], summary
+    status = run("status", "--dir", d, "--url", f"sqlite://{tmp_path}/fresh.db").stdout.splitlines()
+    assert status[-3].split() == ["Version", "Description", "File"], status  # padded, too
+    assert [line for line in status if line != line.rstrip()] == [], status
+
+
 def test_terminal_shows_live_progress_then_the_summary(tmp_path: Path) -> None:
     d = make_dir(tmp_path, FILES)
     args = [script(), "apply", "--dir", str(d), "--parallel", "2"]

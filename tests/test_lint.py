@@ -134,6 +134,28 @@ def test_nolint_file_and_statement_levels() -> None:
     assert got == [("2_b.sql", 4, "BC102"), ("3_c.sql", 1, "DS102"), ("3_c.sql", 8, "DS102")]
 
 
+def test_nolint_header_rules_and_statement_rules_combine_as_atlas() -> None:
+    """Atlas (``nolintRules``) appends the header's rules to every statement's own, and only a
+    statement whose rules are exactly one empty rule is silenced entirely: under a header that
+    names rules, a bare statement directive adds an empty rule and silences nothing more (the
+    audit expected otherwise; Atlas's source reads ``["DS103", ""]`` as two rules, neither
+    DS102). Naming the code or the category silences it; two header lines of which one is
+    bare neither skip the file nor silence anything beyond the named rule."""
+    files = _files(**{
+        "1_audit.sql": "-- atlas:nolint DS103\n\nALTER TABLE users DROP COLUMN age;\n"
+                       "-- atlas:nolint\nDROP TABLE users;\n",
+        "2_named.sql": "-- atlas:nolint DS103\n\nALTER TABLE u DROP COLUMN a;\n"
+                       "-- atlas:nolint DS102\nDROP TABLE u;\n-- atlas:nolint destructive\nDROP TABLE v;\n",
+        "3_two.sql": "-- atlas:nolint\n-- atlas:nolint DS102\n\nDROP TABLE w;\n"
+                     "ALTER TABLE x DROP COLUMN a;\n-- atlas:nolint\nALTER TABLE y DROP COLUMN b;\n",
+        "4_bare.sql": "ALTER TABLE z DROP COLUMN a;\n-- atlas:nolint\nDROP TABLE z;\n",
+    })
+    for dialect in DIALECTS:
+        assert _codes(lint.analyze(files, dialect)) == [
+            ("1_audit.sql", 5, "DS102"), ("3_two.sql", 5, "DS103"), ("3_two.sql", 7, "DS103"),
+            ("4_bare.sql", 1, "DS103")], dialect
+
+
 def test_tables_created_by_an_earlier_pending_file_are_new() -> None:
     files = _files(**{
         "1_a.sql": "CREATE TABLE t (id int);\n",

@@ -263,6 +263,58 @@ def test_new_file_takes_the_next_free_second_and_refuses_stale_sum(tmp_path):
         MigrationDir.load(root).new_file("c", now=datetime(2024, 1, 1))
 
 
+def test_new_file_never_overwrites_a_file_written_meanwhile(tmp_path, monkeypatch):
+    """Atlas takes no lock: a file it writes between our validation and our write has the name
+    we chose. Ours is created exclusively and moves to the next second; Atlas's stays as it is."""
+    root = make_dir(tmp_path, {"20230316090500_a.sql": "A;"})
+    validate = MigrationDir.validate
+
+    def validate_then_atlas_writes(self):
+        computed = validate(self)
+        (root / "20230316090502_b.sql").write_text("atlas's\n")
+        return computed
+
+    monkeypatch.setattr(MigrationDir, "validate", validate_then_atlas_writes)
+    f = MigrationDir.load(root).new_file("b", b"ours\n", now=datetime(2023, 3, 16, 9, 5, 2))
+    assert f.name == "20230316090503_b.sql" and (root / f.name).read_bytes() == b"ours\n"
+    assert (root / "20230316090502_b.sql").read_text() == "atlas's\n"
+
+
+_STARTER = """
+import sys
+from pulumi_migrations_provider.cli import main
+sys.stdin.read(1)  # every process imported: go at once
+main(sys.argv[1:])
+"""
+
+
+def test_concurrent_new_never_shares_a_file_and_leaves_the_sum_complete(tmp_path):
+    """Audit gap 8: four ``new x`` at once wrote one ``…_x.sql`` twice (and each rewrote atlas.sum
+    from its own view, dropping the others' entries). Six processes, imported first and released
+    together, in rounds: every run succeeds, prints its own file, and atlas.sum covers them all."""
+    import subprocess
+    import sys
+
+    root = make_dir(tmp_path, {"20200101000000_init.sql": "A;"})
+    created: list[str] = []
+    for _ in range(3):
+        procs = [subprocess.Popen([sys.executable, "-c", _STARTER, "new", "x", "--dir", str(root)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("g")
+            p.stdin.flush()
+        for p in procs:
+            out, err = p.communicate(timeout=60)
+            assert p.returncode == 0, err
+            created.append(Path(out.strip()).name)
+    assert len(set(created)) == len(created) == 18, created
+    d = MigrationDir.load(root)
+    assert sorted(created) == [f.name for f in d.files[1:]]
+    d.validate()  # atlas.sum names every file, with its hash
+
+
 def test_new_file_default_time_is_utc_now(tmp_path):
     d = MigrationDir.load(make_dir(tmp_path, {}))
     before = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")

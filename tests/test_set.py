@@ -203,7 +203,18 @@ def test_json_formats(server_db, tmp_path):
     engine.apply(url, d, Options(amount=1))
     ours = run("set", "2", "--dir", d, "--url", url, "--format", "json", "--dry-run")
     doc = json.loads(ours.stdout)
-    assert doc["dry_run"] is True and [r["Op"] for r in doc["Revisions"]] == ["set"]
+    # Audit gap 9: ours mixed our keys with Atlas's Revisions/Op/Latest; now ours throughout
+    assert list(doc) == ["dry_run", "revisions_table", "version", "current_version", "summary", "ops"]
+    assert (doc["dry_run"], doc["version"], doc["current_version"], doc["summary"]) == (True, "2", "2", "1 set")
+    op, = doc["ops"]
+    assert list(op) == ["op", "version", "description", "type", "applied", "total", "executed_at",
+                        "execution_time", "error", "error_stmt", "hash", "partial_hashes",
+                        "operator_version"]
+    assert (op["op"], op["version"], op["type"], op["applied"]) == ("set", "2", 4, 0)
+    loaded = MigrationDir.load(d)
+    two = loaded.file("2")
+    assert two is not None and op["hash"] == loaded.hash_file().hash_of(two.name)
+    assert op["executed_at"].startswith(("20", "19"))  # a timestamp, as text
     atlas = run("set", "2", "--dir", d, "--url", url, "--format", "{{ json . }}")
     doc = json.loads(atlas.stdout)
     assert list(doc) == ["Revisions", "Latest"]

@@ -243,6 +243,48 @@ def test_validate_reports_format_errors_before_comparing(tmp_path):
         MigrationDir.load(root, unique_versions=False).validate()
 
 
+def _edit_sum(root: Path, edit) -> None:
+    lines = (root / "atlas.sum").read_text().splitlines(keepends=True)
+    (root / "atlas.sum").write_text("".join(edit(lines)))
+
+
+def test_validate_names_the_file_of_a_line_removed_from_the_sum(tmp_path):
+    """Audit gap 9: a line deleted from atlas.sum by hand (a merge, say) said only "L1: the total
+    does not match the entries listed below it"; the total still counts the file, so say which."""
+    root = make_dir(tmp_path, {"1_a.sql": "A;", "2_b.sql": "B;", "3_c.sql": "C;"})
+    _edit_sum(root, lambda lines: lines[:2] + lines[3:])
+    err = _checksum_error(root)
+    assert (err.line, err.file, err.reason) == (3, "2_b.sql", "mismatch")
+    assert str(err) == (
+        f"validating atlas.sum in {root}: L3: the line of 2_b.sql is missing (the total on L1 "
+        "counts it; checksum mismatch); run 'pulumi-migrations hash' to re-hash the directory")
+
+
+def test_validate_names_a_line_added_to_the_sum_and_a_changed_hash(tmp_path):
+    root = make_dir(tmp_path, {"1_a.sql": "A;", "2_b.sql": "B;"})
+    _edit_sum(root, lambda lines: lines + ["9_z.sql h1:Zm9v\n"])
+    err = _checksum_error(root)
+    assert (err.line, err.file) == (4, "9_z.sql")
+    assert "L4: 9_z.sql is listed, but the total on L1 does not count it (checksum mismatch)" in str(err)
+    root = make_dir(tmp_path / "two", {"1_a.sql": "A;", "2_b.sql": "B;"})
+    _edit_sum(root, lambda lines: lines[:2] + ["2_b.sql h1:Zm9v\n"])
+    err = _checksum_error(root)
+    assert (err.line, err.file) == (3, "2_b.sql")
+    assert "L3: the hash of 2_b.sql was changed (the total on L1 counts another; checksum" in str(err)
+
+
+def test_validate_names_the_first_difference_when_files_and_sum_lines_both_changed(tmp_path):
+    """A file added and its line written by hand without a new total: the total is wrong and the
+    lines are not the directory's either; the message names the first line that differs."""
+    root = make_dir(tmp_path, {"1_a.sql": "A;", "2_b.sql": "B;"})
+    (root / "3_c.sql").write_text("C;")
+    _edit_sum(root, lambda lines: lines + ["3_c.sql h1:Zm9v\n"])
+    err = _checksum_error(root)
+    assert (err.line, err.file, err.reason) == (4, "3_c.sql", "mismatch")
+    assert (f"validating atlas.sum in {root}: L1: the total does not match the entries listed below "
+            "it (checksum mismatch), and L4 (3_c.sql) does not match the directory either") in str(err)
+
+
 def test_validate_in_memory_directory():
     files = {"1_a.sql": b"A;"}
     good = HashFile.compute([MigrationFile("1_a.sql", b"A;")]).to_bytes()

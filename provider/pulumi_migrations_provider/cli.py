@@ -26,7 +26,7 @@ import os
 import sys
 
 from .cliout import (_ApplyPrinter, _forget_secrets, _print_error, _print_status,
-                     _remember_secret, _remember_urls_in, _Scrubbed, _stdout, plural)
+                     _remember_secret, _remember_urls_in, _Scrubbed, _stdout, count_noun)
 from .cliparse import PROG, Formatter, Parser, VersionAction, duration, int_at_least, label
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
@@ -351,7 +351,7 @@ def _fail(err: MigrateError, *, json_output: bool) -> None:
 def _hash(ns: argparse.Namespace) -> None:
     d = _load(ns.directory, unique_versions=False)
     d.write_sum()
-    _stdout().write(f"atlas.sum updated: {plural(len(d.files), 'file')}\n")
+    _stdout().write(f"atlas.sum updated: {count_noun(len(d.files), 'file')}\n")
 
 
 def _validate(ns: argparse.Namespace) -> None:
@@ -369,7 +369,7 @@ def _validate(ns: argparse.Namespace) -> None:
     for f in d.files:
         _ = f.txmode  # raises DirectiveError for a bad atlas:txmode header
         lex.split_statements(f.text(), options, file=f.name)
-    _stdout().write(f"ok: {plural(len(d.files), 'file')} (checked with {rules} statement rules)\n")
+    _stdout().write(f"ok: {count_noun(len(d.files), 'file')} (checked with {rules} statement rules)\n")
 
 
 def _status(ns: argparse.Namespace) -> None:
@@ -428,9 +428,13 @@ def _apply(ns: argparse.Namespace) -> None:
     finally:
         printer.close()
     out = _stdout()
-    for name in report.accepted:
-        out.write(f"{'Would accept' if ns.dry_run else 'Accepted'} the edit of applied file {name} "
-                  f"({'nothing recorded' if ns.dry_run else 'its new hash is recorded'})\n")
+    for i, name in enumerate(report.accepted):
+        if i == 0:  # the first hash that differs: this file was edited (the ones before agree)
+            out.write(f"{'Would accept' if ns.dry_run else 'Accepted'} the edit of applied file "
+                      f"{name} ({'nothing recorded' if ns.dry_run else 'its new hash is recorded'})\n")
+        else:  # atlas.sum chains each hash to the files before it: these moved with the first
+            out.write(f"{'Would record' if ns.dry_run else 'Recorded'} the new hash of applied file "
+                      f"{name} too (atlas.sum chains it to {report.accepted[0]})\n")
     if not printer.started:
         out.write("No migration files to execute\n")
     if ns.dry_run:
@@ -478,14 +482,12 @@ def _set(ns: argparse.Namespace) -> None:
 
         _print_set(report)
         return
+    if ns.output == "json":
+        _dump_json(report.to_dict())
+        return
     from .atlasfmt import dumps, set_json
 
-    doc = set_json(report)
-    if ns.output == "json":
-        doc = {"dry_run": report.dry_run, "revisions_table": report.revisions_table, **doc}
-        _dump_json(doc)
-    else:
-        _stdout().write(dumps(doc, ns.output) + "\n")
+    _stdout().write(dumps(set_json(report), ns.output) + "\n")
 
 
 def _new(ns: argparse.Namespace) -> None:

@@ -112,6 +112,21 @@ def _console(*, stderr: bool = False, width: int | None = None) -> Any:
                    highlight=False, soft_wrap=True, width=width)
 
 
+def print_unpadded(console: Any, table: Any) -> None:
+    """Print ``table`` without the blanks Rich pads its last column with up to the longest
+    cell (the status table's header and the fan-out summary's rows without an error carried
+    them into pipes and logs)."""
+    from rich.segment import Segment, Segments
+
+    for line in console.render_lines(table, pad=False):
+        while line and not line[-1].control and not line[-1].text.strip():
+            line.pop()
+        if line and not line[-1].control:
+            last = line[-1]
+            line[-1] = type(last)(last.text.rstrip(), last.style)
+        console.print(Segments([*line, Segment.line()]), end="")
+
+
 def _print_error(message: str) -> None:
     """Print exactly one line ``error: <message>`` on stderr."""
     from rich.text import Text
@@ -173,12 +188,17 @@ def _print_status(report: Any, d: "MigrationDir") -> None:
             mark = " (out of order)" if name in report.out_of_order else ""
             table.add_row("  " + (f.version if f else "?"), (f.description if f else "") + mark, name)
         console.print()
-        console.print(table)
+        print_unpadded(console, table)
 
 
 def plural(n: int, noun: str) -> str:
     """``1 migration``, ``2 migrations`` (Atlas's ``plural``: an ``s`` only above one)."""
     return f"{n} {noun}{'s' if n > 1 else ''}"
+
+
+def count_noun(n: int, noun: str) -> str:
+    """``0 files``, ``1 file``, ``2 files``: our own lines (Atlas's wording keeps ``plural``)."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _counted(passed: int, failed: int, noun: str) -> str:

@@ -35,6 +35,14 @@ class Parser(argparse.ArgumentParser):
     # only one of the six is ever needed, and argparse's add_argument is not free.
     deferred: Callable[[Parser], None] | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A value such as "-1s" is a (negative) value, not an unknown option: argparse's own
+        # test takes only "-1" and "-.5", and said "--lock-timeout: expected one argument".
+        import re
+
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
+
     def ready(self) -> None:
         """Add the deferred arguments (``-h/--help`` first), once."""
         add, self.deferred = self.deferred, None

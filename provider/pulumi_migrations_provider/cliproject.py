@@ -342,7 +342,7 @@ def _print_summary(outcomes: list[Outcome], command: str) -> None:
     """The table at the end: one row per tenant."""
     from rich.table import Table
 
-    from .cliout import _console
+    from .cliout import _console, print_unpadded
 
     table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2))
     for name in (("Tenant", "Current", "Pending", "Status", "Error") if command == "status"
@@ -362,7 +362,8 @@ def _print_summary(outcomes: list[Outcome], command: str) -> None:
     not_run = sum(o.status == "NOT_RUN" for o in outcomes)
     console = _console()
     console.print()
-    console.print(table)
+    print_unpadded(console, table)
     tail = f", {not_run} not run" if not_run else ""
     console.print(f"{len(outcomes)} tenants: {len(outcomes) - failed - not_run} ok, "
                   f"{failed} failed{tail}")
+

@@ -21,6 +21,13 @@ def parse_duration(text: str) -> float:
     Raises ValueError for anything else (negative values included).
     """
     s = text.strip()
+    if s.startswith("-") and s[1:2] != "-":
+        try:
+            parse_duration(s[1:])
+        except ValueError:
+            raise ValueError(f"{text!r} is not a duration like 10s, 500ms, 1m30s or 2.5") from None
+        raise ValueError(f"{text!r} is negative; give a duration of 0 or more, like 10s, "
+                         "500ms, 1m30s or 2.5")
     try:
         value = float(s)
     except ValueError:

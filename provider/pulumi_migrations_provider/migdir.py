@@ -393,33 +393,96 @@ class MigrationDir:
         ``errors.FileNameError`` for a name with a path separator, and validation errors. When the
         version is taken (``new`` twice in one second), the next free second is used: Atlas would
         write a second file of the same version, which every later command then refuses.
+
+        On disk, concurrent ``new`` runs of ours take turns: each holds an ``flock`` on the
+        directory while it re-reads it, validates, creates its file exclusively (``O_EXCL``: an
+        existing name, written by Atlas say, moves it to the next second) and rewrites
+        ``atlas.sum`` with every file present. Atlas takes no lock: a concurrent ``atlas migrate
+        new`` can still drop our entry from the sum, as it can its own.
         """
         if "/" in name or "\\" in name or "\n" in name:
             raise errors.FileNameError(
                 f"creating a migration file: {name!r} cannot be part of a file name; "
                 "use letters, digits and underscores"
             )
-        self.validate()
-        from datetime import datetime, timezone
+        from datetime import datetime, timedelta, timezone
 
         moment = now or datetime.now(timezone.utc)
         if moment.tzinfo is not None:
             moment = moment.astimezone(timezone.utc)
-        from datetime import timedelta
-
-        taken = {f.version for f in self.files}
-        version = moment.strftime(VERSION_FORMAT)
-        while version in taken:  # `new` twice in one second: the next free second, never a clash
-            moment += timedelta(seconds=1)
-            version = moment.strftime(VERSION_FORMAT)
-        fname = f"{version}_{name}.sql" if name else f"{version}.sql"
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-        new = MigrationFile(fname, data)
-        if self.path is not None:
-            _write(self.path / fname, data, "creating a migration file")
-        self.files = sorted([*self.files, new], key=lambda f: encode_name(f.name))
-        self.write_sum()
+        lock = None if self.path is None else _lock_dir(self.path)
+        try:
+            if self.path is not None:  # what the directory holds now, not when it was loaded
+                fresh = MigrationDir.load(self.path)
+                self.files, self.sum_data, self._hash = fresh.files, fresh.sum_data, None
+            self.validate()
+            taken = {f.version for f in self.files}
+            while True:
+                version = moment.strftime(VERSION_FORMAT)
+                moment += timedelta(seconds=1)
+                if version in taken:  # `new` twice in one second: the next free second
+                    continue
+                fname = f"{version}_{name}.sql" if name else f"{version}.sql"
+                if self.path is None or _create(self.path / fname, data):
+                    break
+            new = MigrationFile(fname, data)
+            self.files = sorted([*self.files, new], key=lambda f: encode_name(f.name))
+            self.write_sum()
+        finally:
+            if lock is not None:
+                os.close(lock)  # releases the flock
         return new
+
+
+#: How long ``new`` waits for another ``new`` of ours in the same directory.
+NEW_LOCK_TIMEOUT = 10.0
+
+
+def _lock_dir(path: Path) -> int | None:
+    """An ``flock`` on the directory ``path`` (its descriptor: close it to release), or None
+    where the file system cannot lock (``O_EXCL`` still keeps the files apart)."""
+    import fcntl
+    import time
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None  # missing or unreadable: load() says so in its own words
+    deadline = time.monotonic() + NEW_LOCK_TIMEOUT
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise errors.FileNameError(
+                    f"creating a migration file in {path}: another 'new' there has held its "
+                    f"lock for {NEW_LOCK_TIMEOUT:g}s; retry when it has finished") from None
+            time.sleep(0.005)
+        except OSError:
+            os.close(fd)
+            return None
+
+
+def _create(path: Path, data: bytes) -> bool:
+    """Create ``path`` holding ``data`` if no file has that name; False if one has."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return False
+    except OSError as err:
+        raise errors.FileNameError(f"creating a migration file: cannot write {path}: "
+                                   f"{err.strerror}; check the directory's permissions") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+    except OSError as err:
+        path.unlink(missing_ok=True)
+        raise errors.FileNameError(f"creating a migration file: cannot write {path}: "
+                                   f"{err.strerror}; check the directory's permissions") from None
+    return True
 
 
 def _write(path: Path, data: bytes, doing: str) -> None:

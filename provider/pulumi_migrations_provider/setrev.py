@@ -66,6 +66,22 @@ class SetReport:
         d = len(self.ops) - s
         return ", ".join(part for part in (f"{s} set" if s else "", f"{d} removed" if d else "") if part)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Our ``set --format json``, in our keys as ``status`` and ``apply`` print theirs (Atlas's
+        ``Revisions``/``Latest`` are ``--format '{{ json . }}'``'s): each op is the row written
+        or deleted, its columns by name (``type`` as stored, ``executed_at`` as text)."""
+        def row(r: Revision) -> dict[str, Any]:
+            d = r._asdict()
+            when = d["executed_at"]
+            d["executed_at"] = when.isoformat(sep=" ") if hasattr(when, "isoformat") else when
+            return d
+
+        return {"dry_run": self.dry_run, "revisions_table": self.revisions_table,
+                "version": self.version,
+                "current_version": self.current.version if self.current is not None else None,
+                "summary": self.summary(),
+                "ops": [{"op": o.op, **row(o.revision)} for o in self.ops]}
+
 
 def plan_set(files: list[MigrationFile], hf: HashFile, revs: list[Revision], version: str,
              *, allow_partial: bool = False) -> list[SetOp]:

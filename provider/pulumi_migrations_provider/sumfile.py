@@ -90,23 +90,8 @@ class HashFile(FrozenRecord):
         blank line too) and ``errors.ChecksumError(reason="mismatch", line=1)`` when the total
         does not match the listed entries.
         """
-        lines = data.split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()  # the final newline ends the last line; it is not an empty line
-        lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
-        first = lines[0].decode("utf-8", "surrogateescape") if lines else ""
-        total = first[3:] if first.startswith("h1:") else first
-        entries = []
-        for no, raw in enumerate(lines[1:], start=2):
-            text = raw.decode("utf-8", "surrogateescape")
-            name, sep, digest = text.partition("h1:")
-            if not sep:
-                what = "is blank" if not text.strip() else "has no 'h1:' hash"
-                raise errors.ChecksumFormatError(
-                    f"reading {source}: line {no} {what} (checksum file format invalid); "
-                    "run 'pulumi-migrations hash' to re-create it", line=no)
-            entries.append((name.strip(), digest))
-        hf = cls(total, tuple(entries))
+        total, entries = _read(data, source)
+        hf = cls(total, entries)
         if hf.sum_of(hf.entries) != total:
             raise errors.ChecksumError(
                 f"reading {source}: L1: the total does not match the entries listed below it "
@@ -130,6 +115,28 @@ class HashFile(FrozenRecord):
         return index.get(name)
 
 
+def _read(data: bytes, source: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``atlas.sum``'s stored total and entries, by Atlas's rules (``HashFile.parse``), without
+    checking the total; ``errors.ChecksumFormatError`` for a line without ``h1:``."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the final newline ends the last line; it is not an empty line
+    lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+    first = lines[0].decode("utf-8", "surrogateescape") if lines else ""
+    total = first[3:] if first.startswith("h1:") else first
+    entries = []
+    for no, raw in enumerate(lines[1:], start=2):
+        text = raw.decode("utf-8", "surrogateescape")
+        name, sep, digest = text.partition("h1:")
+        if not sep:
+            what = "is blank" if not text.strip() else "has no 'h1:' hash"
+            raise errors.ChecksumFormatError(
+                f"reading {source}: line {no} {what} (checksum file format invalid); "
+                "run 'pulumi-migrations hash' to re-create it", line=no)
+        entries.append((name.strip(), digest))
+    return total, tuple(entries)
+
+
 def validate(directory: MigrationDir) -> HashFile:
     """Check a directory against its ``atlas.sum`` (Atlas ``Validate``); return the computed sum.
 
@@ -149,15 +156,44 @@ def validate(directory: MigrationDir) -> HashFile:
                 "run 'pulumi-migrations hash' to create it"
             )
         return computed
-    stored = HashFile.parse(directory.sum_data, source=f"{HASH_FILE_NAME} in {where}")
-    if stored.total == computed.total:
+    total, entries = _read(directory.sum_data, f"{HASH_FILE_NAME} in {where}")
+    if HashFile.sum_of(entries) != total:
+        raise _inconsistent(total, entries, computed, where)
+    if total == computed.total:
         return computed
+    stored = HashFile(total, entries)
     line, file, reason = _locate(stored.entries, computed.entries)
     where_line = f"L{line}: {file} was {reason}" if file is not None else f"L{line}: {reason}"
     raise errors.ChecksumError(
         f"validating {HASH_FILE_NAME} in {where}: {where_line}; {_HINT}",
         file=file, line=line, reason=reason,
     )
+
+
+def _inconsistent(total: str, entries: tuple[tuple[str, str], ...], computed: HashFile,
+                  where: str) -> errors.ChecksumError:
+    """The error for an ``atlas.sum`` whose total does not match its own lines, naming the line
+    at fault: when the total is the directory's, the lines were edited by hand (one deleted in a
+    merge, say); otherwise the first line that differs from the directory too."""
+    line, file, reason = _locate(entries, computed.entries)
+    if total == computed.total and file is not None:
+        problem = {
+            "added": f"L{line}: the line of {file} is missing (the total on L1 counts it; "
+                     "checksum mismatch)",
+            "removed": f"L{line}: {file} is listed, but the total on L1 does not count it "
+                       "(checksum mismatch)",
+            "edited": f"L{line}: the hash of {file} was changed (the total on L1 counts "
+                      "another; checksum mismatch)",
+        }[reason]
+    else:
+        problem = "L1: the total does not match the entries listed below it (checksum mismatch)"
+        if file is not None:
+            problem += f", and L{line} ({file}) does not match the directory either"
+        else:
+            line = 1
+    return errors.ChecksumError(
+        f"validating {HASH_FILE_NAME} in {where}: {problem}; run 'pulumi-migrations hash' to "
+        "re-hash the directory", file=file, line=line, reason="mismatch")
 
 
 def _locate(stored: tuple[tuple[str, str], ...],

@@ -20,6 +20,7 @@ form (``Target.from_parts``) takes them as they are.
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from ._record import FrozenRecord
@@ -42,6 +43,7 @@ _DRIVER_NAMES = {
     "pg": "postgresql", "mysql": "mysql", "mariadb": "mysql", "maria": "mysql",
 }
 _MASK = "****"
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class Target(FrozenRecord):
@@ -97,13 +99,20 @@ class Target(FrozenRecord):
             # A raw password with a space, or a '/', '?' or '#' in it that ended the authority
             # early: never read part of it as the host, the port or the database.
             raise unencoded
-        host_port = authority.rpartition("@")[2]
-        if not host_port.startswith("[") and host_port.count(":") == 1:
-            port_text = host_port.split(":", 1)[1]
-            if port_text and (not port_text.isdigit() or not 0 < int(port_text) < 65536):
+        userinfo, _, host_port = authority.rpartition("@")
+        port_text = _port_text(host_port)
+        if port_text and (not port_text.isdigit() or not 0 < int(port_text) < 65536):
+            raise ConfigError(
+                f"reading the database URL {_redact_text(url)}: the port {port_text!r} is not "
+                "a number from 1 to 65535; fix the port (or leave it out for the default)")
+        user_text, colon, password_text = userinfo.partition(":")
+        for part, text in (("user name", user_text), ("password", password_text if colon else "")):
+            if _BAD_ESCAPE.search(text):
+                # unquote would keep '%zz' as it is: a password that is not the one written.
                 raise ConfigError(
-                    f"reading the database URL {_redact_text(url)}: the port {port_text!r} is not "
-                    "a number from 1 to 65535; fix the port (or leave it out for the default)")
+                    f"reading the database URL {_redact_text(url)}: the {part} holds a '%' that "
+                    "is not followed by two hex digits; write a literal % as %25 (or use the "
+                    "structured driver/host/user/password form)")
         try:
             parts = urlsplit(f"x://{rest}")
             port = parts.port
@@ -116,6 +125,10 @@ class Target(FrozenRecord):
             raise unencoded
         if not parts.hostname and not rest.startswith("/"):
             raise ConfigError(f"reading the database URL {_redact_text(url)}: no host given")
+        if _BAD_ESCAPE.search(parts.path):
+            raise ConfigError(
+                f"reading the database URL {_redact_text(url)}: the database name holds a '%' that "
+                "is not followed by two hex digits; write a literal % as %25")
         database = unquote(parts.path.lstrip("/")) or None
         params = tuple(parse_qsl(parts.query, keep_blank_values=True))
         if dialect == "mysql" and database is None:
@@ -291,6 +304,15 @@ _OWN_JSON_VALUE = (r'"(?:Driver|Scheme|Schema|Dir|Type|Status|Next|Op|OperatorVe
 def scrub(text: str, password: str | None) -> str:
     """Replace ``password`` and its encodings in ``text`` by ``****`` (see ``mask_forms``)."""
     return mask_forms(text, masked_forms(password))
+
+
+def _port_text(host_port: str) -> str:
+    """What follows the host in ``host[:port]`` or ``[v6][:port]``, without the colon: everything
+    after the first colon (``5432:99`` is a bad port, not part of the password)."""
+    if host_port.startswith("["):
+        after = host_port.partition("]")[2]
+        return after[1:] if after.startswith(":") else after
+    return host_port.partition(":")[2]
 
 
 def _redact_text(url: str) -> str:

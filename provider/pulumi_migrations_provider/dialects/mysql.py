@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError, ConnectError
 from ..target import Target
-from .base import LOCK_NAME, TABLE, UPDATED_COLUMNS, Connection, Dialect, first_line, lock_held
+from .base import LOCK_NAME, TABLE, UPDATED_COLUMNS, Connection, Dialect, first_line, lock_held, seconds_param
 
 from typing import TYPE_CHECKING, Any, Callable  # not on a SQLite run's path: no start-up tuning here
 
@@ -23,6 +23,8 @@ class MySQLDialect(Dialect):
     def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
         import pymysql
 
+        # connect_timeout=N (whole seconds) as in a PostgreSQL URL: it bounds this connect.
+        timeout = seconds_param(target, "connect_timeout") or timeout
         kwargs: dict[str, Any] = {
             "host": target.host or "localhost", "port": target.port or 3306,
             "user": target.user or "root", "password": target.password or "",

@@ -5,7 +5,7 @@ psycopg is imported on first connect: a SQLite run never loads it.
 
 from __future__ import annotations
 
-from ..errors import ConnectError
+from ..errors import ConfigError, ConnectError
 from ..target import Target
 from .base import LOCK_NAME, TABLE, Connection, Dialect, first_line, poll_lock, seconds_param
 
@@ -37,6 +37,30 @@ _PG_PASSTHROUGH = {"sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword",
                    "channel_binding", "keepalives", "keepalives_idle"}
 
 
+#: libpq's keyword values: it refuses any other with "invalid sslmode value", which reads like
+#: a connection failure; ours names the parameter and the values it takes.
+_PG_CHOICES = {
+    "sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    "gssencmode": ("disable", "prefer", "require"),
+    "channel_binding": ("disable", "prefer", "require"),
+    "target_session_attrs": ("any", "read-write", "read-only", "primary", "standby",
+                             "prefer-standby"),
+}
+_PG_INTEGERS = ("keepalives", "keepalives_idle")
+
+
+def _checked_param(target: Target, key: str, value: str) -> str:
+    """``value`` of the libpq parameter ``key``, or a ConfigError naming what it may be."""
+    choices = _PG_CHOICES.get(key)
+    if choices is not None and value not in choices:
+        raise ConfigError(f"reading the database URL {target.redacted()}: {key}={value!r} is not a "
+                          f"valid {key}; use one of {', '.join(choices)}")
+    if key in _PG_INTEGERS and not value.isdigit():
+        raise ConfigError(f"reading the database URL {target.redacted()}: {key}={value!r} is not a "
+                          f"whole number; fix the parameter (e.g. {key}=1)")
+    return value
+
+
 class PostgresDialect(Dialect):
     name = "postgresql"
     json_placeholder = "?::jsonb"
@@ -64,7 +88,7 @@ class PostgresDialect(Dialect):
             kwargs["password"] = target.password
         for key, value in params.items():
             if key in _PG_PASSTHROUGH and key != "connect_timeout":
-                kwargs[key] = value
+                kwargs[key] = _checked_param(target, key, value)
         if params.get("search_path"):
             kwargs["options"] = (kwargs.get("options", "") + f" -c search_path={params['search_path']}").strip()
         try:
