@@ -20,7 +20,8 @@ from . import __version__, plan
 from ._record import Record
 from .dialects import Connection
 from .dialects import Dialect, for_target
-from .errors import AppliedFileChangedError, DirectiveError, NonLinearError, NotCleanError
+from .errors import (AppliedFileChangedError, DirectiveError, MigrateError, NonLinearError,
+                     NotCleanError, UnverifiableResumeError)
 from .migdir import MigrationDir, MigrationFile
 from .reports import ApplyReport, Options, StatusReport, TargetInfo
 from .revisions import TYPE_BASELINE, Revision, RevisionStore
@@ -72,12 +73,45 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
         revisions=list(revs),
     )
     if last is not None and (last.partial or last.error):
-        report.partial = last.partial and bool(ran) and ran[-1] is last
+        # Atlas shows a partial file's counts only while applied < total: a row Atlas resumed
+        # after a fix added statements (4 of 3) is pending to it, with no counts and no error.
+        report.partial = last.applied < last.total and bool(ran) and ran[-1] is last
         report.applied_statements = last.applied
         report.total_statements = last.total
         report.error = report.error or last.error or None
         report.error_statement = last.error_stmt or None
+        if p.partial is last and plan.unverifiable_resume(last):
+            stuck = next((f for f in job.dir.files if f.version == last.version), None)
+            if stuck is not None:
+                report.error = report.error or str(_unverifiable(last, stuck, job.dialect))
     return report
+
+
+def _unverifiable(rev: Revision, f: MigrationFile, dialect: Dialect,
+                  statements: int | None = None) -> UnverifiableResumeError:
+    """Why the partially applied ``rev`` of ``f`` cannot be resumed (``plan.unverifiable_resume``)."""
+    if statements is None:
+        from .lex import split_statements
+
+        try:
+            statements = len(split_statements(f.text(), dialect.scan_options, file=f.name))
+        except MigrateError:
+            statements = 0
+    return UnverifiableResumeError(file=f.name, version=rev.version, applied=rev.applied,
+                                   total=rev.total, hashes=len(rev.partial_hashes or []),
+                                   statements=statements)
+
+
+def _check_resumable(p: Plan, files: list[Prepared], dialect: Dialect) -> None:
+    """Refuse, before anything runs, to resume a partially applied file whose row cannot be
+    checked against it (see ``plan.unverifiable_resume``)."""
+    rev = p.partial
+    if not plan.unverifiable_resume(rev):
+        return
+    assert rev is not None
+    for f in files:
+        if f.file.version == rev.version:
+            raise _unverifiable(rev, f.file, dialect, len(f.statements))
 
 
 def look_connection(target: Target | str, options: Options | None = None) -> Connection | None:
@@ -119,6 +153,7 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
     logger = nop_logger if logger is None else logger
     scan = dialect.scan_options
     prepared = {f.name: prepare(f, hf, scan) for f in state.plan.pending}
+    _check_resumable(state.plan, list(prepared.values()), dialect)
     if dry_run:
         ex = Executor(None, None, tx_mode=opts.tx_mode, logger=logger, dry_run=True)
         result, took = _run(ex, [prepared[f.name] for f in state.plan.pending], state)
@@ -134,6 +169,7 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
             return _report(state, dry_run=False, accepted=accepted)
         _check_txmodes(p.pending, opts.tx_mode)
         files = [prepared.get(f.name) or prepare(f, hf, scan) for f in p.pending]
+        _check_resumable(p, files, dialect)
         assert state.store is not None
         check_sizes(conn, files)
         if not state.exists:
