@@ -24,7 +24,7 @@ from .errors import (AppliedFileChangedError, DirectiveError, MigrateError, NonL
                      NotCleanError, UnverifiableResumeError)
 from .migdir import MigrationDir, MigrationFile
 from .reports import ApplyReport, Options, StatusReport, TargetInfo
-from .revisions import TYPE_BASELINE, Revision, RevisionStore
+from .revisions import TYPE_BASELINE, Revision, RevisionStore, current_version, executed_rows
 from .sumfile import HashFile
 from .target import Target, as_target
 
@@ -56,11 +56,11 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
     state, error, out_of_order = job.look(tolerate_out_of_order=True, conn=conn)
     revs, p = state.revs, state.plan
     last = revs[-1] if revs else None
-    # A failed file that ran nothing (its first statement failed outside a transaction, or a row
-    # from an older version of ours for a rolled-back file) only keeps the error: it is neither the
-    # current version nor an executed file.
-    ran = [r for r in revs if not (r.applied == 0 and r.error and r.total > 0)]
-    current = ran[-1].version if ran else None
+    # A failed file that ran nothing (its first statement failed or is in doubt outside a
+    # transaction, or a row from an older version of ours for a rolled-back file) only keeps the
+    # error: it is neither the current version nor an executed file.
+    ran = executed_rows(revs)
+    current = current_version(revs)
     pending = [f.name for f in p.pending]
     report = StatusReport(
         status="PENDING" if pending or out_of_order else "OK",
@@ -286,10 +286,11 @@ def _report(state: _State, *, dry_run: bool, accepted: list[str],
     """The apply report, built once from the state the run started from (its plan) and what
     the run did (``result``; None when nothing ran). A dry run applies nothing."""
     p = state.plan
-    start = state.revs[-1].version if state.revs else None
+    start = _start_version(state)
     applied = list(result.applied) if result is not None and not dry_run else []
     baseline = p.baseline.version if p.baseline is not None and result is not None and not dry_run else None
-    current = p.pending[len(applied) - 1].version if applied else baseline or start
+    current = p.pending[len(applied) - 1].version if applied else (
+        baseline or current_version(state.revs))
     done = set(applied)
     return ApplyReport(
         from_version=start, current_version=current,
@@ -299,14 +300,20 @@ def _report(state: _State, *, dry_run: bool, accepted: list[str],
         dry_run=dry_run, baseline_written=baseline, accepted=accepted)
 
 
-def _run(ex: Executor, files: list[Prepared], state: _State) -> tuple[RunResult, int]:
-    """Run ``files`` from the state's version (its baseline, when one is written first);
-    returns what the run did and how long it took (ns)."""
+def _start_version(state: _State) -> str | None:
+    """The version a run starts from, as its header says it: the baseline when one is (or, on
+    a dry run, would be) written first, else the current version as ``status`` reports it."""
     p = state.plan
-    current = p.baseline.version if p.baseline is not None and not ex.dry_run else (
-        state.revs[-1].version if state.revs else None)
+    return p.baseline.version if p.baseline is not None else current_version(state.revs)
+
+
+def _run(ex: Executor, files: list[Prepared], state: _State,
+         rows: dict[str, Revision] | None = None) -> tuple[RunResult, int]:
+    """Run ``files`` from the state's version (``_start_version``), resuming from the state's
+    rows (or ``rows``); returns what the run did and how long it took (ns)."""
     t0 = time.monotonic_ns()
-    result = ex.run(files, {r.version: r for r in state.revs}, current=current)
+    existing = {r.version: r for r in state.revs} if rows is None else rows
+    result = ex.run(files, existing, current=_start_version(state))
     return result, time.monotonic_ns() - t0
 
 

@@ -1,0 +1,72 @@
+"""The versions an apply names (its header ``Migrating to version X from Y``, JSON ``from_version``,
+Atlas's JSON ``Current``) agree with ``status`` and with the real run, after a failed or in-doubt
+first statement and with ``--baseline``; a dry run lists exactly the statements the run would run.
+
+Atlas (``sql/migrate/migrate.go`` ``LogIntro``) takes the header's "from" from the last revision
+row, as its status takes "Current" (``cmdlog.StatusReporter.Report``). Our status, on purpose,
+does not count the row of a file whose first statement failed (or is in doubt) outside a
+transaction: it ran nothing, so the version before it is current (README "Where we differ from
+Atlas"). The apply header follows our status. With ``--baseline``, Atlas's dry run writes the
+baseline row, so its header says "from <baseline>"; ours writes nothing and says the same.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.dirtools import make_dir
+from tests.helpers import dbcheck
+from tests.test_cli import run
+
+FIRST_FAILS = {"1_init.sql": "CREATE TABLE t1 (id INT);\n",
+               "2_b.sql": "INSERT INTO missing_t VALUES (1);\nCREATE TABLE t2 (id INT);\n",
+               "3_c.sql": "CREATE TABLE t3 (id INT);\n"}
+
+
+def _header(stdout: str) -> str:
+    return next(line for line in stdout.splitlines() if line.startswith("Migrating to version"))
+
+
+def _versions(d: Path, url: str, *extra: str) -> tuple[str, str | None, str | None]:
+    """(text header, JSON from_version, Atlas JSON Current) of three dry runs."""
+    text = run("apply", "--dir", d, "--url", url, "--dry-run", *extra)
+    ours = run("apply", "--dir", d, "--url", url, "--dry-run", "--format", "json", *extra)
+    theirs = run("apply", "--dir", d, "--url", url, "--dry-run", "--format", "{{ json . }}", *extra)
+    for r in (text, ours, theirs):
+        assert r.exit_code == 0, r.output
+    return (_header(text.stdout), json.loads(ours.stdout)["from_version"],
+            json.loads(theirs.stdout).get("Current"))
+
+
+def test_header_after_a_failed_first_statement_names_the_current_version(db_url: str,
+                                                                           tmp_path: Path) -> None:
+    d = make_dir(tmp_path, FIRST_FAILS)
+    failed = run("apply", "--dir", d, "--url", db_url, "--tx-mode", "none")
+    assert failed.exit_code == 1, failed.output
+    row = dbcheck.revisions(db_url)["2"]
+    assert (row.applied, row.total) == (0, 2) and "missing_t" in row.error_stmt
+    status = json.loads(run("status", "--dir", d, "--url", db_url, "--format", "json").stdout)
+    assert status["current_version"] == "1", status
+    (d / "2_b.sql").write_text("CREATE TABLE t2b (id INT);\nCREATE TABLE t2 (id INT);\n")
+    assert run("hash", "--dir", d).exit_code == 0
+    expected = "Migrating to version 3 from 1 (2 migrations in total):"
+    assert _versions(d, db_url) == (expected, "1", "1")
+    done = run("apply", "--dir", d, "--url", db_url, "--tx-mode", "none")
+    assert done.exit_code == 0, done.output
+    assert _header(done.stdout) == expected
+    assert all(dbcheck.has_table(db_url, t) for t in ("t2b", "t2", "t3"))
+
+
+def test_baseline_dry_run_names_the_baseline_as_the_real_run_does(db_url: str, tmp_path: Path) -> None:
+    dbcheck.query(db_url, "CREATE TABLE legacy (id INT)")
+    d = make_dir(tmp_path, {"1_init.sql": "CREATE TABLE t1 (id INT);\n",
+                            "2_b.sql": "CREATE TABLE t2 (id INT);\n",
+                            "3_c.sql": "CREATE TABLE t3 (id INT);\n"})
+    expected = "Migrating to version 3 from 1 (2 migrations in total):"
+    assert _versions(d, db_url, "--baseline", "1") == (expected, "1", "1")
+    assert not dbcheck.has_table(db_url, "atlas_schema_revisions") or not dbcheck.revisions(db_url)
+    done = run("apply", "--dir", d, "--url", db_url, "--baseline", "1")
+    assert done.exit_code == 0, done.output
+    assert _header(done.stdout) == expected
+    assert set(dbcheck.revisions(db_url)) == {"1", "2", "3"}
