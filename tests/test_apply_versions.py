@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 
 from tests.dirtools import make_dir
-from tests.helpers import dbcheck
-from tests.test_cli import run
+from tests.helpers import dbcheck, kills
+from tests.test_cli import one_error_line, run
 
 FIRST_FAILS = {"1_init.sql": "CREATE TABLE t1 (id INT);\n",
                "2_b.sql": "INSERT INTO missing_t VALUES (1);\nCREATE TABLE t2 (id INT);\n",
@@ -70,3 +70,33 @@ def test_baseline_dry_run_names_the_baseline_as_the_real_run_does(db_url: str, t
     assert done.exit_code == 0, done.output
     assert _header(done.stdout) == expected
     assert set(dbcheck.revisions(db_url)) == {"1", "2", "3"}
+
+
+def test_dry_run_skips_the_statement_an_in_doubt_answer_skips(maria_url: str, tmp_path: Path) -> None:
+    """A run killed right after 2_b.sql's first statement (``ALTER … MODIFY``, which the catalog
+    cannot confirm) leaves it in doubt. A dry run says what the real run does: without an
+    answer it stops as the real run does; ``done`` skips the statement, ``redo`` runs it."""
+    alter = "ALTER TABLE t MODIFY c BIGINT;"
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE t (c INT);\n",
+                            "2_b.sql": f"{alter}\nINSERT INTO t (c) VALUES (5000000000);\n"})
+    killed, _, err = kills.run_killed_at(maria_url, d, tmp_path, tx_mode="file", kill_point="after:2")
+    assert killed, err
+    row = dbcheck.revisions(maria_url)["2"]
+    assert (row.applied, row.error_stmt) == (0, alter) and row.error.startswith("in doubt: ")
+    status = json.loads(run("status", "--dir", d, "--url", maria_url, "--format", "json").stdout)
+    assert status["current_version"] == "1", status
+    stopped = run("apply", "--dir", d, "--url", maria_url, "--dry-run")
+    assert stopped.exit_code == 1 and "may or may not have completed" in one_error_line(stopped.stderr)
+    header = "Migrating to version 2 from 1 (1 migrations in total):"
+    for answer, listed in (("done", False), ("redo", True)):
+        dry = run("apply", "--dir", d, "--url", maria_url, "--dry-run", "--resolve-in-doubt", answer)
+        assert dry.exit_code == 0, dry.output
+        assert _header(dry.stdout) == header
+        assert (f"-> {alter}" in dry.stdout) is listed, (answer, dry.stdout)
+        assert "-> INSERT INTO t (c) VALUES (5000000000);" in dry.stdout
+        assert ("1 sql statement\n" in dry.stdout) is not listed, dry.stdout
+    assert dbcheck.revisions(maria_url)["2"] == row  # the dry runs wrote nothing
+    done = run("apply", "--dir", d, "--url", maria_url, "--resolve-in-doubt", "done")
+    assert done.exit_code == 0, done.output
+    assert _header(done.stdout) == header and f"-> {alter}" not in done.stdout
+    assert dbcheck.query(maria_url, "SELECT c FROM t") == [(5000000000,)]

@@ -155,8 +155,9 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
     prepared = {f.name: prepare(f, hf, scan) for f in state.plan.pending}
     _check_resumable(state.plan, list(prepared.values()), dialect)
     if dry_run:
+        rows = _dry_run_rows(job, state, prepared)
         ex = Executor(None, None, tx_mode=opts.tx_mode, logger=logger, dry_run=True)
-        result, took = _run(ex, [prepared[f.name] for f in state.plan.pending], state)
+        result, took = _run(ex, [prepared[f.name] for f in state.plan.pending], state, rows)
         return _report(state, dry_run=True, accepted=to_accept, result=result, duration_ns=took)
     conn = dialect.connect(job.target, timeout=opts.connect_timeout)
     assert conn is not None
@@ -298,6 +299,54 @@ def _report(state: _State, *, dry_run: bool, accepted: list[str],
         applied=applied, pending=[f.name for f in p.remaining if f.name not in done],
         statements=result.statements if result is not None else 0, duration_ns=duration_ns,
         dry_run=dry_run, baseline_written=baseline, accepted=accepted)
+
+
+def _dry_run_rows(job: _Job, state: _State, prepared: dict[str, Prepared]) -> dict[str, Revision]:
+    """The rows a dry run resumes from: the state's, with a statement an earlier run left in
+    doubt settled as the real run settles it (the catalog's answer, read through a read-only
+    connection, else ``resolve_in_doubt``; neither: the InDoubtError the real run stops with),
+    so the dry run lists exactly the statements the run would run."""
+    from . import indoubt
+    from .executor import check_history
+
+    rows = {r.version: r for r in state.revs}
+    rev = state.plan.partial
+    p = next((f for f in prepared.values() if rev is not None and f.file.version == rev.version),
+             None)
+    if rev is None or p is None or rev.applied >= len(p.statements):
+        return rows
+    i, s = rev.applied, p.statements[rev.applied]
+    if not indoubt.marked_in_doubt(rev, s.text):
+        return rows
+    check_history(p, rev)  # the real run's first check, before it settles anything
+    done: bool | None = None
+    conn = look_connection(job.target, job.options)
+    if conn is not None:
+        try:
+            done = indoubt.took_effect(conn, s.text)
+        except Exception as err:
+            if conn.dialect.connection_lost(conn, err):
+                from .dialects import driver_message
+                from .errors import ConnectionLostError
+
+                raise ConnectionLostError(
+                    f"checking whether statement {i + 1} of {p.file.name} took effect: the "
+                    f"connection to the database was lost ({driver_message(err, conn.target)}); "
+                    "rerun the same command once it is reachable", file=p.file.name) from None
+            done = None  # e.g. no privilege to read that part of the catalog
+        finally:
+            conn.close()
+    if done is None:
+        if job.options.resolve_in_doubt is None:
+            from .errors import InDoubtError
+
+            raise InDoubtError(file=p.file.name, version=p.file.version, statement=s.text,
+                               index=i + 1, line=s.line, col=s.col)
+        done = job.options.resolve_in_doubt == "done"
+    if done:
+        rows[rev.version] = rev.copy(applied=i + 1,
+                                     partial_hashes=(rev.partial_hashes or []) + [p.hashes[i]])
+    return rows
 
 
 def _start_version(state: _State) -> str | None:
