@@ -100,3 +100,25 @@ def test_dry_run_skips_the_statement_an_in_doubt_answer_skips(maria_url: str, tm
     assert done.exit_code == 0, done.output
     assert _header(done.stdout) == header and f"-> {alter}" not in done.stdout
     assert dbcheck.query(maria_url, "SELECT c FROM t") == [(5000000000,)]
+
+
+def test_status_counts_the_statements_left_in_the_file_as_it_is_now(db_url: str, tmp_path: Path) -> None:
+    """A file that stopped at statement 2 of 3 is fixed with 4 statements: the resume runs 3 of
+    them. Atlas's status counts the file again (``StatusReporter.Report``: ``Total`` is the
+    file's statement count, ``Count`` the row's applied), so it says "3 statements left"; the row's
+    total (3) would say 2."""
+    d = make_dir(tmp_path, {"1_init.sql": "CREATE TABLE t1 (id INT);\n",
+                            "2_b.sql": ("CREATE TABLE t2a (id INT);\nINSERT INTO missing_t VALUES (1);\n"
+                                        "CREATE TABLE t2c (id INT);\n")})
+    assert run("apply", "--dir", d, "--url", db_url, "--tx-mode", "none").exit_code == 1
+    assert (dbcheck.revisions(db_url)["2"].applied, dbcheck.revisions(db_url)["2"].total) == (1, 3)
+    (d / "2_b.sql").write_text("CREATE TABLE t2a (id INT);\nCREATE TABLE t2b (id INT);\n"
+                               "CREATE TABLE t2c (id INT);\nCREATE TABLE t2d (id INT);\n")
+    assert run("hash", "--dir", d).exit_code == 0
+    text = run("status", "--dir", d, "--url", db_url).stdout
+    assert "Current Version: 2 (1 statements applied)" in text, text
+    assert "Next Version:    2 (3 statements left)" in text, text
+    doc = json.loads(run("status", "--dir", d, "--url", db_url, "--format", "{{ json . }}").stdout)
+    assert (doc["Count"], doc["Total"]) == (1, 4), doc
+    done = run("apply", "--dir", d, "--url", db_url, "--tx-mode", "none")
+    assert done.exit_code == 0 and "3 sql statements" in done.stdout, done.output

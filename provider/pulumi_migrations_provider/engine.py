@@ -80,29 +80,36 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
         report.total_statements = last.total
         report.error = report.error or last.error or None
         report.error_statement = last.error_stmt or None
-        if p.partial is last and plan.unverifiable_resume(last):
-            stuck = next((f for f in job.dir.files if f.version == last.version), None)
-            if stuck is not None:
-                report.error = report.error or str(_unverifiable(last, stuck, job.dialect))
+        f = next((f for f in job.dir.files if f.version == last.version), None)
+        count = _statement_count(f, job.dialect) if f is not None and p.partial is last else None
+        if report.partial and count is not None:
+            # As Atlas: the file as it is now (the row keeps the first attempt's total), so
+            # "statements left" is what the resume runs after a fix changed the count.
+            report.total_statements = count
+        if f is not None and p.partial is last and plan.unverifiable_resume(last):
+            report.error = report.error or str(_unverifiable(last, f, count or 0))
     return report
 
 
-def _unverifiable(rev: Revision, f: MigrationFile, dialect: Dialect,
-                  statements: int | None = None) -> UnverifiableResumeError:
-    """Why the partially applied ``rev`` of ``f`` cannot be resumed (``plan.unverifiable_resume``)."""
-    if statements is None:
-        from .lex import split_statements
+def _statement_count(f: MigrationFile, dialect: Dialect) -> int | None:
+    """How many statements ``f`` has as it is now (None when it does not split)."""
+    from .lex import split_statements
 
-        try:
-            statements = len(split_statements(f.text(), dialect.scan_options, file=f.name))
-        except MigrateError:
-            statements = 0
+    try:
+        return len(split_statements(f.text(), dialect.scan_options, file=f.name))
+    except MigrateError:
+        return None
+
+
+def _unverifiable(rev: Revision, f: MigrationFile, statements: int) -> UnverifiableResumeError:
+    """Why the partially applied ``rev`` of ``f`` (now of ``statements`` statements) cannot be
+    resumed (``plan.unverifiable_resume``)."""
     return UnverifiableResumeError(file=f.name, version=rev.version, applied=rev.applied,
                                    total=rev.total, hashes=len(rev.partial_hashes or []),
                                    statements=statements)
 
 
-def _check_resumable(p: Plan, files: list[Prepared], dialect: Dialect) -> None:
+def _check_resumable(p: Plan, files: list[Prepared]) -> None:
     """Refuse, before anything runs, to resume a partially applied file whose row cannot be
     checked against it (see ``plan.unverifiable_resume``)."""
     rev = p.partial
@@ -111,7 +118,7 @@ def _check_resumable(p: Plan, files: list[Prepared], dialect: Dialect) -> None:
     assert rev is not None
     for f in files:
         if f.file.version == rev.version:
-            raise _unverifiable(rev, f.file, dialect, len(f.statements))
+            raise _unverifiable(rev, f.file, len(f.statements))
 
 
 def look_connection(target: Target | str, options: Options | None = None) -> Connection | None:
@@ -153,7 +160,7 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
     logger = nop_logger if logger is None else logger
     scan = dialect.scan_options
     prepared = {f.name: prepare(f, hf, scan) for f in state.plan.pending}
-    _check_resumable(state.plan, list(prepared.values()), dialect)
+    _check_resumable(state.plan, list(prepared.values()))
     if dry_run:
         rows = _dry_run_rows(job, state, prepared)
         ex = Executor(None, None, tx_mode=opts.tx_mode, logger=logger, dry_run=True)
@@ -170,7 +177,7 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
             return _report(state, dry_run=False, accepted=accepted)
         _check_txmodes(p.pending, opts.tx_mode)
         files = [prepared.get(f.name) or prepare(f, hf, scan) for f in p.pending]
-        _check_resumable(p, files, dialect)
+        _check_resumable(p, files)
         assert state.store is not None
         check_sizes(conn, files)
         if not state.exists:
