@@ -187,6 +187,13 @@ def test_fail_fix_resume(db_url: str, tmp_path: Path, atlas, failer: str, resume
     atlas_kept_broken_total = resumer == "atlas" and not transactional and extra
     if atlas_kept_broken_total:  # Atlas's own quirk: 4 of 3, partial for good (Atlas's rows alone)
         assert (r.applied, r.total) == (4, 3)
+        # Both tools see the file as pending; we stop before running anything, saying why
+        # (test_atlas_resume_that_added_a_statement_leaves_both_tools_pending has the rest).
+        assert_agree(db_url, d, atlas)
+        from pulumi_migrations_provider.errors import UnverifiableResumeError
+
+        with pytest.raises(UnverifiableResumeError, match="4 of 3"):
+            engine.apply(db_url, d)
         return
     assert r.applied == r.total == (4 if extra else 3)
     # Both tools agree the database is up to date; ours does not call the fix an edit.
