@@ -187,6 +187,13 @@ def test_fail_fix_resume(db_url: str, tmp_path: Path, atlas, failer: str, resume
     atlas_kept_broken_total = resumer == "atlas" and not transactional and extra
     if atlas_kept_broken_total:  # Atlas's own quirk: 4 of 3, partial for good (Atlas's rows alone)
         assert (r.applied, r.total) == (4, 3)
+        # Both tools see the file as pending; we stop before running anything, saying why
+        # (test_atlas_resume_that_added_a_statement_leaves_both_tools_pending has the rest).
+        assert_agree(db_url, d, atlas)
+        from pulumi_migrations_provider.errors import UnverifiableResumeError
+
+        with pytest.raises(UnverifiableResumeError, match="4 of 3"):
+            engine.apply(db_url, d)
         return
     assert r.applied == r.total == (4 if extra else 3)
     # Both tools agree the database is up to date; ours does not call the fix an edit.
@@ -434,3 +441,56 @@ def test_baseline_rows_are_written_alike(server_db, tmp_path: Path) -> None:
             assert _comparable(ours_cells[version], column) == _comparable(theirs_cells[version], column), (
                 version, column)
     assert theirs_cells["2"]["type"][0] == 1 and theirs_cells["2"]["hash"][0] == ""
+
+
+def test_atlas_resume_that_added_a_statement_leaves_both_tools_pending(db_url: str, tmp_path: Path,
+                                                                       atlas) -> None:
+    """Atlas fails 2_fail.sql at statement 2 (tx-mode none: statement 1 stays on every dialect),
+    the file is fixed with 4 statements, Atlas resumes it: the row ends applied 4 of total 3,
+    partial hashes reset. Atlas's ``Executor.Pending`` takes ``applied != total`` as partial, so
+    for Atlas the file is still pending (its status: PENDING, current 2, next 2, no statement
+    counts since 4 < 3 is false) and its next apply panics. We agree that it is pending, and stop
+    with the truth and the way out (``set 2 --allow-partial``), never "statement 1 was changed"."""
+    from tests.test_cli import one_error_line, run
+
+    d = make_dir(tmp_path, {"1_init.sql": "CREATE TABLE t1 (id INT);\n", "2_fail.sql": _two(BROKEN)})
+    assert atlas.apply(db_url, d, tx_mode="none").exit_code == 1
+    write(d, "2_fail.sql", _two(FIXED + "CREATE TABLE t2d (id INT);\n"))
+    assert atlas.apply(db_url, d, tx_mode="none").exit_code == 0
+    r = dbcheck.revisions(db_url)["2"]
+    assert (r.applied, r.total, r.error, r.partial_hashes) == (4, 3, "", None)
+    theirs = atlas.status(db_url, d)
+    assert (theirs.status, theirs.current, theirs.next, theirs.pending, theirs.error) == (
+        "PENDING", "2", "2", ["2_fail.sql"], "")
+    assert_agree(db_url, d, atlas)
+    ours = our_status(db_url, d)
+    assert ours.next_version == "2" and not ours.partial, ours
+    assert "4 of 3" in (ours.error or ""), ours
+    text = run("status", "--dir", d, "--url", db_url)
+    assert text.exit_code == 0 and text.stderr == "", text.output
+    assert "Current Version: 2\n" in text.stdout and "Next Version:    2\n" in text.stdout
+    assert "statements applied" not in text.stdout and "statements left" not in text.stdout
+    assert "ERROR:" in text.stdout and "4 of 3" in text.stdout, text.stdout
+    before = dbcheck.revisions(db_url)
+    for dry in ([], ["--dry-run"]):
+        done = run("apply", "--dir", d, "--url", db_url, *dry)
+        assert done.exit_code == 1, done.output
+        line = one_error_line(done.stderr)
+        assert "2_fail.sql" in line and "4 of 3" in line and "changed since" not in line, line
+        assert "pulumi-migrations set 2 --allow-partial" in line, line
+    assert dbcheck.revisions(db_url) == before  # nothing written
+    from pulumi_migrations_provider.errors import UnverifiableResumeError
+    from pulumi_migrations_provider.providers._common import resource_message
+
+    with pytest.raises(UnverifiableResumeError) as info:  # what a Pulumi update says
+        engine.apply(db_url, d)
+    assert resource_message(info.value).endswith(
+        "with the CLI (pulumi-migrations set 2 with allow-partial), then update the stack")
+    if isinstance(atlas, PlayedAtlas):
+        assert atlas.apply(db_url, d, tx_mode="none").exit_code == 2  # Atlas: index out of range
+    # The way out named: both tools then agree the file is done and go on.
+    assert run("set", "2", "--allow-partial", "--dir", d, "--url", db_url).exit_code == 0
+    assert our_status(db_url, d).status == atlas.status(db_url, d).status == "OK"
+    write(d, "3_next.sql", "CREATE TABLE t3 (id INT);\n")
+    assert engine.apply(db_url, d).applied == ["3_next.sql"]
+    assert_agree(db_url, d, atlas)

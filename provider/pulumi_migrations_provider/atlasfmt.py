@@ -24,7 +24,7 @@ import re
 import time
 
 from .errors import ConfigError
-from .revisions import Revision, type_name
+from .revisions import Revision, executed_rows, type_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
@@ -213,7 +213,7 @@ def status_json(report: StatusReport, d: MigrationDir, *, url: str, dialect: str
                 directory: str) -> dict[str, Any]:
     """``cmdlog.MigrateStatus`` for ``report`` (see StatusReport.revisions)."""
     by_name = {f.name: f for f in d.files}
-    ran = [r for r in report.revisions if not (r.applied == 0 and r.error and r.total > 0)]
+    ran = executed_rows(report.revisions)
     if ran:
         available = list(d.files)
     else:

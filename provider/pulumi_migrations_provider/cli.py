@@ -320,6 +320,7 @@ HINT_WORDS = {
     "revisions_schema": "; drop --revisions-schema",
     "resolve_in_doubt": ": rerun with --resolve-in-doubt=done if it did, or "
                         "--resolve-in-doubt=redo to run it again",
+    "set_allow_partial": " with pulumi-migrations set {version} --allow-partial",
 }
 
 #: The flag of each ``Options`` field an error can be about (``MigrateError.option``).

@@ -175,7 +175,7 @@ def _print_status(report: Any, d: "MigrationDir") -> None:
         console.print(Text.assemble(("  --", "yellow"), " SQL:   ", sql))
         console.print(Text.assemble(("  --", "yellow"), " ", ("ERROR:", "red"), " ",
                                     (report.error or "").replace("\n", " ")))
-    elif report.out_of_order and report.error:
+    elif report.error:  # out-of-order files (Atlas's line), or a file that cannot be resumed
         console.print()
         console.print(Text.assemble("  ", ("ERROR:", "red"), " ", " ".join(report.error.split())))
     if report.pending or report.out_of_order:

@@ -20,10 +20,11 @@ from . import __version__, plan
 from ._record import Record
 from .dialects import Connection
 from .dialects import Dialect, for_target
-from .errors import AppliedFileChangedError, DirectiveError, NonLinearError, NotCleanError
+from .errors import (AppliedFileChangedError, DirectiveError, MigrateError, NonLinearError,
+                     NotCleanError, UnverifiableResumeError)
 from .migdir import MigrationDir, MigrationFile
 from .reports import ApplyReport, Options, StatusReport, TargetInfo
-from .revisions import TYPE_BASELINE, Revision, RevisionStore
+from .revisions import TYPE_BASELINE, Revision, RevisionStore, current_version, executed_rows
 from .sumfile import HashFile
 from .target import Target, as_target
 
@@ -55,11 +56,11 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
     state, error, out_of_order = job.look(tolerate_out_of_order=True, conn=conn)
     revs, p = state.revs, state.plan
     last = revs[-1] if revs else None
-    # A failed file that ran nothing (its first statement failed outside a transaction, or a row
-    # from an older version of ours for a rolled-back file) only keeps the error: it is neither the
-    # current version nor an executed file.
-    ran = [r for r in revs if not (r.applied == 0 and r.error and r.total > 0)]
-    current = ran[-1].version if ran else None
+    # A failed file that ran nothing (its first statement failed or is in doubt outside a
+    # transaction, or a row from an older version of ours for a rolled-back file) only keeps the
+    # error: it is neither the current version nor an executed file.
+    ran = executed_rows(revs)
+    current = current_version(revs)
     pending = [f.name for f in p.pending]
     report = StatusReport(
         status="PENDING" if pending or out_of_order else "OK",
@@ -72,12 +73,52 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
         revisions=list(revs),
     )
     if last is not None and (last.partial or last.error):
-        report.partial = last.partial and bool(ran) and ran[-1] is last
+        # Atlas shows a partial file's counts only while applied < total: a row Atlas resumed
+        # after a fix added statements (4 of 3) is pending to it, with no counts and no error.
+        report.partial = last.applied < last.total and bool(ran) and ran[-1] is last
         report.applied_statements = last.applied
         report.total_statements = last.total
         report.error = report.error or last.error or None
         report.error_statement = last.error_stmt or None
+        f = next((f for f in job.dir.files if f.version == last.version), None)
+        count = _statement_count(f, job.dialect) if f is not None and p.partial is last else None
+        if report.partial and count is not None:
+            # As Atlas: the file as it is now (the row keeps the first attempt's total), so
+            # "statements left" is what the resume runs after a fix changed the count.
+            report.total_statements = count
+        if f is not None and p.partial is last and plan.unverifiable_resume(last):
+            report.error = report.error or str(_unverifiable(last, f, count or 0))
     return report
+
+
+def _statement_count(f: MigrationFile, dialect: Dialect) -> int | None:
+    """How many statements ``f`` has as it is now (None when it does not split)."""
+    from .lex import split_statements
+
+    try:
+        return len(split_statements(f.text(), dialect.scan_options, file=f.name))
+    except MigrateError:
+        return None
+
+
+def _unverifiable(rev: Revision, f: MigrationFile, statements: int) -> UnverifiableResumeError:
+    """Why the partially applied ``rev`` of ``f`` (now of ``statements`` statements) cannot be
+    resumed (``plan.unverifiable_resume``)."""
+    return UnverifiableResumeError(file=f.name, version=rev.version, applied=rev.applied,
+                                   total=rev.total, hashes=len(rev.partial_hashes or []),
+                                   statements=statements)
+
+
+def _check_resumable(p: Plan, files: list[Prepared]) -> None:
+    """Refuse, before anything runs, to resume a partially applied file whose row cannot be
+    checked against it (see ``plan.unverifiable_resume``)."""
+    rev = p.partial
+    if not plan.unverifiable_resume(rev):
+        return
+    assert rev is not None
+    for f in files:
+        if f.file.version == rev.version:
+            raise _unverifiable(rev, f.file, len(f.statements))
 
 
 def look_connection(target: Target | str, options: Options | None = None) -> Connection | None:
@@ -119,9 +160,11 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
     logger = nop_logger if logger is None else logger
     scan = dialect.scan_options
     prepared = {f.name: prepare(f, hf, scan) for f in state.plan.pending}
+    _check_resumable(state.plan, list(prepared.values()))
     if dry_run:
+        rows = _dry_run_rows(job, state, prepared)
         ex = Executor(None, None, tx_mode=opts.tx_mode, logger=logger, dry_run=True)
-        result, took = _run(ex, [prepared[f.name] for f in state.plan.pending], state)
+        result, took = _run(ex, [prepared[f.name] for f in state.plan.pending], state, rows)
         return _report(state, dry_run=True, accepted=to_accept, result=result, duration_ns=took)
     conn = dialect.connect(job.target, timeout=opts.connect_timeout)
     assert conn is not None
@@ -134,6 +177,7 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
             return _report(state, dry_run=False, accepted=accepted)
         _check_txmodes(p.pending, opts.tx_mode)
         files = [prepared.get(f.name) or prepare(f, hf, scan) for f in p.pending]
+        _check_resumable(p, files)
         assert state.store is not None
         check_sizes(conn, files)
         if not state.exists:
@@ -250,10 +294,11 @@ def _report(state: _State, *, dry_run: bool, accepted: list[str],
     """The apply report, built once from the state the run started from (its plan) and what
     the run did (``result``; None when nothing ran). A dry run applies nothing."""
     p = state.plan
-    start = state.revs[-1].version if state.revs else None
+    start = _start_version(state)
     applied = list(result.applied) if result is not None and not dry_run else []
     baseline = p.baseline.version if p.baseline is not None and result is not None and not dry_run else None
-    current = p.pending[len(applied) - 1].version if applied else baseline or start
+    current = p.pending[len(applied) - 1].version if applied else (
+        baseline or current_version(state.revs))
     done = set(applied)
     return ApplyReport(
         from_version=start, current_version=current,
@@ -263,14 +308,68 @@ def _report(state: _State, *, dry_run: bool, accepted: list[str],
         dry_run=dry_run, baseline_written=baseline, accepted=accepted)
 
 
-def _run(ex: Executor, files: list[Prepared], state: _State) -> tuple[RunResult, int]:
-    """Run ``files`` from the state's version (its baseline, when one is written first);
-    returns what the run did and how long it took (ns)."""
+def _dry_run_rows(job: _Job, state: _State, prepared: dict[str, Prepared]) -> dict[str, Revision]:
+    """The rows a dry run resumes from: the state's, with a statement an earlier run left in
+    doubt settled as the real run settles it (the catalog's answer, read through a read-only
+    connection, else ``resolve_in_doubt``; neither: the InDoubtError the real run stops with),
+    so the dry run lists exactly the statements the run would run."""
+    from . import indoubt
+    from .executor import check_history
+
+    rows = {r.version: r for r in state.revs}
+    rev = state.plan.partial
+    p = next((f for f in prepared.values() if rev is not None and f.file.version == rev.version),
+             None)
+    if rev is None or p is None or rev.applied >= len(p.statements):
+        return rows
+    i, s = rev.applied, p.statements[rev.applied]
+    if not indoubt.marked_in_doubt(rev, s.text):
+        return rows
+    check_history(p, rev)  # the real run's first check, before it settles anything
+    done: bool | None = None
+    conn = look_connection(job.target, job.options)
+    if conn is not None:
+        try:
+            done = indoubt.took_effect(conn, s.text)
+        except Exception as err:
+            if conn.dialect.connection_lost(conn, err):
+                from .dialects import driver_message
+                from .errors import ConnectionLostError
+
+                raise ConnectionLostError(
+                    f"checking whether statement {i + 1} of {p.file.name} took effect: the "
+                    f"connection to the database was lost ({driver_message(err, conn.target)}); "
+                    "rerun the same command once it is reachable", file=p.file.name) from None
+            done = None  # e.g. no privilege to read that part of the catalog
+        finally:
+            conn.close()
+    if done is None:
+        if job.options.resolve_in_doubt is None:
+            from .errors import InDoubtError
+
+            raise InDoubtError(file=p.file.name, version=p.file.version, statement=s.text,
+                               index=i + 1, line=s.line, col=s.col)
+        done = job.options.resolve_in_doubt == "done"
+    if done:
+        rows[rev.version] = rev.copy(applied=i + 1,
+                                     partial_hashes=(rev.partial_hashes or []) + [p.hashes[i]])
+    return rows
+
+
+def _start_version(state: _State) -> str | None:
+    """The version a run starts from, as its header says it: the baseline when one is (or, on
+    a dry run, would be) written first, else the current version as ``status`` reports it."""
     p = state.plan
-    current = p.baseline.version if p.baseline is not None and not ex.dry_run else (
-        state.revs[-1].version if state.revs else None)
+    return p.baseline.version if p.baseline is not None else current_version(state.revs)
+
+
+def _run(ex: Executor, files: list[Prepared], state: _State,
+         rows: dict[str, Revision] | None = None) -> tuple[RunResult, int]:
+    """Run ``files`` from the state's version (``_start_version``), resuming from the state's
+    rows (or ``rows``); returns what the run did and how long it took (ns)."""
     t0 = time.monotonic_ns()
-    result = ex.run(files, {r.version: r for r in state.revs}, current=current)
+    existing = {r.version: r for r in state.revs} if rows is None else rows
+    result = ex.run(files, existing, current=_start_version(state))
     return result, time.monotonic_ns() - t0
 
 

@@ -34,6 +34,7 @@ HINTS = {
     "tx_mode_file": "use the per-file transaction mode",
     "revisions_schema": "drop the separate revisions schema",
     "resolve_in_doubt": "say whether a statement left in doubt completed (done) or must run again (redo)",
+    "set_allow_partial": "record the file as applied although it stopped midway (set {version}, allow partial)",
 }
 
 
@@ -56,9 +57,12 @@ class MigrateError(Exception):
         return self
 
     def render(self, words: dict[str, str]) -> str:
-        """The message followed by the remedy in an edge's ``words`` (a table keyed by hint)."""
+        """The message followed by the remedy in an edge's ``words`` (a table keyed by hint);
+        ``{version}`` in a wording is the error's ``version``."""
         text = str(self)
-        return text + words[self.hint] if self.hint else text
+        if not self.hint:
+            return text
+        return text + words[self.hint].replace("{version}", str(getattr(self, "version", "VERSION")))
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -200,6 +204,35 @@ class PartialRevisionError(HistoryError):
     def __init__(self, message: str, version: str):
         self.version = version
         super().__init__(message)
+
+
+class UnverifiableResumeError(HistoryError):
+    """A partially applied file cannot be resumed: its row says statements ran but keeps fewer
+    statement hashes than that, so what ran cannot be checked against the file. Atlas leaves
+    such a row when it resumes a file whose fix added statements: it keeps the first attempt's
+    ``total`` (applied 4 of 3, still partial for its ``Pending``) and resets the hashes of a
+    finished file. Nothing was run; ``set`` with allow-partial records the file as applied."""
+
+    def __init__(self, *, file: str, version: str, applied: int, total: int, hashes: int,
+                 statements: int):
+        self.file = file
+        self.version = version
+        if applied > total and hashes == 0:
+            why = (f"its revision row says {applied} of {total} statements ran and keeps no "
+                   "statement hashes (Atlas leaves this when it resumes a file whose fix added "
+                   "statements, and stops there itself next time)")
+        else:
+            why = (f"its revision row says {applied} of {total} statements ran but keeps "
+                   f"{hashes} statement hash{'es' if hashes != 1 else ''}")
+        if applied >= statements:
+            todo = (f"if the database has the effect of all {statements} statements of {file} "
+                    "as it is now, record it as applied")
+        else:
+            todo = (f"check which statements of {file} took effect, run the others by hand, "
+                    "then record it as applied")
+        super().__init__(f"resuming {file} (version {version}): {why}, so what ran cannot be "
+                         f"checked against the file; nothing was run: {todo}")
+        self.about(hint="set_allow_partial")
 
 
 # --- execution ------------------------------------------------------------------------------

@@ -49,6 +49,16 @@ class Plan(Record):
         return len(self.remaining)
 
 
+def unverifiable_resume(rev: Revision | None) -> bool:
+    """Whether the partially applied row ``rev`` says statements ran (``applied`` > 0) but keeps
+    fewer statement hashes than that, so a resume cannot check them against the file. Atlas
+    leaves such a row when it resumes a file whose fix added statements: ``total`` stays the
+    first attempt's (applied 4 of 3: partial for good to its ``Pending``) and a finished file's
+    hashes are reset; its own next apply then indexes the missing hashes and panics."""
+    return (rev is not None and rev.partial and rev.applied > 0
+            and len(rev.partial_hashes or []) < rev.applied)
+
+
 def compute(files: Sequence[MigrationFile], revisions: Sequence[Revision], *,
             exec_order: str = "linear", baseline: str | None = None,
             allow_dirty: bool = False, dirty_reason: Callable[[], str | None] = lambda: None,

@@ -80,6 +80,21 @@ class Revision(Record):
         return self.replace(**changes)
 
 
+def executed_rows(revs: list[Revision]) -> list[Revision]:
+    """The rows that count as executed files: all but the row of a file that ran nothing
+    (``applied`` 0 with an error: its first statement failed, or was left in doubt, outside a
+    transaction). On purpose unlike Atlas, which counts every row: see ``current_version``."""
+    return [r for r in revs if not (r.applied == 0 and r.error and r.total > 0)]
+
+
+def current_version(revs: list[Revision]) -> str | None:
+    """The version a database is at: the last executed row's (``executed_rows``), None when
+    none. What ``status`` calls current and an apply starts from (its header's "from"). Atlas
+    takes the last row, so a file whose first statement failed would be "current" there."""
+    done = executed_rows(revs)
+    return done[-1].version if done else None
+
+
 def parse_partial_hashes(value: Any) -> list[str] | None:
     """Accept every encoding Atlas has written: SQL NULL, JSON null, ``[]``, a full array
     (as text, bytes, or an already-decoded list from a jsonb column)."""

@@ -37,6 +37,8 @@ HINT_WORDS = {
     "revisions_schema": "; remove revisions_schema",
     "resolve_in_doubt": ": answer once with the CLI (pulumi-migrations apply with resolve-in-doubt "
                         "done if it did, redo to run it again), then update the stack",
+    "set_allow_partial": " with the CLI (pulumi-migrations set {version} with allow-partial), "
+                         "then update the stack",
 }
 
 
