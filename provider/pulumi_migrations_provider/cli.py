@@ -350,8 +350,9 @@ def _fail(err: MigrateError, *, json_output: bool) -> None:
 
 
 def _hash(ns: argparse.Namespace) -> None:
-    d = _load(ns.directory, unique_versions=False)
-    d.write_sum()
+    from .migdir import MigrationDir
+
+    d = MigrationDir.rehash(ns.directory, unique_versions=False)  # under new's directory lock
     _stdout().write(f"atlas.sum updated: {count_noun(len(d.files), 'file')}\n")
 
 
