@@ -659,3 +659,50 @@ def test_cd101_not_when_the_statement_drops_the_keys_column(dialect: str, reques
                                f"ALTER TABLE c {drop} c_q_fk;\n"})
     assert _codes(lint.analyze(files, dialect, facts=facts)) == [
         ("1.sql", 1, "DS103"), ("1.sql", 2, "CD101")]
+
+
+# --- statements sqlglot misreads or does not read --------------------------------------------
+
+
+@pytest.mark.parametrize("dialect, sql, before, after, want", [
+    # COLUMN is optional in both: sqlglot read PostgreSQL's as a rename of the table to "a"
+    # (BC101, 'TO b' lost) and SQLite's DROP as text (no finding at all)
+    ("postgres", "ALTER TABLE t RENAME a TO b", ["a", "c"], ["b", "c"],
+     [("BC102", 'Renaming column "a" to "b"')]),
+    ("sqlite", "ALTER TABLE t DROP a", ["a", "c"], ["c"],
+     [("DS103", 'Dropping non-virtual column "a"')]),
+    ("sqlite", 'ALTER TABLE t DROP "a"', ["a", "c"], ["c"],
+     [("DS103", 'Dropping non-virtual column "a"')]),
+])
+def test_column_keyword_left_out(dialect: str, sql: str, before: list[str], after: list[str],
+                                 want: list[tuple[str, str]], request: pytest.FixtureRequest) -> None:
+    """What the database does with the statement is what the finding says."""
+    url = request.getfixturevalue(URL_FIXTURE[dialect])
+    dbtools.execute(url, "CREATE TABLE t (a int, c int)")
+    assert dbtools.columns(url, "t") == before
+    got = [(f.code, f.message) for f in lint.analyze(_files(**{"1.sql": sql + ";\n"}), dialect)]
+    dbtools.execute(url, sql)
+    assert dbtools.columns(url, "t") == after
+    assert got == want
+
+
+def test_pm001_a_statement_the_parser_does_not_read_is_said(maria_url: str) -> None:
+    """An ALTER TABLE sqlglot keeps as text is not silently clean: it really drops a column on
+    MariaDB here, and the finding says it was not linted. PostgreSQL statements sqlglot does not
+    read but PostgreSQL's parser shows change nothing the analyzers read are left alone."""
+    sql = "ALTER TABLE t DROP COLUMN a, ADD COLUMN p point NOT NULL"
+    dbtools.execute(maria_url, "CREATE TABLE t (id int, a int)")
+    [f] = lint.analyze(_files(**{"1.sql": sql + ";\n"}), "mysql")
+    assert (f.code, f.category, f.severity, f.line) == ("PM001", "unparsed", "warning", 1)
+    assert f.message.startswith("ALTER TABLE not linted: the SQL parser does not read this statement")
+    dbtools.execute(maria_url, sql)
+    assert dbtools.query(maria_url, "SELECT column_name FROM information_schema.columns WHERE "
+                                    "table_schema = DATABASE() AND table_name = 't' "
+                                    "ORDER BY ordinal_position") == [("id",), ("p",)]
+    files = _files(**{"1.sql": "-- atlas:nolint PM001\n" + sql + ";\nRENAME TABLE t TO u;\n",
+                      "2.sql": "ALTER TABLE t PARTITION BY HASH(id) PARTITIONS 2;\n"})
+    assert _codes(lint.analyze(files, "mysql")) == [("1.sql", 3, "BC101"), ("2.sql", 1, "PM001")]
+    assert lint.analyze(files, "mysql", policy={"unparsed": "off"})[0].code == "BC101"
+    pg = _files(**{"1.sql": "ALTER TABLE users VALIDATE CONSTRAINT users_org_fk;\n"
+                            "ALTER TABLE users OWNER TO someone;\n"})
+    assert lint.analyze(pg, "postgres") == []

@@ -49,7 +49,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
                        help="Lint only pending files with a version after VERSION.")
     p.add_argument("--policy", metavar="KEY=LEVEL", action="append", type=_policy_item,
                    help="Severity of a category (destructive, data_depend, incompatible, condrop, "
-                        "concurrent_index, locking, table_copy, inline_refs) or a code (DS103): error, warn or off "
+                        "concurrent_index, locking, table_copy, inline_refs, unparsed) or a code (DS103): error, warn or off "
                         "(repeatable). Default: destructive changes are errors.")
     p.add_argument("--facts-timeout", metavar="DURATION", type=_duration, default="5s",
                    help="How long the read of live facts may take.")

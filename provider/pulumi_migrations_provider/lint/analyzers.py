@@ -98,7 +98,8 @@ class _State:
 
 # Within one statement, findings come in Atlas's analyzer order, then ours.
 _RANK = {c: i for i, c in enumerate(("destructive", "data_depend", "condrop", "incompatible",
-                                     "inline_refs", "concurrent_index", "locking", "table_copy"))}
+                                     "inline_refs", "concurrent_index", "locking", "table_copy",
+                                     "unparsed"))}
 
 
 class _Emit:
@@ -171,7 +172,47 @@ def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | N
                 pg.locking(s, f, state, emit)
             if s.tree is not None:
                 _generic(s, stmts, state, emit)
+            _unread(s, state, emit)
     return emit.ordered()
+
+
+#: The statements whose changes the analyzers read; one the parser does not read is PM001.
+_LINTED_HEADS = (("ALTER", "TABLE"), ("DROP", "TABLE"), ("DROP", "SCHEMA"), ("DROP", "DATABASE"),
+                 ("DROP", "INDEX"), ("CREATE", "INDEX"), ("CREATE", "UNIQUE"), ("RENAME", "TABLE"))
+
+
+def _unread(s: _Stmt, state: _State, emit: _Emit) -> None:
+    """PM001: an ``ALTER TABLE``/``DROP``/``CREATE INDEX``/``RENAME TABLE`` that sqlglot does not
+    read (no tree, a bare ``Command``, or an ``ALTER TABLE`` with an action it keeps as text)
+    would otherwise pass with no finding, whatever it drops or locks: say so. Atlas needs no
+    such code (it runs each statement on a dev database and diffs the schema)."""
+    t = s.tree
+    if isinstance(t, exp.Alter):
+        if not any(isinstance(a, exp.Command) for a in t.args.get("actions") or []):
+            return
+    elif t is not None and not isinstance(t, exp.Command):
+        return
+    if isinstance(t, exp.Command) and state.dialect == "mysql" and t.name.upper() == "RENAME" \
+            and _rename_pairs(t):
+        return  # RENAME TABLE: read from its tokens
+    if state.dialect == "postgres":
+        from .postgres import changes_schema
+
+        # pglast refusing it: PostgreSQL refuses it too (the run stops there, loudly)
+        if s.pg is None or not changes_schema(s.pg):
+            return
+    try:
+        words = [tk.text.upper() for tk in sqlglot.tokenize(s.stmt.text, read=DIALECTS[state.dialect][0])[:4]]
+    except Exception:
+        return
+    if words[:1] == ["ALTER"] and words[1:2] == ["ONLINE"]:  # MariaDB's ALTER ONLINE TABLE
+        words = words[:1] + words[2:]
+    head = tuple(words[:2])
+    if head not in _LINTED_HEADS:
+        return
+    what = " ".join(("CREATE", "UNIQUE", "INDEX") if head == ("CREATE", "UNIQUE") else head)
+    emit("PM001", f"{what} not linted: the SQL parser does not read this statement; check by "
+                  "hand what it drops, renames, rewrites or locks", None)
 
 
 # --- the changes all dialects share ----------------------------------------------------------
@@ -552,16 +593,25 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, s: _Stmt, stm
 
 def _mysql_command(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) -> None:
     """Statements sqlglot keeps as a Command; read from its tokens: ``RENAME TABLE a TO b, …``."""
-    t = s.tree
-    if t is None or t.name.upper() != "RENAME" or t.expression is None:
+    if s.tree is None or s.tree.name.upper() != "RENAME":
         return
+    for old, new in _rename_pairs(s.tree):
+        _rename_table(old, new, stmts[s.index + 1:], state, emit)
+
+
+def _rename_pairs(t: exp.Expression) -> list[tuple[str, str]]:
+    """The (old, new) names of a MySQL ``RENAME TABLE a TO b, …`` Command; [] when it is not
+    one or does not read as one."""
+    if t.expression is None:
+        return []
     try:  # sqlglot keeps what follows RENAME as one string: tokenize that
         tokens = sqlglot.tokenize(t.expression.name, read="mysql")
     except Exception:
-        return
+        return []
     words = [tk for tk in tokens if tk.token_type != TokenType.SEMICOLON]
     if len(words) < 4 or words[0].text.upper() != "TABLE":
-        return
+        return []
+    pairs = []
     i = 1
     while i + 2 < len(words):
         j = i
@@ -577,9 +627,10 @@ def _mysql_command(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) -> 
                 new.append(words[j].text)
             j += 1
         if not old or not new:
-            return
-        _rename_table(".".join(old), ".".join(new), stmts[s.index + 1:], state, emit)
+            return []
+        pairs.append((".".join(old), ".".join(new)))
         i = j + 1
+    return pairs
 
 
 # --- SQLite: the table rebuild ---------------------------------------------------------------

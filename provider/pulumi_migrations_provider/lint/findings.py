@@ -94,6 +94,8 @@ _TABLE = (
          "changes ENUM/SET values other than appending at the end (table copy, values remapped)"),
     Code("PM401", "table_copy", "warning",
          "rebuilds a SQLite table (create new_T, copy rows, drop T, rename)"),
+    Code("PM001", "unparsed", "warning",
+         "an ALTER TABLE/DROP/CREATE INDEX/RENAME TABLE the SQL parser does not read: not linted"),
 )
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}
 CATEGORIES = tuple(dict.fromkeys(c.category for c in _TABLE))
