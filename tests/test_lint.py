@@ -706,3 +706,43 @@ def test_pm001_a_statement_the_parser_does_not_read_is_said(maria_url: str) -> N
     pg = _files(**{"1.sql": "ALTER TABLE users VALIDATE CONSTRAINT users_org_fk;\n"
                             "ALTER TABLE users OWNER TO someone;\n"})
     assert lint.analyze(pg, "postgres") == []
+
+
+def _atlas_mysql_name(column_type: str) -> str:
+    """Atlas's mysql.FormatType(ParseType(COLUMN_TYPE)) for the numeric and binary types (what
+    its MY101 quotes after inspecting the dev database), ported from sql/mysql/convert.go."""
+    parts = [p for p in column_type.replace("(", " ").replace(")", " ").replace(",", " ").split() if p]
+    t, unsigned = parts[0], " unsigned" if "unsigned" in parts else ""
+    nums = [int(p) for p in parts[1:] if p.isdigit()]
+    if t in ("bool", "boolean") or (t in ("tinyint", "smallint", "mediumint", "int", "bigint") and nums == [1]):
+        return "bool"
+    if t in ("tinyint", "smallint", "mediumint", "int", "bigint"):
+        return t + unsigned
+    if t in ("decimal", "numeric"):
+        p, s = (nums + [0, 0])[:2]
+        return (f"decimal({p or 10})" if s == 0 else f"decimal({p},{s})") + unsigned
+    if t in ("float", "double", "real"):
+        return ("double" if t == "real" or (t == "float" and nums and nums[0] > 24) else t) + unsigned
+    if t == "bit":
+        return f"bit({nums[0]})" if nums and nums[0] > 1 else "bit"
+    if t in ("binary", "varbinary"):
+        return t if t == "binary" and nums in ([], [1]) else f"{t}({nums[0]})"
+    raise AssertionError(column_type)
+
+
+def test_my101_names_the_type_as_atlas_does(maria_url: str) -> None:
+    """MY101's type is Atlas's name for the column MariaDB stores: no display width, bool for
+    tinyint(1), decimal(10) for DECIMAL, double for FLOAT(30) (was sqlglot's spelling:
+    'boolean', 'int(11)', 'decimal(10, 2)')."""
+    types = ["bool", "boolean", "tinyint(1)", "tinyint", "int(11)", "int", "bigint unsigned",
+             "int(10) unsigned", "decimal", "decimal(10)", "decimal(10,2)", "decimal(10,2) unsigned",
+             "numeric(8,3)", "float", "float(30)", "double", "double precision", "bit", "bit(1)",
+             "bit(8)", "binary", "binary(16)", "varbinary(20)", "mediumint", "smallint unsigned"]
+    dbtools.execute(maria_url, "CREATE TABLE t (id int)",
+                    "ALTER TABLE t " + ", ".join(f"ADD COLUMN c{i} {ty}" for i, ty in enumerate(types)))
+    stored = dict(dbtools.query(maria_url, "SELECT column_name, column_type FROM information_schema.columns "
+                                           "WHERE table_schema = DATABASE() AND table_name = 't'"))
+    for i, ty in enumerate(types):
+        [f] = lint.analyze(_files(**{"1.sql": f"ALTER TABLE t ADD COLUMN n {ty} NOT NULL;\n"}), "mysql")
+        assert f.code == "MY101", f
+        assert f.message.split('"')[1] == _atlas_mysql_name(stored[f"c{i}"]), (ty, stored[f"c{i}"])

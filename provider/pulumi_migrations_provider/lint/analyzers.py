@@ -492,6 +492,32 @@ _MYSQL_ZERO = {"TINYINT", "SMALLINT", "MEDIUMINT", "INT", "BIGINT", "UTINYINT", 
                "DOUBLE", "UDOUBLE", "BINARY", "VARBINARY"}
 
 
+def _mysql_type_name(dtype: exp.DataType) -> str:
+    """A numeric or binary type as Atlas's ``mysql.FormatType`` names the column the server
+    stores (what MY101 quotes): display widths dropped (``int(11)`` is ``int``), ``bool`` for
+    BOOL/BOOLEAN/TINYINT(1), ``decimal(p)``/``decimal(p,s)`` (plain DECIMAL is decimal(10)),
+    FLOAT(p > 24) is ``double``, BIT and BINARY without their default size of 1."""
+    kind = dtype.this.name
+    unsigned = kind.startswith("U") and kind not in ("UUID",)
+    base = kind[1:] if unsigned else kind
+    params = [p.sql("mysql") for p in dtype.expressions]
+    suffix = " unsigned" if unsigned else ""
+    if base == "BOOLEAN" or (base == "TINYINT" and params == ["1"]):
+        return "bool"
+    if base in ("TINYINT", "SMALLINT", "MEDIUMINT", "INT", "BIGINT"):
+        return base.lower() + suffix
+    if base == "DECIMAL":
+        p, sc = (params[0] if params else "10"), (params[1] if len(params) > 1 else "0")
+        return (f"decimal({p})" if sc == "0" else f"decimal({p},{sc})") + suffix
+    if base == "FLOAT" and params and params[0].isdigit() and int(params[0]) > 24:
+        return "double" + suffix
+    if base in ("FLOAT", "DOUBLE"):
+        return base.lower() + suffix
+    if base in ("BIT", "BINARY") and params in ([], ["1"]):
+        return base.lower()
+    return _type_text(dtype, "mysql")
+
+
 def _mysql_implicit(dtype: exp.DataType | None, table: str, state: _State):
     """Atlas's mysqlcheck addNotNull: (type, value) of the implicit update, None when the
     statement fails instead (MF103), () when neither applies."""
@@ -500,7 +526,7 @@ def _mysql_implicit(dtype: exp.DataType | None, table: str, state: _State):
     kind = dtype.this.name
     maria = state.facts is None or state.facts.flavor != "mysql"
     if kind in _MYSQL_ZERO:
-        return _type_text(dtype, "mysql"), "0"
+        return _mysql_type_name(dtype), "0"
     if kind in ("VARCHAR", "CHAR"):
         return kind.lower(), '""'
     if kind in ("TEXT", "TINYTEXT", "MEDIUMTEXT", "LONGTEXT", "JSON"):
