@@ -746,3 +746,31 @@ def test_my101_names_the_type_as_atlas_does(maria_url: str) -> None:
         [f] = lint.analyze(_files(**{"1.sql": f"ALTER TABLE t ADD COLUMN n {ty} NOT NULL;\n"}), "mysql")
         assert f.code == "MY101", f
         assert f.message.split('"')[1] == _atlas_mysql_name(stored[f"c{i}"]), (ty, stored[f"c{i}"])
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_drops_in_a_schema_as_atlas_spans_them(dialect: str) -> None:
+    """Atlas's destructive analyzer: DS102 names the table without its schema; a table whose
+    schema the same file drops is DS101 only; a schema the file creates and drops is nothing."""
+    files = _files(**{"1.sql": "DROP TABLE s.t;\n",
+                      "2.sql": "DROP TABLE s.t;\nDROP SCHEMA s;\n",
+                      "3.sql": "CREATE SCHEMA tmp;\nDROP SCHEMA tmp;\n",
+                      "4.sql": "DROP SCHEMA s;\n"})
+    assert [f.text() for f in lint.analyze(files, dialect)] == [
+        '1.sql:1: DS102 Dropping table "t"', '2.sql:2: DS101 Dropping schema "s"',
+        '4.sql:1: DS101 Dropping schema "s"']
+
+
+def test_mf102_an_index_made_unique_fails_on_duplicates(maria_url: str) -> None:
+    """MySQL's DROP INDEX i, ADD UNIQUE INDEX i in one statement is Atlas's MF102 (its diff of
+    the statement sees index i become unique), and MariaDB refuses it while duplicates exist."""
+    dbtools.execute(maria_url, "CREATE TABLE t (id int PRIMARY KEY, c int, INDEX i (c))",
+                    "INSERT INTO t VALUES (1, 7), (2, 7)")
+    sql = "ALTER TABLE t DROP INDEX i, ADD UNIQUE INDEX i (c)"
+    assert [f.text() for f in lint.analyze(_files(**{"1.sql": sql + ";\n"}), "mysql")] == [
+        '1.sql:1: MF102 Modifying an index "i" on table "t" might fail in case of duplicate entries']
+    with pytest.raises(Exception, match="Duplicate entry"):
+        dbtools.execute(maria_url, sql)
+    new = _files(**{"1.sql": "CREATE TABLE u (c int, INDEX j (c));\n",
+                    "2.sql": "ALTER TABLE u DROP INDEX j, ADD UNIQUE INDEX j (c);\n"})
+    assert lint.analyze(new, "mysql") == []  # u is created by a pending file: not existing

@@ -66,6 +66,8 @@ class _State:
         self.columns: dict[tuple[str, str], ColumnFacts] = {}  # changed by pending statements
         self.new_indexes: set[str] = set()  # indexes pending files created on new tables
         self.index_tables: dict[str, str] = {}  # index -> table, for indexes pending files create
+        self.created_schemas: set[str] = set()  # schemas the current file creates (lower case)
+        self.dropped_schemas: set[str] = set()  # ... and those it drops without creating them
 
     def key(self, name: str) -> str:
         return table_key(name, self.dialect)
@@ -162,6 +164,7 @@ def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | N
         # A file whose header holds a bare nolint is still analysed, all silenced (its rules):
         # later files see its changes.
         stmts = [_Stmt(f, i, p) for i, p in enumerate(parsed(f, dialect).statements)]
+        state.created_schemas, state.dropped_schemas = _schema_spans(stmts)
         for s in stmts:
             emit.current = s
             if (f.name, s.index) in state.skip:
@@ -234,15 +237,34 @@ def _drop(t: exp.Drop, state: _State, emit: _Emit) -> None:
     kind = str(t.args.get("kind", "")).upper()
     if kind in ("SCHEMA", "DATABASE"):
         for tb in t.args.get("tables") or [t.this]:
-            name = _name(tb.args.get("db")) if isinstance(tb, exp.Table) and not tb.name else _name(tb)
-            emit("DS101", f"Dropping schema {_q(name)}", None)
+            if _schema_name(tb).lower() not in state.created_schemas:  # else temporary: no DS101
+                emit("DS101", f"Dropping schema {_q(_schema_name(tb))}", None)
     elif kind == "TABLE":
         for tb in t.args.get("tables") or [t.this]:
             name = _name(tb)
-            if state.existing(name):
-                emit("DS102", f"Dropping table {_q(name)}", name)
-            else:
+            if not state.existing(name):
                 state.created.discard(state.key(name))
+            elif not (isinstance(tb, exp.Table) and tb.db and tb.db.lower() in state.dropped_schemas):
+                # Atlas names the table without its schema, and says nothing of a table whose
+                # schema the same file drops (DS101 says it)
+                emit("DS102", f"Dropping table {_q(tb.name if isinstance(tb, exp.Table) else name)}", name)
+
+
+def _schema_name(tb: exp.Expression) -> str:
+    return _name(tb.args.get("db")) if isinstance(tb, exp.Table) and not tb.name else _name(tb)
+
+
+def _schema_spans(stmts: list[_Stmt]) -> tuple[set[str], set[str]]:
+    """The schemas a file creates, and those it drops but does not create (Atlas's SchemaSpan
+    SpanAdded and SpanDropped), lower case."""
+    dropped: set[str] = set()
+    created: set[str] = set()
+    for x in stmts:
+        t = x.tree
+        if isinstance(t, (exp.Drop, exp.Create)) and str(t.args.get("kind", "")).upper() in ("SCHEMA", "DATABASE"):
+            names = {_schema_name(tb).lower() for tb in t.args.get("tables") or [t.this]}
+            (dropped if isinstance(t, exp.Drop) else created).update(names)
+    return created, dropped - created
 
 
 def _create(t: exp.Create, state: _State, emit: _Emit) -> None:
@@ -333,6 +355,9 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
     gone = {_name(x).lower() for a in t.args.get("actions") or [] if isinstance(a, exp.Drop)
             and str(a.args.get("kind", "")).upper() == "COLUMN" for x in a.args.get("tables") or []}
     tf = state.facts_for(table)
+    # MySQL's "DROP INDEX i, ADD UNIQUE INDEX i (…)": the same index made unique (MF102)
+    rebuilt = {_name(x).lower() for a in t.args.get("actions") or [] if isinstance(a, exp.Drop)
+               and str(a.args.get("kind", "")).upper() == "INDEX" for x in a.args.get("tables") or []}
     for action in t.args.get("actions") or []:
         if isinstance(action, exp.RenameColumn):
             old, new = action.this.name, action.args["to"].name
@@ -370,7 +395,13 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
                     schema = c.this
                     cols = [x.name for x in (schema.expressions if isinstance(schema, exp.Schema) else [])]
                     idx = schema.this.name if isinstance(schema, exp.Schema) and schema.this else (cols[0] if cols else "")
-                    _unique(idx, table, cols, state, emit)
+                    if idx.lower() in rebuilt and existing:
+                        # Atlas's diff of the statement sees the index of that name become
+                        # unique (ModifyIndex), not a new one
+                        emit("MF102", f"Modifying an index {_q(idx)} on table {_q(table)} might fail "
+                                      "in case of duplicate entries", table)
+                    else:
+                        _unique(idx, table, cols, state, emit)
                 elif isinstance(c, exp.Constraint) and c.find(exp.ForeignKey):
                     state.fks[(key, c.name.lower())] = _fk_columns(c)
                     _unique_in_constraint(c, table, state, emit)

@@ -44,6 +44,8 @@ _TABLE = (
          squawk=("ban-drop-column",)),
     Code("MF101", "data_depend", "warning",
          "adds a unique index on existing columns (fails on duplicates)", atlas=True),
+    Code("MF102", "data_depend", "warning",
+         "makes an existing index unique in one statement (fails on duplicates)", atlas=True),
     Code("MF103", "data_depend", "warning",
          "adds a non-nullable column without a default to an existing table", atlas=True,
          squawk=("adding-required-field",)),
