@@ -431,6 +431,10 @@ def test_cli_exit_codes_selection_and_policy(tmp_path: Path) -> None:
     bad = run("lint", "--dir", d, "--policy", "nope=off")
     assert bad.exit_code == 1 and bad.stderr.startswith("error: reading the lint policy: unknown key 'nope'")
     assert len(bad.stderr.splitlines()) == 1
+    # no Atlas template: it used to print the text form under the template's name
+    atlas = run("lint", "--dir", d, "--latest", "2", "--format", "{{ json . }}")
+    assert atlas.exit_code == 2 and atlas.stdout == ""
+    assert "invalid choice: '{{ json . }}' (choose from 'text', 'json')" in atlas.stderr
 
 
 def test_cli_with_url_lints_what_the_revisions_table_leaves_pending(tmp_path: Path, db_url: str) -> None:

@@ -34,7 +34,7 @@ def _policy_item(text: str) -> tuple[str, str]:
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    from .cli import _add_dir, _add_format, _add_revisions_schema
+    from .cli import _add_dir, _add_revisions_schema
 
     _add_dir(p)
     p.add_argument("-u", "--url", metavar="URL",
@@ -54,7 +54,17 @@ def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--facts-timeout", metavar="DURATION", type=_duration, default="5s",
                    help="How long the read of live facts may take.")
     _add_revisions_schema(p)
-    _add_format(p)
+    p.add_argument("--format", dest="output", type=_format, default="text", metavar="FORMAT",
+                   help="Output format: text or json.")
+
+
+def _format(text: str) -> str:
+    """``text`` or ``json``: lint has no Atlas template form (Atlas's lint report is another
+    document), so ``{{ json . }}`` is refused rather than printed as text."""
+    if text in ("text", "json"):
+        return text
+    hint = "; lint's JSON is ours: --format json" if "{{" in text else ""
+    raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from 'text', 'json'){hint}")
 
 
 def _positive(text: str) -> int:
