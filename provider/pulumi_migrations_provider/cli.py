@@ -321,6 +321,12 @@ HINT_WORDS = {
     "resolve_in_doubt": ": rerun with --resolve-in-doubt=done if it did, or "
                         "--resolve-in-doubt=redo to run it again",
     "set_allow_partial": " with pulumi-migrations set {version} --allow-partial",
+    "allow_partial": " (--allow-partial records it as fully applied)",
+    "config_scheme": "; pass --config file://PATH or a path",
+    "config_missing": "; pass --config file://PATH to the atlas.hcl, or run from its directory",
+    "env_name": "; pass one of them as --env",
+    "var_value": "; pass --var {name}=VALUE",
+    "var_unknown": " or drop --var {name}",
 }
 
 #: The flag of each ``Options`` field an error can be about (``MigrateError.option``).
@@ -329,6 +335,7 @@ OPTION_FLAGS = {
     "tx_mode": "--tx-mode", "to_version": "--to-version", "amount": "AMOUNT",
     "lock_timeout": "--lock-timeout", "revisions_schema": "--revisions-schema",
     "allow_changed": "--allow-changed", "resolve_in_doubt": "--resolve-in-doubt",
+    "config": "--config", "env": "--env", "vars": "--var",
 }
 
 

@@ -129,8 +129,8 @@ def _partial_refused(r: Revision, version: str, files: list[MigrationFile]) -> P
     return PartialRevisionError(
         f"setting the current version to {version}: {name} (version {r.version}) stopped midway "
         f"({r.applied} of {r.total} statements ran{why}); finish or undo its remaining statements "
-        f"by hand, then pass --allow-partial to record it as fully applied, or set a version "
-        f"before {r.version} to remove its row", r.version)
+        f"by hand, then record it as fully applied, or set a version before {r.version} to "
+        "remove its row", r.version).about(hint="allow_partial")
 
 
 def set_version(target: Target | str, directory: MigrationDir | str | Path, version: str | None,

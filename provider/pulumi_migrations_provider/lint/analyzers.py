@@ -634,7 +634,7 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, s: _Stmt, stm
         if verdict == "unknown":
             emit("PM301", f"Changing column {_q(old_name)} to {new} copies table {_q(table)} while "
                           "writes wait, unless the type is unchanged or ENUM values are only "
-                          "appended (give --url to know)", table)
+                          "appended (the live column type tells)", table)
         return
     state.columns[(state.key(table), col.name.lower())] = ColumnFacts(col.name, new, not _is_not_null(col))
     if verdict == "narrow":
