@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from .dialects import Connection
+
 
 @dataclass(slots=True)
 class SetOp:
@@ -204,17 +206,14 @@ def set_version(target: Target | str, directory: MigrationDir | str | Path, vers
     return SetReport(version, ops, current, dry_run, table)
 
 
-def _write(conn: Any, store: RevisionStore, ops: list[SetOp]) -> None:
-    """Apply ``ops`` in one transaction (rolled back on any failure)."""
-    conn.begin()
-    try:
+def _write(conn: Connection, store: RevisionStore, ops: list[SetOp]) -> None:
+    """Apply ``ops`` in one transaction (rolled back on any failure: ``executor.transaction``,
+    the one place a transaction begins and ends)."""
+    from .executor import transaction
+
+    with transaction(conn):
         for o in ops:
             if o.op == "remove":
                 store.delete(o.revision.version)
             else:
                 store.write(o.revision)
-        conn.commit()
-    except BaseException:
-        if conn.in_tx:
-            conn.rollback()
-        raise
