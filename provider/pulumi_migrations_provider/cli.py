@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from .errors import MigrateError
     from .migdir import MigrationDir
+    from .reports import Options
     from .target import Target
 
 _ERROR_FIELDS = ("file", "version", "index", "line", "col", "statement", "db_error", "reason")
@@ -135,7 +136,7 @@ def _add_pending_options(p: argparse.ArgumentParser) -> None:
                    help="Proceed although an applied file changed since it ran.")
 
 
-def _pending_options(ns: argparse.Namespace, **more: Any) -> Any:
+def _pending_options(ns: argparse.Namespace, **more: Any) -> Options:
     """``Options`` from the flags ``_add_pending_options`` adds (plus ``more``)."""
     if ns.baseline and ns.allow_dirty:
         _usage(ns, "--baseline and --allow-dirty are mutually exclusive; pass only one")
@@ -452,7 +453,7 @@ def _apply(ns: argparse.Namespace) -> None:
 
 
 def _apply_atlas(ns: argparse.Namespace, url: str, target: Target, d: MigrationDir,
-                 options: Any) -> None:
+                 options: Options) -> None:
     """``apply --format '{{ json . }}'``: Atlas's MigrateApply JSON on stdout. As Atlas, a
     failure before anything runs prints nothing there; a failed run prints the JSON with its
     ``Error`` (then the one-line error on stderr, exit 1)."""

@@ -26,6 +26,7 @@ Atlas marks a partial row at ``version`` type 6 but keeps applied < total, so it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import DirError, PartialRevisionError, VersionError
 from .migdir import MigrationDir, MigrationFile
@@ -34,7 +35,6 @@ from .revisions import TYPE_EXECUTE, TYPE_RESOLVED, Revision, RevisionStore
 from .sumfile import HashFile
 from .target import Target, as_target
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
