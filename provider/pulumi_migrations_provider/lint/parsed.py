@@ -29,7 +29,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from .. import lex
+from .. import dialects, lex
 from ..migdir import MigrationFile
 from .nolint import file_ignored, statement_rules
 
@@ -144,7 +144,7 @@ def _parse_text(text: str) -> str:
 def parse_file(f: MigrationFile, dialect: str) -> ParsedFile:
     """Parse ``f`` for ``dialect`` (uncached). Raises ParseError/FileEncodingError."""
     read, rules_name = DIALECTS[dialect]
-    statements = lex.split_statements(f.text(), lex.OPTIONS_BY_DIALECT[rules_name], file=f.name)
+    statements = lex.split_statements(f.text(), dialects.named(rules_name).scan_options, file=f.name)
     ignored = file_ignored(f)
     out = []
     stubs: dict[str, tuple[exp.Expression | None, tuple[Any, ...] | None]] = {}

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from pulumi.output import Unknown
 
-from .. import lex, lint
+from .. import dialects, lex, lint
 from ..lint import Finding
 from ..migdir import MigrationDir, MigrationFile
 from ..target import Target
@@ -82,7 +82,8 @@ def statement_count(file: MigrationFile, dialect: str | None) -> int | Unknown:
     key = (dialect, hashlib.sha256(file.data).digest())
     count = _COUNTS.get(key)
     if count is None:
-        count = len(lex.split_statements(file.text(), lex.OPTIONS_BY_DIALECT[dialect], file=file.name))
+        count = len(lex.split_statements(file.text(), dialects.named(dialect).scan_options,
+                                         file=file.name))
         with _COUNTS_LOCK:
             if len(_COUNTS) >= _COUNTS_SIZE:
                 _COUNTS.clear()
