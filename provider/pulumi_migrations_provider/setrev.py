@@ -30,6 +30,7 @@ file is now (its statement count, its hash), which Atlas then reads as done.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import DirError, PartialRevisionError, VersionError
 from .migdir import MigrationDir, MigrationFile
@@ -38,10 +39,11 @@ from .revisions import TYPE_EXECUTE, TYPE_RESOLVED, Revision, RevisionStore
 from .sumfile import HashFile
 from .target import Target, as_target
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, Callable
+
+    from .dialects import Connection
 
 
 @dataclass(slots=True)
@@ -144,8 +146,8 @@ def _partial_refused(r: Revision, version: str, files: list[MigrationFile]) -> P
     return PartialRevisionError(
         f"setting the current version to {version}: {name} (version {r.version}) stopped midway "
         f"({r.applied} of {r.total} statements ran{why}); finish or undo its remaining statements "
-        f"by hand, then pass --allow-partial to record it as fully applied, or set a version "
-        f"before {r.version} to remove its row", r.version)
+        f"by hand, then record it as fully applied, or set a version before {r.version} to "
+        "remove its row", r.version).about(hint="allow_partial")
 
 
 def set_version(target: Target | str, directory: MigrationDir | str | Path, version: str | None,
@@ -220,17 +222,14 @@ def set_version(target: Target | str, directory: MigrationDir | str | Path, vers
     return SetReport(version, ops, current, dry_run, table)
 
 
-def _write(conn: Any, store: RevisionStore, ops: list[SetOp]) -> None:
-    """Apply ``ops`` in one transaction (rolled back on any failure)."""
-    conn.begin()
-    try:
+def _write(conn: Connection, store: RevisionStore, ops: list[SetOp]) -> None:
+    """Apply ``ops`` in one transaction (rolled back on any failure: ``executor.transaction``,
+    the one place a transaction begins and ends)."""
+    from .executor import transaction
+
+    with transaction(conn):
         for o in ops:
             if o.op == "remove":
                 store.delete(o.revision.version)
             else:
                 store.write(o.revision)
-        conn.commit()
-    except BaseException:
-        if conn.in_tx:
-            conn.rollback()
-        raise
