@@ -84,6 +84,8 @@ class SQLiteDialect(Dialect):
     def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
         path = target.sqlite_path()
         sync, fk, locking = _driver_settings(target)
+        if path != ":memory:":
+            _check_directory(target, path)
         raw = None
         try:
             if path == ":memory:":
@@ -294,6 +296,19 @@ _BOOL_VALUES = {"1": "ON", "yes": "ON", "true": "ON", "on": "ON",
                 "0": "OFF", "no": "OFF", "false": "OFF", "off": "OFF"}
 _LOCKING_PARAMS = ("_locking_mode", "_locking")
 _LOCKING_VALUES = {"normal": "NORMAL", "exclusive": "EXCLUSIVE"}
+
+
+def _check_directory(target: Target, path: str) -> None:
+    """Raise ConnectError when the directory of the database file is missing (or a file). A
+    missing database file is a database with nothing applied yet, which apply creates; apply
+    creates no directory, so a look (status, --dry-run) must not plan a run that cannot open it."""
+    parent = os.path.dirname(path)
+    if os.path.isdir(parent):
+        return
+    problem = ("is a file, not a directory; fix the path in the URL" if os.path.exists(parent)
+               else "does not exist; create it, or fix the path in the URL")
+    raise ConnectError(f"opening {target.redacted()}: the directory of the database file ({parent}) "
+                       f"{problem}")
 
 
 def _quiet_wal(path: str) -> bool:
