@@ -107,11 +107,13 @@ def test_json_lists_every_tenant_with_masked_urls(server_db: ServerDb, tmp_path:
     # status of every tenant, read-only
     r = run("status", "--env", "tenants", "--format", "json")
     data = json.loads(r.stdout)
-    # A SQLite file that does not exist yet has everything pending (status creates nothing).
-    t1 = "PENDING" if server_db.dialect == "sqlite" else "FAILED"
+    # SQLite: the file's directory does not exist, so apply cannot create the file; status says
+    # so (a missing file in an existing directory is PENDING: test_sqlite_connection).
     assert [(t["tenant"], t["status"]) for t in data["tenants"]] == [
-        ("t0", "OK"), ("t1", t1), ("t2", "OK")]
-    assert r.exit_code == (0 if t1 == "PENDING" else 1)
+        ("t0", "OK"), ("t1", "FAILED"), ("t2", "OK")]
+    if server_db.dialect == "sqlite":
+        assert "the directory of the database file" in data["tenants"][1]["error"]
+    assert r.exit_code == 1
 
 
 def test_several_urls_fan_out_without_a_project_file(server_db: ServerDb, tmp_path: Path) -> None:
@@ -196,7 +198,7 @@ def test_piped_summary_has_no_trailing_spaces(tmp_path: Path) -> None:
     assert r.exit_code == 1, r.stderr
     summary = r.stdout[r.stdout.index("Tenant "):].splitlines()
     assert summary[0].split() == ["Tenant", "From", "->", "To", "Files", "Time", "Error"]
-    assert len(summary) == 5 and "unable to open database file" in summary[2], summary
+    assert len(summary) == 5 and "does not exist; create it" in summary[2], summary
     assert [line for line in summary if line != line.rstrip()] == [], summary
     status = run("status", "--dir", d, "--url", f"sqlite://{tmp_path}/fresh.db").stdout.splitlines()
     assert status[-3].split() == ["Version", "Description", "File"], status  # padded, too

@@ -275,11 +275,14 @@ def test_mf103_sqlite_fails_only_when_the_table_has_rows(tmp_path: Path) -> None
 # --- live facts: read-only, never waiting ----------------------------------------------------
 
 
-def test_facts_unreachable_database_is_a_note_not_an_error() -> None:
+def test_facts_unreachable_database_is_a_note_not_an_error(tmp_path: Path) -> None:
     facts = lint.read_facts("postgres://u:hunter2secret@127.0.0.1:1/db?connect_timeout=1", ["t"], 1)
     assert facts.tables == {} and "no live facts" in facts.note and "hunter2secret" not in facts.note
-    missing = lint.read_facts("sqlite:///nonexistent/dir/x.db", ["t"], 1)
+    missing = lint.read_facts(f"sqlite://{tmp_path / 'x.db'}", ["t"], 1)
     assert missing.tables == {} and "does not exist yet" in missing.note
+    nowhere = lint.read_facts("sqlite:///nonexistent/dir/x.db", ["t"], 1)
+    assert nowhere.tables == {} and "no live facts" in nowhere.note
+    assert "the directory of the database file (/nonexistent/dir) does not exist" in nowhere.note
 
 
 def test_facts_on_a_locked_postgres_table_do_not_wait(pg_url: str) -> None:

@@ -325,3 +325,37 @@ def test_a_held_file_with_a_journal_fails_within_the_lock_timeout(tmp_path: Path
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert "locked by another process" in lines[0] and "--lock-timeout" in lines[0], lines[0]
     assert engine.status(url, d).current_version == "2"  # nothing was written
+
+
+@pytest.mark.parametrize("args", [
+    ("status",), ("apply", "--dry-run"), ("apply",), ("set", "2", "--dry-run"),
+], ids=lambda args: "-".join(a.lstrip("-") for a in args))
+@pytest.mark.parametrize("parent", ["missing", "file"])
+def test_a_database_whose_directory_is_missing_is_one_line_for_every_command(
+        tmp_path: Path, args: tuple[str, ...], parent: str) -> None:
+    """Audit: a missing database file is a database with nothing applied (apply creates it),
+    but apply creates no directory. The looks used to answer as for an empty database (status
+    PENDING, --dry-run the whole plan, exit 0); the run then failed with SQLite's "unable to
+    open database file"."""
+    import subprocess
+    import sys
+
+    d = make_dir(tmp_path, FILES)
+    where = tmp_path / "nowhere"
+    if parent == "file":
+        where.write_text("")
+    db = where / "app.db"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pulumi_migrations_provider", *args, "--dir", str(d), "--url",
+         f"sqlite://{db}"], capture_output=True, text=True, timeout=60, env=env, check=False)
+    problem = ("is a file, not a directory; fix the path in the URL" if parent == "file"
+               else "does not exist; create it, or fix the path in the URL")
+    assert (done.returncode, done.stderr) == (1, (
+        f"error: opening sqlite://{db}: the directory of the database file ({where}) {problem}\n"))
+    assert "Migrat" not in done.stdout, done.stdout  # no status, no plan
+    assert where.is_file() if parent == "file" else not where.exists()  # nothing was created
+    # A missing file in a directory that exists is still an empty database: everything pending.
+    report = engine.status(f"sqlite://{tmp_path / 'app.db'}", d)
+    assert (report.status, len(report.pending)) == ("PENDING", 3)
+    assert not (tmp_path / "app.db").exists()

@@ -1,5 +1,8 @@
 """SQLite (stdlib sqlite3): connect and tune, Atlas's lock file, hot-journal recovery.
 
+Connections are ``sqlite_interrupt.StoppableConnection``s: a Ctrl-C or SIGTERM stops the
+statement under way within a millisecond and is raised in its place.
+
 Settings follow mattn/go-sqlite3, the driver of Atlas and dbmate (URL parameters ``_sync``,
 ``_fk``, ``_locking_mode``). The migration lock is Atlas's lock file in the temp directory plus
 an ``flock`` of our own (see ``sqlite_lock``).
@@ -15,10 +18,41 @@ import zlib
 from ..errors import ConfigError, ConnectError, LockError
 from ..target import Target
 from .base import LOCK_NAME, TABLE, Connection, Dialect, jitter, lock_held
+from .sqlite_interrupt import StoppableConnection
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any, Callable, Sequence
+
+
+class SQLiteConnection(Connection):
+    """A ``Connection`` whose statements a Ctrl-C or SIGTERM stops midway: the interrupt is
+    raised in place of SQLite's "interrupted" (``sqlite_interrupt``)."""
+
+    raw: StoppableConnection
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        cur = self.raw.cursor()  # Connection.execute's body: no extra call per statement
+        try:
+            if params is None:
+                cur.execute(sql)
+            else:
+                cur.execute(sql, params)  # qmark placeholders, as written
+            return cur
+        except sqlite3.OperationalError as err:
+            stop = self.raw.stopped(err)
+            if stop is None:
+                raise
+        raise stop  # outside the except: no "during handling of" chain to the driver's error
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        try:
+            return super().query(sql, params)  # fetchall steps the rows after the first
+        except sqlite3.OperationalError as err:
+            stop = self.raw.stopped(err)
+            if stop is None:
+                raise
+        raise stop
 
 
 class SQLiteDialect(Dialect):
@@ -32,7 +66,15 @@ class SQLiteDialect(Dialect):
         return sql
 
     def execute_script(self, conn: Connection, script: str) -> None:
-        conn.raw.executescript(script)  # only ever with no transaction open: it would commit it
+        try:
+            conn.raw.executescript(script)  # only ever with no transaction open: it would commit it
+        except sqlite3.OperationalError as err:
+            stop = conn.raw.stopped(err)
+            if stop is None:
+                raise
+        else:
+            return
+        raise stop  # outside the except: no "during handling of" chain to the driver's error
 
     def json_param(self, value: str | None) -> Any:
         # Atlas stores partial_hashes through ent's []byte: a BLOB (X'6e756c6c' for null). A TEXT
@@ -42,10 +84,13 @@ class SQLiteDialect(Dialect):
     def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
         path = target.sqlite_path()
         sync, fk, locking = _driver_settings(target)
+        if path != ":memory:":
+            _check_directory(target, path)
         raw = None
         try:
             if path == ":memory:":
-                raw = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+                raw = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False,
+                                      factory=StoppableConnection)
             elif readonly:
                 if not os.path.exists(path):
                     return None
@@ -56,11 +101,11 @@ class SQLiteDialect(Dialect):
                 flags = "mode=ro&immutable=1" if _quiet_wal(path) else "mode=ro"
                 raw = sqlite3.connect(f"file:{path}?{flags}", uri=True, isolation_level=None,
                                       timeout=max(0.0, deadline - time.monotonic()),
-                                      check_same_thread=False)
+                                      check_same_thread=False, factory=StoppableConnection)
                 raw.execute("SELECT count(*) FROM sqlite_master").fetchall()  # a busy file waits here
             else:
                 raw = sqlite3.connect(path, isolation_level=None, timeout=max(timeout, 1.0),
-                                      check_same_thread=False)
+                                      check_same_thread=False, factory=StoppableConnection)
             raw.execute("PRAGMA foreign_keys")  # touch the file: fails early when it is not a database
             raw.execute(f"PRAGMA synchronous = {sync}")
             if fk:
@@ -75,7 +120,7 @@ class SQLiteDialect(Dialect):
                 raise LockError(f"opening {target.redacted()}: {self.busy_hint}{waited}; wait for it "
                                 "to finish").about("lock_timeout", "lock_timeout") from None
             raise ConnectError(f"opening {target.redacted()}: {err}; check the path and permissions") from None
-        return Connection(self, target, raw)
+        return SQLiteConnection(self, target, raw)
 
     def look_timeout(self, connect_timeout: float, lock_timeout: float) -> float:
         # A file needs no connecting; a run that holds it (see _tune_for_apply) makes a reader
@@ -251,6 +296,19 @@ _BOOL_VALUES = {"1": "ON", "yes": "ON", "true": "ON", "on": "ON",
                 "0": "OFF", "no": "OFF", "false": "OFF", "off": "OFF"}
 _LOCKING_PARAMS = ("_locking_mode", "_locking")
 _LOCKING_VALUES = {"normal": "NORMAL", "exclusive": "EXCLUSIVE"}
+
+
+def _check_directory(target: Target, path: str) -> None:
+    """Raise ConnectError when the directory of the database file is missing (or a file). A
+    missing database file is a database with nothing applied yet, which apply creates; apply
+    creates no directory, so a look (status, --dry-run) must not plan a run that cannot open it."""
+    parent = os.path.dirname(path)
+    if os.path.isdir(parent):
+        return
+    problem = ("is a file, not a directory; fix the path in the URL" if os.path.exists(parent)
+               else "does not exist; create it, or fix the path in the URL")
+    raise ConnectError(f"opening {target.redacted()}: the directory of the database file ({parent}) "
+                       f"{problem}")
 
 
 def _quiet_wal(path: str) -> bool:

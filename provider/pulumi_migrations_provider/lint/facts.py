@@ -266,31 +266,31 @@ def _mysql(conn, names: list[str], facts: Facts, timeout: float) -> None:
 
 
 def _sqlite(conn, names: list[str], facts: Facts, timeout: float) -> None:
+    # Through conn (dialects.sqlite.SQLiteConnection), not conn.raw: a Ctrl-C that stops a
+    # statement comes out as the interrupt, not as an "interrupted" error degraded to a note.
     raw = conn.raw
-    raw.execute("PRAGMA busy_timeout = 0")  # a writer holding the file: fail now, not wait
-    deadline = time.monotonic() + timeout
-    raw.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
+    conn.execute("PRAGMA busy_timeout = 0").close()  # a writer holding the file: fail now, not wait
+    raw.set_deadline(time.monotonic() + timeout)  # past it: "interrupted", a note
     try:
         for name in names:
             schema, table = _split(name)
             prefix = f'"{schema}".' if schema else ""
             ident = prefix + '"' + table.replace('"', '""') + '"'
-            found = raw.execute(
+            found = conn.query(
                 f"SELECT name FROM {prefix}sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
-                (table,)).fetchall()
+                (table,))
             if not found:
                 continue
-            n = raw.execute(f"SELECT count(*) FROM (SELECT 1 FROM {ident} LIMIT {COUNT_LIMIT + 1})").fetchone()[0]
+            n = conn.query(f"SELECT count(*) FROM (SELECT 1 FROM {ident} LIMIT {COUNT_LIMIT + 1})")[0][0]
             tf = TableFacts(name, rows=int(n), exact=n <= COUNT_LIMIT)
             try:
-                tf.bytes = raw.execute("SELECT sum(pgsize) FROM dbstat WHERE name = ?",
-                                       (found[0][0],)).fetchone()[0]
+                tf.bytes = conn.query("SELECT sum(pgsize) FROM dbstat WHERE name = ?", (found[0][0],))[0][0]
             except Exception:  # SQLite built without SQLITE_ENABLE_DBSTAT_VTAB
                 tf.bytes = None
             # table_xinfo lists generated columns too: hidden 2 is VIRTUAL, 3 is STORED
-            for row in raw.execute(f"PRAGMA {prefix}table_xinfo({ident[len(prefix):]})"):
+            for row in conn.query(f"PRAGMA {prefix}table_xinfo({ident[len(prefix):]})"):
                 tf.columns[row[1].lower()] = ColumnFacts(row[1], row[2], not row[3] and not row[5],
                                                          row[6] == 2)
             facts.tables[table_key(name, facts.dialect)] = tf
     finally:
-        raw.set_progress_handler(None, 0)
+        raw.set_deadline(None)
