@@ -76,6 +76,48 @@ def test_app_transaction_on_a_table_the_next_file_alters(server_url: str, tmp_pa
     try:
         msg = _bounded(lambda: engine.apply(server_url, d, Options(lock_timeout=2)), StatementError)
         assert "2_b.sql" in msg and "lock" in msg.lower(), msg
+        _says_a_lock_is_held(msg)
     finally:
         holder.close()
     assert engine.apply(server_url, d).applied == ["2_b.sql"]
+
+
+def _says_a_lock_is_held(msg: str) -> None:
+    """Audit of issue 8: a statement that gave up waiting for a lock was told to be fixed."""
+    assert "waited for a lock another session holds, and gave up" in msg, msg
+    assert "fix the statement" not in msg and "apply again once that session has finished" in msg, msg
+
+
+@pytest.mark.parametrize("tx_mode", ["file", "none"])
+def test_a_row_another_session_locked_bounds_the_update_and_says_so(server_url: str, tmp_path: Path,
+                                                                     tx_mode: str) -> None:
+    """A row lock (InnoDB innodb_lock_wait_timeout, PostgreSQL lock_timeout), through the CLI:
+    bounded, one line, the statement and the remedy named."""
+    import os
+    import subprocess
+    import sys
+
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT PRIMARY KEY, v INT);\n"
+                                       "INSERT INTO a (id, v) VALUES (1, 0);\n"})
+    engine.apply(server_url, d)
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT PRIMARY KEY, v INT);\n"
+                                       "INSERT INTO a (id, v) VALUES (1, 0);\n",
+                            "2_b.sql": "UPDATE a SET v = 2 WHERE id = 1;\n"})
+    holder = _hold(server_url, ["SELECT * FROM a WHERE id = 1 FOR UPDATE"])
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "pulumi_migrations_provider", "apply", "--dir",
+                               str(d), "--url", server_url, "--lock-timeout", "2s", "--tx-mode",
+                               tx_mode], capture_output=True, text=True, timeout=60, env=env,
+                              check=False)
+        took = time.monotonic() - started
+    finally:
+        holder.close()
+    assert took < 8, took
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 1 and len(lines) == 1, proc.stderr
+    assert "statement 1 at 2_b.sql:1:1" in lines[0] and lines[0].endswith(" or raise --lock-timeout"), lines[0]
+    _says_a_lock_is_held(lines[0])
+    assert engine.apply(server_url, d).applied == ["2_b.sql"]
+    assert dbcheck.query(server_url, "SELECT v FROM a") == [(2,)]

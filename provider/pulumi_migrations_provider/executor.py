@@ -593,4 +593,5 @@ class Executor:
                 row.partial_hashes = None
             store.write(row)
         return StatementError(file=p.file.name, version=p.file.version, statement=s.text,
-                              index=i + 1, line=s.line, col=s.col, db_error=message)
+                              index=i + 1, line=s.line, col=s.col, db_error=message,
+                              held=conn.dialect.is_busy(err))
