@@ -53,6 +53,26 @@ def test_postgres_session_terminated_mid_file(pg_url: str, tmp_path: Path) -> No
     assert dbcheck.revisions(pg_url)["2"].applied == 3
 
 
+def test_postgres_connection_lost_during_the_failure_locating_replay(pg_url: str, tmp_path: Path) -> None:
+    """The file fails as one script, and the replay that finds the failing statement loses the
+    connection (issue 8: a raw ``psycopg.OperationalError`` traceback). A sequence tells the two
+    runs of statement 2 apart: nextval is not rolled back, so the script divides by zero and the
+    replay terminates its own session."""
+    d = make_dir(tmp_path, {
+        "1_a.sql": "CREATE SEQUENCE s;\n",
+        "2_b.sql": ("CREATE TABLE b (id INT);\n"
+                    "SELECT CASE WHEN v = 1 THEN 1 / (v - 1) ELSE pg_terminate_backend(pg_backend_pid())::int "
+                    "END FROM (SELECT nextval('s') AS v) q;\n"),
+    })
+    line = _one_error_line(_cli("apply", "--dir", str(d), "--url", pg_url, tmp_path=tmp_path))
+    assert "applying 2_b.sql (version 2): the connection to the database was lost" in line, line
+    assert "nothing is half done" in line and "rerun the same command" in line, line
+    assert dbcheck.query(pg_url, "SELECT last_value FROM s") == [(2,)]  # the replay did run
+    assert "b" not in dbcheck.tables(pg_url)
+    row = dbcheck.revisions(pg_url)["1"]
+    assert (row.applied, row.total, row.error) == (1, 1, "")
+
+
 @pytest.mark.parametrize("statement, in_doubt", [
     ("SELECT SLEEP(3);", False),                           # shares a transaction with its row
     ("CREATE TABLE c AS SELECT SLEEP(3) AS x;", True),     # DDL: commits on its own
