@@ -246,6 +246,19 @@ REFUSED_BEFORE_ANYTHING_RUNS = [
      DirectiveError, "2_b.sql:2:1", "unknown txmode"),
     ("txmode-all-in-file", "-- atlas:txmode all\n\nCREATE TABLE b (id INT);\n",
      DirectiveError, "2_b.sql:1:1", 'txmode "all" is not allowed'),
+    ("empty-txmode", "-- atlas:txmode\n\nCREATE TABLE b (id INT);\n",
+     DirectiveError, "2_b.sql:1:1", 'unknown txmode ""'),
+    ("empty-delimiter", "-- atlas:delimiter\n\nCREATE TABLE b (id INT);\n",
+     ParseError, "2_b.sql:1:1", "empty delimiter"),
+    ("unclosed-double-quote", 'CREATE TABLE b (id INT);\nSELECT "x;\n',
+     ParseError, "2_b.sql:2:8", "unclosed quote"),
+    ("crlf-unclosed-block-comment", "CREATE TABLE b (id INT);\r\n/* x\r\nCREATE TABLE c (id INT);\r\n",
+     ParseError, "2_b.sql:2:1", "unclosed comment"),
+    ("invalid-utf8", b"CREATE TABLE b (id INT);\n-- caf\xe9\n", FileEncodingError, "2_b.sql:2:7",
+     "invalid UTF-8 byte"),
+    # UTF-16's NULs were blamed ("holds a NUL byte" at 1:4): say what the file is
+    ("utf16", "CREATE TABLE b (id INT);\n".encode("utf-16"), FileEncodingError, "2_b.sql:1:1",
+     "is UTF-16"),
 ]
 
 
@@ -262,9 +275,13 @@ def test_bad_later_file_is_refused_before_anything_runs(
         engine.apply(db_url, d)
     assert_one_line(info.value, where, words)
     assert_untouched(db_url)
-    code, out = run_cli(tmp_path, "validate", "--dir", str(d), "--url", db_url)
-    assert code == 1 and where in out and words in out, out
-    assert_untouched(db_url)
+    for command in (("validate",), ("apply",), ("apply", "--dry-run")):
+        # through the CLI: exit 1, one line naming file:line:col, nothing written (no SQLite file)
+        code, out = run_cli(tmp_path, *command, "--dir", str(d), "--url", db_url)
+        line, = [x for x in out.splitlines() if x.strip()] or [""]
+        assert code == 1 and line.startswith("error: ") and where in line and words in line, (command, out)
+        assert "Traceback" not in out
+        assert_untouched(db_url)
 
 
 def test_unclosed_dollar_quote_is_refused_on_postgres(pg_url: str, tmp_path: Path) -> None:
