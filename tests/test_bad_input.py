@@ -284,6 +284,21 @@ def test_bad_later_file_is_refused_before_anything_runs(
         assert_untouched(db_url)
 
 
+@pytest.mark.parametrize("head", ["/*!40101 SET NAMES utf8mb4 */;", "/*M!100100 SET @x = 1 */ SELECT 1;"])
+def test_an_executable_comment_leading_a_statement_is_refused_on_mariadb(maria_url: str, tmp_path: Path,
+                                                                         head: str) -> None:
+    """MySQL runs ``/*! … */`` as code; leading comments are dropped from a statement (as Atlas
+    does), so the server got ';' ("Query was empty", after file 1 and 2's first statement ran)
+    or ran the rest without it, silently."""
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n",
+                            "2_b.sql": f"CREATE TABLE b (id INT);\n{head}\n"})
+    for command in (("validate",), ("apply",), ("apply", "--dry-run")):
+        code, out = run_cli(tmp_path, *command, "--dir", str(d), "--url", maria_url)
+        line, = [x for x in out.splitlines() if x.strip()] or [""]
+        assert code == 1 and "2_b.sql:2:1" in line and "executable comment" in line, (command, out)
+    assert_untouched(maria_url)
+
+
 def test_unclosed_dollar_quote_is_refused_on_postgres(pg_url: str, tmp_path: Path) -> None:
     bad = "CREATE TABLE b (id INT);\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1;\n"
     d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n", "2_b.sql": bad})
