@@ -429,3 +429,30 @@ def test_text_in_an_integer_revisions_column_is_one_line(tmp_path: Path) -> None
     code, out = run_cli(tmp_path, "status", "--dir", str(d), "--url", f"sqlite://{db}")
     assert code == 1 and "Traceback" not in out, out
     assert "version 1: type, applied, total and execution_time must be integers" in out, out
+
+
+@pytest.mark.parametrize("change, words", [
+    ("applied = -1", "applied and total must not be negative, found -1 and 1"),
+    ("total = -2", "applied and total must not be negative, found 1 and -2"),
+    ("partial_hashes = 'garbage'", "partial_hashes is not a JSON array: 'garbage'"),
+    ("partial_hashes = X'ff'", "partial_hashes is not a JSON array: b'\\xff'"),
+], ids=["negative-applied", "negative-total", "partial-hashes-not-json", "partial-hashes-not-utf8"])
+def test_a_broken_revisions_row_is_one_line_naming_the_column(tmp_path: Path, change: str,
+                                                              words: str) -> None:
+    """Audit of issue 8: applied = -1 made apply run the file's last statement again (a resume at
+    index -1); broken partial_hashes said only "Expecting value: line 1 column 1 (char 0)"."""
+    import sqlite3
+
+    db = tmp_path / "app.db"
+    url = f"sqlite://{db}"
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n"})
+    engine.apply(url, d)
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"UPDATE atlas_schema_revisions SET {change}")
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n", "2_b.sql": "CREATE TABLE b (id INT);\n"})
+    for command in ("status", "apply"):
+        code, out = run_cli(tmp_path, command, "--dir", str(d), "--url", url)
+        line, = [x for x in out.splitlines() if x.strip()] or [""]
+        assert code == 1 and line.startswith("error: reading ") and "version 1: " in line, out
+        assert words in line and line.endswith("fix the row by hand"), line
+    assert dbcheck.tables(url) == {"a", "atlas_schema_revisions"}  # nothing ran
