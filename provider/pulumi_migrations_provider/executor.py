@@ -480,6 +480,9 @@ class Executor:
             if conn.dialect.connection_lost(conn, err):
                 raise self._lost(p, err, i if in_doubt else None) from None
             raise _Failed(p, i, err) from None
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (interrupts.py) while the server runs it
+            conn.dialect.stop_statement(conn)
+            raise
         self._maybe_pause("after")
         result.statements += 1
 

@@ -52,6 +52,8 @@ Running (called by ``executor.Executor``)
 - ``write_and_commit(conn, sql, params)``: write a file's final revision row and commit, the
   file's transaction being open (one round trip where the driver can).
 - ``connection_lost(conn, err)``: ``err`` means the connection broke (nothing more can be done).
+- ``stop_statement(conn)``: a Ctrl-C/SIGTERM interrupted the client while the server runs a
+  statement of ``conn``: stop it there too, if the server would not by itself.
 - ``driver_message(err, target)``: one password-free line for a driver error, worded as Atlas's
   driver words it (it lands in the revisions table's ``error`` column).
 
@@ -290,6 +292,9 @@ class Dialect:
 
     def connection_lost(self, conn: Connection, err: BaseException) -> bool:
         return False
+
+    def stop_statement(self, conn: Connection) -> None:
+        """Default: nothing to do (SQLite runs in this process; psycopg cancels on an interrupt)."""
 
     def driver_message(self, err: BaseException, target: Target) -> str:
         return first_line(target.scrub(str(err)))

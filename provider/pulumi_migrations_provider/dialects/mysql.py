@@ -55,6 +55,28 @@ class MySQLDialect(Dialect):
         code = args[0] if args and isinstance(args[0], int) else None
         return code in (0, 2006, 2013, 2055) or not getattr(conn.raw, "open", True)
 
+    def stop_statement(self, conn: Connection) -> None:
+        """KILL QUERY from a second session, as the mysql client does on Ctrl-C. The server
+        notices a client that went away only when it next talks to it: an ALTER's table copy
+        would go on for minutes in a session that keeps the migration lock, and a rerun (a
+        restarted pod) would be told another run holds it. Killed, a DDL statement rolls back
+        (atomic DDL) and its in-doubt mark is checked by the rerun; best effort, 2 s at most."""
+        thread = getattr(conn.raw, "server_thread_id", None)
+        if not thread:
+            return
+        try:
+            other = self.connect(conn.target, timeout=2)
+        except Exception:  # noqa: BLE001 - the run is stopping anyway
+            return
+        if other is None:
+            return
+        try:
+            other.execute(f"KILL QUERY {int(thread[0])}").close()
+        except Exception:  # noqa: BLE001 - it finished meanwhile, or no right to kill it
+            pass
+        finally:
+            other.close()
+
     def statement_class(self, head: tuple[str, ...]) -> str:
         """DML shares a transaction with its progress row (InnoDB; a non-transactional engine
         such as MyISAM or Aria cannot roll it back); DDL commits implicitly, so it is in doubt
