@@ -121,3 +121,35 @@ def test_a_row_another_session_locked_bounds_the_update_and_says_so(server_url: 
     _says_a_lock_is_held(lines[0])
     assert engine.apply(server_url, d).applied == ["2_b.sql"]
     assert dbcheck.query(server_url, "SELECT v FROM a") == [(2,)]
+
+
+def test_a_held_migration_lock_names_the_session_and_what_it_runs(server_url: str, tmp_path: Path) -> None:
+    """A run of ours killed while the server ran its statement (a long ALTER) leaves that
+    statement running in a session that keeps the migration lock: the rerun was told only
+    "another run holds it". It names the session and its statement."""
+    import threading
+
+    from pulumi_migrations_provider.dialects.base import LOCK_NAME
+    from pulumi_migrations_provider.dialects.postgres import PG_LOCK_KEY
+
+    d = make_dir(tmp_path, FIRST)
+    pg = dbcheck.dialect_of(server_url) == "postgresql"
+    holder = dbcheck.connect(server_url)
+    cur = holder.cursor()
+    if pg:
+        holder.autocommit = True
+        cur.execute("SELECT pg_advisory_lock(%s)", (PG_LOCK_KEY,))
+    else:
+        cur.execute("SELECT GET_LOCK(%s, 0)", (LOCK_NAME,))
+    sleeper = threading.Thread(target=cur.execute, args=("SELECT pg_sleep(4)" if pg else "SELECT SLEEP(4)",))
+    sleeper.start()
+    try:
+        time.sleep(0.5)
+        msg = _bounded(lambda: engine.apply(server_url, d, Options(lock_timeout=1)), LockError)
+    finally:
+        sleeper.join()
+        holder.close()
+    assert "the migration lock" in msg and "another run holds it" not in msg, msg
+    running = "[SELECT pg_sleep(4)]" if pg else "[SELECT SLEEP(4)]"
+    assert "it is held by session " in msg and f", which has been running {running} for " in msg, msg
+    assert dbcheck.tables(server_url) == set()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from ..errors import ConfigError, ConnectError
 from ..target import Target
-from .base import LOCK_NAME, TABLE, UPDATED_COLUMNS, Connection, Dialect, first_line, lock_held, seconds_param
+from .base import (LOCK_NAME, TABLE, UPDATED_COLUMNS, Connection, Dialect, first_line, holder_text,
+                   lock_held, seconds_param)
 
 from typing import TYPE_CHECKING, Any, Callable  # not on a SQLite run's path: no start-up tuning here
 
@@ -157,7 +158,7 @@ class MySQLDialect(Dialect):
         """``GET_LOCK`` with Atlas's name; MySQL takes whole seconds, as Atlas passes them."""
         got = conn.query("SELECT GET_LOCK(?, ?)", (LOCK_NAME, int(timeout)))[0][0]
         if got != 1:
-            raise lock_held(conn.target, int(timeout))
+            raise lock_held(conn.target, int(timeout), self.lock_holder(conn))
 
         def unlock() -> None:
             try:
@@ -165,6 +166,14 @@ class MySQLDialect(Dialect):
             except Exception:
                 pass
         return unlock
+
+    def lock_holder(self, conn: Connection) -> str | None:
+        try:
+            rows = conn.query("SELECT id, time, info FROM information_schema.PROCESSLIST "
+                              "WHERE id = IS_USED_LOCK(?)", (LOCK_NAME,))
+        except Exception:  # noqa: BLE001 - only for the message
+            return None
+        return holder_text(conn.target, *rows[0]) if rows else None
 
     def driver_message(self, err: BaseException, target: Target) -> str:
         return first_line(target.scrub(_mysql_message(err)))
