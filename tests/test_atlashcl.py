@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from pulumi_migrations_provider import atlashcl
+from pulumi_migrations_provider.cli import HINT_WORDS as CLI_WORDS
 from pulumi_migrations_provider.errors import ConfigError
+from pulumi_migrations_provider.providers._common import HINT_WORDS as RESOURCE_WORDS
 from tests.dbtools import query, revisions
 from tests.dirtools import make_dir
 from tests.paths import TESTDATA
@@ -74,7 +76,7 @@ def test_atlas_docs_examples_we_cannot_run_fail_naming_block_and_attribute(
     monkeypatch.setenv("DATABASE_URL", "sqlite://x.db")
     with pytest.raises(ConfigError) as err:
         atlashcl.load(str(HCL / name)).envs(env)
-    assert message in str(err.value)
+    assert message in err.value.render(CLI_WORDS)
     assert str(err.value).startswith(f"reading project file {HCL / name}: ")
     assert "\n" not in str(err.value)
 
@@ -150,12 +152,19 @@ env "e" {
     # Atlas's Vars.Set reads each --var as one CSV record: several pairs in one flag.
     flags = [atlashcl.parse_var("t=a,u=x"), atlashcl.parse_var('"t=b,c"')]
     assert atlashcl.collect_vars(flags) == {"t": ["a", "b,c"], "u": "x"}
-    with pytest.raises(ConfigError, match=r"variable 'n' \(number\): 'x' is not a number; pass --var n=VALUE"):
+    # The engine's text is neutral; each edge words the remedy, with the variable's name.
+    with pytest.raises(ConfigError, match=r"variable 'n' \(number\): 'x' is not a number$") as err:
         project(text, tenants=["a"], n="x").envs("e")
-    with pytest.raises(ConfigError, match=r"variable 'n' has no value and no default; pass --var n=VALUE"):
+    assert (err.value.option, err.value.name) == ("vars", "n")
+    assert err.value.render(CLI_WORDS).endswith("is not a number; pass --var n=VALUE")
+    assert err.value.render(RESOURCE_WORDS).endswith('is not a number; set vars={"n": VALUE}')
+    with pytest.raises(ConfigError, match=r"variable 'n' has no value and no default$") as err:
         project(text, tenants=["a"]).envs("e")
-    with pytest.raises(ConfigError, match=r"--var nope names no variable block"):
+    assert err.value.render(CLI_WORDS).endswith("no default; pass --var n=VALUE")
+    with pytest.raises(ConfigError, match=r"variable 'nope' is given but no variable block declares it") as err:
         project(text, nope="1")
+    assert err.value.render(CLI_WORDS).endswith('declare variable "nope" or drop --var nope')
+    assert err.value.render(RESOURCE_WORDS).endswith('declare variable "nope" or remove nope from vars')
 
 
 @pytest.mark.parametrize("body, message", [
@@ -195,8 +204,10 @@ def test_bad_hcl_and_missing_file_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"not valid HCL at line 2, column \d+") as err:
         project('env "x" {\n  url = <<EOF\npostgres://app:hunter2@h/db\nEOT\n}\n')
     assert "hunter2" not in str(err.value)
-    with pytest.raises(ConfigError, match=r"no such file; pass --config file://PATH"):
+    with pytest.raises(ConfigError, match=r"no such file$") as err:
         atlashcl.load(str(tmp_path / "atlas.hcl"))
+    assert err.value.render(CLI_WORDS).endswith("no such file; pass --config file://PATH to the "
+                                                "atlas.hcl, or run from its directory")
     with pytest.raises(ConfigError, match=r"only file:// project files"):
         atlashcl.config_path("https://example.invalid/atlas.hcl")
 
@@ -409,6 +420,20 @@ def test_migration_resource_refuses_a_for_each_env_and_half_a_project(
                                                       "dir": str(tmp_path)})
     assert failed.value.failures == [("config", "give both config= (the atlas.hcl path) and env= "
                                                 "(the env block to read)")]
+    # An error about env or vars points at that input and says what to set there, not a flag.
+    with pytest.raises(CheckFailed) as failed:
+        stack.preview("t", MIG, MigrationProvider(), {"config": str(config), "env": "prod"})
+    assert failed.value.failures == [("env", f"reading project file {config}: no env block named "
+                                             "'prod' (envs: e); set env to one of them")]
+    with pytest.raises(CheckFailed) as failed:
+        stack.preview("t", MIG, MigrationProvider(), {"config": str(config), "env": "e"})
+    assert failed.value.failures == [("vars", f"reading project file {config}: variable 'u' has no "
+                                              'value and no default; set vars={"u": VALUE}')]
+    with pytest.raises(CheckFailed) as failed:
+        stack.preview("t", MIG, MigrationProvider(), {"config": str(tmp_path / "nope.hcl"), "env": "e"})
+    [(prop, reason)] = failed.value.failures
+    assert prop == "config" and "--" not in reason and reason.endswith("set config to the atlas.hcl's "
+        "path (file://PATH or a path, relative to the Pulumi program's directory)")
 
 
 def test_sdk_migration_takes_config_env_vars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -238,6 +238,40 @@ def test_an_error_row_for_a_rolled_back_file_would_break_atlas(url_fixture: str,
     assert atlas.apply(db_url, d).exit_code == 2  # Go: index out of range
 
 
+FIRST_DML_BROKEN = ("INSERT INTO t1 VALUES (1);\nINSERT INTO missing_table VALUES (1);\n"
+                    "CREATE TABLE t2c (id INT);\n")
+FIRST_DML_FIXED = ("INSERT INTO t1 VALUES (1);\nCREATE TABLE t2b (id INT);\n"
+                   "CREATE TABLE t2c (id INT);\nCREATE TABLE t2d (id INT);\n")
+
+
+@pytest.mark.parametrize("failer", ["atlas", "us"])
+def test_mariadb_file_failing_in_its_first_transaction_leaves_no_row(
+        maria_url: str, tmp_path: Path, failer: str) -> None:
+    """MariaDB, --tx-mode file, a file that fails in the DML its first statements form: that
+    transaction rolls back with its revision row, so Atlas leaves no row; we left an error row
+    (applied 0 of 3), from which Atlas resumed the fixed four-statement file to 4 of 3, partial
+    for good, and panicked on its next run (as ``test_an_error_row_for_a_rolled_back_file_would_break_atlas``
+    on SQLite and PostgreSQL)."""
+    atlas = PlayedAtlas()
+    d = make_dir(tmp_path, {"1_init.sql": "CREATE TABLE t1 (id INT);\n", "2_fail.sql": FIRST_DML_BROKEN})
+    if failer == "atlas":
+        assert atlas.apply(maria_url, d).exit_code == 1
+    else:
+        with pytest.raises(StatementError, match="missing_table"):
+            engine.apply(maria_url, d)
+    assert set(dbcheck.revisions(maria_url)) == {"1"}
+    assert dbcheck.query(maria_url, "SELECT COUNT(*) FROM t1") == [(0,)]  # rolled back
+    assert_agree(maria_url, d, atlas)
+    assert our_status(maria_url, d).pending == ["2_fail.sql"]
+    write(d, "2_fail.sql", FIRST_DML_FIXED)
+    assert atlas.apply(maria_url, d).exit_code == 0
+    r = dbcheck.revisions(maria_url)["2"]
+    assert (r.applied, r.total, r.error) == (4, 4, "")
+    assert dbcheck.query(maria_url, "SELECT COUNT(*) FROM t1") == [(1,)]  # once
+    assert atlas.apply(maria_url, d).exit_code == 0  # no panic: nothing pending
+    assert our_status(maria_url, d).status == "OK"
+
+
 def _timestamp(url: str):
     from tests.atlas_player import _now
     return _now(dbcheck.dialect_of(url))

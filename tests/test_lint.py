@@ -431,6 +431,10 @@ def test_cli_exit_codes_selection_and_policy(tmp_path: Path) -> None:
     bad = run("lint", "--dir", d, "--policy", "nope=off")
     assert bad.exit_code == 1 and bad.stderr.startswith("error: reading the lint policy: unknown key 'nope'")
     assert len(bad.stderr.splitlines()) == 1
+    # no Atlas template: it used to print the text form under the template's name
+    atlas = run("lint", "--dir", d, "--latest", "2", "--format", "{{ json . }}")
+    assert atlas.exit_code == 2 and atlas.stdout == ""
+    assert "invalid choice: '{{ json . }}' (choose from 'text', 'json')" in atlas.stderr
 
 
 def test_cli_with_url_lints_what_the_revisions_table_leaves_pending(tmp_path: Path, db_url: str) -> None:
@@ -659,3 +663,118 @@ def test_cd101_not_when_the_statement_drops_the_keys_column(dialect: str, reques
                                f"ALTER TABLE c {drop} c_q_fk;\n"})
     assert _codes(lint.analyze(files, dialect, facts=facts)) == [
         ("1.sql", 1, "DS103"), ("1.sql", 2, "CD101")]
+
+
+# --- statements sqlglot misreads or does not read --------------------------------------------
+
+
+@pytest.mark.parametrize("dialect, sql, before, after, want", [
+    # COLUMN is optional in both: sqlglot read PostgreSQL's as a rename of the table to "a"
+    # (BC101, 'TO b' lost) and SQLite's DROP as text (no finding at all)
+    ("postgres", "ALTER TABLE t RENAME a TO b", ["a", "c"], ["b", "c"],
+     [("BC102", 'Renaming column "a" to "b"')]),
+    ("sqlite", "ALTER TABLE t DROP a", ["a", "c"], ["c"],
+     [("DS103", 'Dropping non-virtual column "a"')]),
+    ("sqlite", 'ALTER TABLE t DROP "a"', ["a", "c"], ["c"],
+     [("DS103", 'Dropping non-virtual column "a"')]),
+])
+def test_column_keyword_left_out(dialect: str, sql: str, before: list[str], after: list[str],
+                                 want: list[tuple[str, str]], request: pytest.FixtureRequest) -> None:
+    """What the database does with the statement is what the finding says."""
+    url = request.getfixturevalue(URL_FIXTURE[dialect])
+    dbtools.execute(url, "CREATE TABLE t (a int, c int)")
+    assert dbtools.columns(url, "t") == before
+    got = [(f.code, f.message) for f in lint.analyze(_files(**{"1.sql": sql + ";\n"}), dialect)]
+    dbtools.execute(url, sql)
+    assert dbtools.columns(url, "t") == after
+    assert got == want
+
+
+def test_pm001_a_statement_the_parser_does_not_read_is_said(maria_url: str) -> None:
+    """An ALTER TABLE sqlglot keeps as text is not silently clean: it really drops a column on
+    MariaDB here, and the finding says it was not linted. PostgreSQL statements sqlglot does not
+    read but PostgreSQL's parser shows change nothing the analyzers read are left alone."""
+    sql = "ALTER TABLE t DROP COLUMN a, ADD COLUMN p point NOT NULL"
+    dbtools.execute(maria_url, "CREATE TABLE t (id int, a int)")
+    [f] = lint.analyze(_files(**{"1.sql": sql + ";\n"}), "mysql")
+    assert (f.code, f.category, f.severity, f.line) == ("PM001", "unparsed", "warning", 1)
+    assert f.message.startswith("ALTER TABLE not linted: the SQL parser does not read this statement")
+    dbtools.execute(maria_url, sql)
+    assert dbtools.query(maria_url, "SELECT column_name FROM information_schema.columns WHERE "
+                                    "table_schema = DATABASE() AND table_name = 't' "
+                                    "ORDER BY ordinal_position") == [("id",), ("p",)]
+    files = _files(**{"1.sql": "-- atlas:nolint PM001\n" + sql + ";\nRENAME TABLE t TO u;\n",
+                      "2.sql": "ALTER TABLE t PARTITION BY HASH(id) PARTITIONS 2;\n"})
+    assert _codes(lint.analyze(files, "mysql")) == [("1.sql", 3, "BC101"), ("2.sql", 1, "PM001")]
+    assert lint.analyze(files, "mysql", policy={"unparsed": "off"})[0].code == "BC101"
+    pg = _files(**{"1.sql": "ALTER TABLE users VALIDATE CONSTRAINT users_org_fk;\n"
+                            "ALTER TABLE users OWNER TO someone;\n"})
+    assert lint.analyze(pg, "postgres") == []
+
+
+def _atlas_mysql_name(column_type: str) -> str:
+    """Atlas's mysql.FormatType(ParseType(COLUMN_TYPE)) for the numeric and binary types (what
+    its MY101 quotes after inspecting the dev database), ported from sql/mysql/convert.go."""
+    parts = [p for p in column_type.replace("(", " ").replace(")", " ").replace(",", " ").split() if p]
+    t, unsigned = parts[0], " unsigned" if "unsigned" in parts else ""
+    nums = [int(p) for p in parts[1:] if p.isdigit()]
+    if t in ("bool", "boolean") or (t in ("tinyint", "smallint", "mediumint", "int", "bigint") and nums == [1]):
+        return "bool"
+    if t in ("tinyint", "smallint", "mediumint", "int", "bigint"):
+        return t + unsigned
+    if t in ("decimal", "numeric"):
+        p, s = (nums + [0, 0])[:2]
+        return (f"decimal({p or 10})" if s == 0 else f"decimal({p},{s})") + unsigned
+    if t in ("float", "double", "real"):
+        return ("double" if t == "real" or (t == "float" and nums and nums[0] > 24) else t) + unsigned
+    if t == "bit":
+        return f"bit({nums[0]})" if nums and nums[0] > 1 else "bit"
+    if t in ("binary", "varbinary"):
+        return t if t == "binary" and nums in ([], [1]) else f"{t}({nums[0]})"
+    raise AssertionError(column_type)
+
+
+def test_my101_names_the_type_as_atlas_does(maria_url: str) -> None:
+    """MY101's type is Atlas's name for the column MariaDB stores: no display width, bool for
+    tinyint(1), decimal(10) for DECIMAL, double for FLOAT(30) (was sqlglot's spelling:
+    'boolean', 'int(11)', 'decimal(10, 2)')."""
+    types = ["bool", "boolean", "tinyint(1)", "tinyint", "int(11)", "int", "bigint unsigned",
+             "int(10) unsigned", "decimal", "decimal(10)", "decimal(10,2)", "decimal(10,2) unsigned",
+             "numeric(8,3)", "float", "float(30)", "double", "double precision", "bit", "bit(1)",
+             "bit(8)", "binary", "binary(16)", "varbinary(20)", "mediumint", "smallint unsigned"]
+    dbtools.execute(maria_url, "CREATE TABLE t (id int)",
+                    "ALTER TABLE t " + ", ".join(f"ADD COLUMN c{i} {ty}" for i, ty in enumerate(types)))
+    stored = dict(dbtools.query(maria_url, "SELECT column_name, column_type FROM information_schema.columns "
+                                           "WHERE table_schema = DATABASE() AND table_name = 't'"))
+    for i, ty in enumerate(types):
+        [f] = lint.analyze(_files(**{"1.sql": f"ALTER TABLE t ADD COLUMN n {ty} NOT NULL;\n"}), "mysql")
+        assert f.code == "MY101", f
+        assert f.message.split('"')[1] == _atlas_mysql_name(stored[f"c{i}"]), (ty, stored[f"c{i}"])
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_drops_in_a_schema_as_atlas_spans_them(dialect: str) -> None:
+    """Atlas's destructive analyzer: DS102 names the table without its schema; a table whose
+    schema the same file drops is DS101 only; a schema the file creates and drops is nothing."""
+    files = _files(**{"1.sql": "DROP TABLE s.t;\n",
+                      "2.sql": "DROP TABLE s.t;\nDROP SCHEMA s;\n",
+                      "3.sql": "CREATE SCHEMA tmp;\nDROP SCHEMA tmp;\n",
+                      "4.sql": "DROP SCHEMA s;\n"})
+    assert [f.text() for f in lint.analyze(files, dialect)] == [
+        '1.sql:1: DS102 Dropping table "t"', '2.sql:2: DS101 Dropping schema "s"',
+        '4.sql:1: DS101 Dropping schema "s"']
+
+
+def test_mf102_an_index_made_unique_fails_on_duplicates(maria_url: str) -> None:
+    """MySQL's DROP INDEX i, ADD UNIQUE INDEX i in one statement is Atlas's MF102 (its diff of
+    the statement sees index i become unique), and MariaDB refuses it while duplicates exist."""
+    dbtools.execute(maria_url, "CREATE TABLE t (id int PRIMARY KEY, c int, INDEX i (c))",
+                    "INSERT INTO t VALUES (1, 7), (2, 7)")
+    sql = "ALTER TABLE t DROP INDEX i, ADD UNIQUE INDEX i (c)"
+    assert [f.text() for f in lint.analyze(_files(**{"1.sql": sql + ";\n"}), "mysql")] == [
+        '1.sql:1: MF102 Modifying an index "i" on table "t" might fail in case of duplicate entries']
+    with pytest.raises(Exception, match="Duplicate entry"):
+        dbtools.execute(maria_url, sql)
+    new = _files(**{"1.sql": "CREATE TABLE u (c int, INDEX j (c));\n",
+                    "2.sql": "ALTER TABLE u DROP INDEX j, ADD UNIQUE INDEX j (c);\n"})
+    assert lint.analyze(new, "mysql") == []  # u is created by a pending file: not existing

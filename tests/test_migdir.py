@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dirtools import make_dir
+from tests.dirtools import cli_at_once, make_dir
 from tests.paths import ATLAS_TESTDATA
 from pulumi_migrations_provider import errors
 from pulumi_migrations_provider.migdir import MigrationDir, MigrationFile
@@ -280,34 +280,15 @@ def test_new_file_never_overwrites_a_file_written_meanwhile(tmp_path, monkeypatc
     assert (root / "20230316090502_b.sql").read_text() == "atlas's\n"
 
 
-_STARTER = """
-import sys
-from pulumi_migrations_provider.cli import main
-sys.stdin.read(1)  # every process imported: go at once
-main(sys.argv[1:])
-"""
-
-
 def test_concurrent_new_never_shares_a_file_and_leaves_the_sum_complete(tmp_path):
     """Audit gap 8: four ``new x`` at once wrote one ``…_x.sql`` twice (and each rewrote atlas.sum
     from its own view, dropping the others' entries). Six processes, imported first and released
     together, in rounds: every run succeeds, prints its own file, and atlas.sum covers them all."""
-    import subprocess
-    import sys
-
     root = make_dir(tmp_path, {"20200101000000_init.sql": "A;"})
     created: list[str] = []
     for _ in range(3):
-        procs = [subprocess.Popen([sys.executable, "-c", _STARTER, "new", "x", "--dir", str(root)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True) for _ in range(6)]
-        for p in procs:
-            assert p.stdin is not None
-            p.stdin.write("g")
-            p.stdin.flush()
-        for p in procs:
-            out, err = p.communicate(timeout=60)
-            assert p.returncode == 0, err
+        for code, out, err in cli_at_once(*[["new", "x", "--dir", str(root)]] * 6):
+            assert code == 0, err
             created.append(Path(out.strip()).name)
     assert len(set(created)) == len(created) == 18, created
     d = MigrationDir.load(root)

@@ -63,6 +63,11 @@ def test_set_is_the_way_out_after_atlas_resumed_a_fixed_file(maria_url: str, tmp
     assert (row["applied"], row["total"]) == (4, 3)
     done = run("set", "2", "--allow-partial", "--dir", d, "--url", maria_url)
     assert done.exit_code == 0, done.output
+    # Recorded as the file is now: its 4 statements ran (not "3 of 3"), under its current hash.
+    row = revisions(maria_url)[-1]
+    new_hash = MigrationDir.load(d).validate().hash_of("2_fail.sql")
+    assert (row["type"], row["applied"], row["total"], row["hash"], row["error"]) == (
+        6, 4, 4, new_hash, ""), row
     assert engine.status(maria_url, d).status == "OK"
     assert atlas.status(maria_url, d).status == "OK"
     _write(d, "3_next.sql", "CREATE TABLE t3 (id INT);\n")

@@ -204,3 +204,35 @@ def test_report_dicts_keep_the_field_order() -> None:
     assert TargetInfo("sqlite", "3", "sqlite", "main", "t").to_dict() == {
         "dialect": "sqlite", "server_version": "3", "flavor": "sqlite",
         "revisions_schema": "main", "revisions_table": "t"}
+
+
+def test_records_are_only_the_no_op_paths_classes(tmp_path: Path) -> None:
+    """``Record``/``FrozenRecord`` are for the classes a no-op apply loads; anywhere else a
+    dataclass is the house style. Every subclass in the package lives in a module the no-op run
+    imports (a new Record elsewhere fails here)."""
+    import importlib
+    import pkgutil
+
+    import pulumi_migrations_provider as pkg
+    from pulumi_migrations_provider._record import FrozenRecord, Record
+
+    for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+        if info.name.endswith("__main__"):
+            continue
+        importlib.import_module(info.name)
+
+    def subclasses(cls: type) -> set[type]:
+        out = set(cls.__subclasses__())
+        for c in list(out):
+            out |= subclasses(c)
+        return out
+
+    records = (subclasses(Record) | subclasses(FrozenRecord)) - {FrozenRecord}
+    assert records, "no Record subclasses found"
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id int);\n"})
+    argv = ("apply", "--dir", str(d), "--url", f"sqlite://{tmp_path / 'app.db'}")
+    run_cli(*argv)
+    code, out, modules = run_cli(*argv)
+    assert code == 0 and "No migration files to execute" in out, out
+    elsewhere = sorted(f"{c.__module__}.{c.__qualname__}" for c in records if c.__module__ not in modules)
+    assert elsewhere == []

@@ -63,13 +63,20 @@ class EnvTarget:
 # --- loading ------------------------------------------------------------------------------
 
 
+def _about_var(err: ConfigError, name: str, hint: str) -> ConfigError:
+    """An error about the project-file variable ``name`` (the ``vars`` input, ``--var``):
+    each edge words the remedy (``hint``) with the name."""
+    err.name = name
+    return err.about("vars", hint)
+
+
 def config_path(value: str) -> str:
     """``file://atlas.hcl`` or ``atlas.hcl`` to a path. Raises ConfigError for other schemes."""
     if "://" in value:
         scheme, _, rest = value.partition("://")
         if scheme != "file":
-            raise ConfigError(f"reading --config {value}: only file:// project files are "
-                              "supported; pass file://PATH or a path")
+            raise ConfigError(f"reading project file {value}: only file:// project files are "
+                              "supported").about("config", "config_scheme")
         return rest
     return value
 
@@ -81,8 +88,8 @@ def load(path: str, variables: Mapping[str, Any] | None = None) -> "Project":
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except FileNotFoundError:
-        raise ConfigError(f"reading project file {path}: no such file; pass --config "
-                          "file://PATH to the atlas.hcl, or run from its directory") from None
+        raise ConfigError(f"reading project file {path}: no such file").about(
+            "config", "config_missing") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"reading project file {path}: {err}; check the file") from None
     return loads(text, variables, where=path)
@@ -175,9 +182,9 @@ class Project:
         self._evaluating: set[str] = set()
         unknown = sorted(set(variables) - set(self._var_blocks))
         if unknown:
-            raise ConfigError(f"reading project file {where}: --var {unknown[0]} names no "
-                              f"variable block; declare variable \"{unknown[0]}\" or drop the "
-                              "flag")
+            raise _about_var(ConfigError(
+                f"reading project file {where}: variable {unknown[0]!r} is given but no variable "
+                f"block declares it; declare variable \"{unknown[0]}\""), unknown[0], "var_unknown")
 
     def env_names(self) -> list[str]:
         """The labels of the labeled env blocks, in file order."""
@@ -206,7 +213,7 @@ class Project:
         if not matched:
             names = ", ".join(self.env_names()) or "none"
             raise ConfigError(f"reading project file {self.where}: no env block named {name!r} "
-                              f"(envs: {names}); pass one of them as --env")
+                              f"(envs: {names})").about("env", "env_name")
         return out
 
     def _instances(self, body: dict[str, Any], block: str, name: str) -> Iterator[EnvTarget]:
@@ -284,8 +291,8 @@ class Project:
             value = _Context(self, f'variable "{name}"', None, None).eval(body["default"], "default")
             value = _convert(value, type_text, name, self.where, given=False)
         else:
-            raise ConfigError(f"reading project file {self.where}: variable {name!r} has no value "
-                              f"and no default; pass --var {name}=VALUE")
+            raise _about_var(ConfigError(f"reading project file {self.where}: variable {name!r} "
+                                         "has no value and no default"), name, "var_value")
         self._vars[name] = value
         return value
 
@@ -364,9 +371,10 @@ def _convert(value: Any, type_text: str, name: str, where: str, *, given: bool =
     m = _COLLECTION_TYPE.match(t)
 
     def fail(why: str) -> ConfigError:
-        how = f"pass --var {name}=VALUE" if given else "fix its default"
-        return ConfigError(f"reading project file {where}: variable {name!r} ({type_text}): "
-                           f"{why}; {how}")
+        text = f"reading project file {where}: variable {name!r} ({type_text}): {why}"
+        if not given:
+            return ConfigError(text + "; fix its default")
+        return _about_var(ConfigError(text), name, "var_value")
 
     def scalar(v: Any, kind: str) -> Any:
         if kind in ("any", "string"):
@@ -392,7 +400,7 @@ def _convert(value: Any, type_text: str, name: str, where: str, *, given: bool =
     kind, elem = m.groups()
     if kind == "map":
         if not isinstance(value, dict):
-            raise fail("expected a map (give it as a default; --var passes strings)")
+            raise fail("expected a map (give it as a default: a variable given as text cannot be one)")
         return {k: scalar(v, elem) for k, v in value.items()}
     items = value if isinstance(value, list) else [value]
     out = [scalar(v, elem) for v in items]

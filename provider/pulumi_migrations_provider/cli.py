@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from .errors import MigrateError
     from .migdir import MigrationDir
+    from .reports import Options
     from .target import Target
 
 _ERROR_FIELDS = ("file", "version", "index", "line", "col", "statement", "db_error", "reason")
@@ -135,7 +136,7 @@ def _add_pending_options(p: argparse.ArgumentParser) -> None:
                    help="Proceed although an applied file changed since it ran.")
 
 
-def _pending_options(ns: argparse.Namespace, **more: Any) -> Any:
+def _pending_options(ns: argparse.Namespace, **more: Any) -> Options:
     """``Options`` from the flags ``_add_pending_options`` adds (plus ``more``)."""
     if ns.baseline and ns.allow_dirty:
         _usage(ns, "--baseline and --allow-dirty are mutually exclusive; pass only one")
@@ -321,6 +322,12 @@ HINT_WORDS = {
     "resolve_in_doubt": ": rerun with --resolve-in-doubt=done if it did, or "
                         "--resolve-in-doubt=redo to run it again",
     "set_allow_partial": " with pulumi-migrations set {version} --allow-partial",
+    "allow_partial": " (--allow-partial records it as fully applied)",
+    "config_scheme": "; pass --config file://PATH or a path",
+    "config_missing": "; pass --config file://PATH to the atlas.hcl, or run from its directory",
+    "env_name": "; pass one of them as --env",
+    "var_value": "; pass --var {name}=VALUE",
+    "var_unknown": " or drop --var {name}",
 }
 
 #: The flag of each ``Options`` field an error can be about (``MigrateError.option``).
@@ -329,6 +336,7 @@ OPTION_FLAGS = {
     "tx_mode": "--tx-mode", "to_version": "--to-version", "amount": "AMOUNT",
     "lock_timeout": "--lock-timeout", "revisions_schema": "--revisions-schema",
     "allow_changed": "--allow-changed", "resolve_in_doubt": "--resolve-in-doubt",
+    "config": "--config", "env": "--env", "vars": "--var",
 }
 
 
@@ -350,8 +358,9 @@ def _fail(err: MigrateError, *, json_output: bool) -> None:
 
 
 def _hash(ns: argparse.Namespace) -> None:
-    d = _load(ns.directory, unique_versions=False)
-    d.write_sum()
+    from .migdir import MigrationDir
+
+    d = MigrationDir.rehash(ns.directory, unique_versions=False)  # under new's directory lock
     _stdout().write(f"atlas.sum updated: {count_noun(len(d.files), 'file')}\n")
 
 
@@ -445,7 +454,7 @@ def _apply(ns: argparse.Namespace) -> None:
 
 
 def _apply_atlas(ns: argparse.Namespace, url: str, target: Target, d: MigrationDir,
-                 options: Any) -> None:
+                 options: Options) -> None:
     """``apply --format '{{ json . }}'``: Atlas's MigrateApply JSON on stdout. As Atlas, a
     failure before anything runs prints nothing there; a failed run prints the JSON with its
     ``Error`` (then the one-line error on stderr, exit 1)."""

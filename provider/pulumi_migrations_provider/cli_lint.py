@@ -34,7 +34,7 @@ def _policy_item(text: str) -> tuple[str, str]:
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    from .cli import _add_dir, _add_format, _add_revisions_schema
+    from .cli import _add_dir, _add_revisions_schema
 
     _add_dir(p)
     p.add_argument("-u", "--url", metavar="URL",
@@ -49,12 +49,22 @@ def arguments(p: argparse.ArgumentParser) -> None:
                        help="Lint only pending files with a version after VERSION.")
     p.add_argument("--policy", metavar="KEY=LEVEL", action="append", type=_policy_item,
                    help="Severity of a category (destructive, data_depend, incompatible, condrop, "
-                        "concurrent_index, locking, table_copy, inline_refs) or a code (DS103): error, warn or off "
+                        "concurrent_index, locking, table_copy, inline_refs, unparsed) or a code (DS103): error, warn or off "
                         "(repeatable). Default: destructive changes are errors.")
     p.add_argument("--facts-timeout", metavar="DURATION", type=_duration, default="5s",
                    help="How long the read of live facts may take.")
     _add_revisions_schema(p)
-    _add_format(p)
+    p.add_argument("--format", dest="output", type=_format, default="text", metavar="FORMAT",
+                   help="Output format: text or json.")
+
+
+def _format(text: str) -> str:
+    """``text`` or ``json``: lint has no Atlas template form (Atlas's lint report is another
+    document), so ``{{ json . }}`` is refused rather than printed as text."""
+    if text in ("text", "json"):
+        return text
+    hint = "; lint's JSON is ours: --format json" if "{{" in text else ""
+    raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from 'text', 'json'){hint}")
 
 
 def _positive(text: str) -> int:

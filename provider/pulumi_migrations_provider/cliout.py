@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from typing import Any, TextIO
 
     from .migdir import MigrationDir
+    from .reports import StatusReport
+    from .setrev import SetReport
 
 # --- output: everything goes through the scrubber ------------------------------------------
 
@@ -135,7 +137,7 @@ def _print_error(message: str) -> None:
     _console(stderr=True).print(Text.assemble(("error", "bold red"), ": ", line))
 
 
-def _print_status(report: Any, d: "MigrationDir") -> None:
+def _print_status(report: StatusReport, d: MigrationDir) -> None:
     """Atlas's ``migrate status`` text, followed by a table of the pending files."""
     from rich.table import Table
     from rich.text import Text
@@ -211,7 +213,7 @@ def _counted(passed: int, failed: int, noun: str) -> str:
     return plural(passed, noun)
 
 
-def _print_set(report: Any) -> None:
+def _print_set(report: SetReport) -> None:
     """Atlas's ``migrate set`` text (``Current version is 3 (2 set, 1 removed):`` and one
     ``+``/``-`` line per row); a dry run says so and details every row it would write."""
     out = _stdout()

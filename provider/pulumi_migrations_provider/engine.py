@@ -81,7 +81,7 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
         report.error = report.error or last.error or None
         report.error_statement = last.error_stmt or None
         f = next((f for f in job.dir.files if f.version == last.version), None)
-        count = _statement_count(f, job.dialect) if f is not None and p.partial is last else None
+        count = statement_count(f, job.dialect) if f is not None and p.partial is last else None
         if report.partial and count is not None:
             # As Atlas: the file as it is now (the row keeps the first attempt's total), so
             # "statements left" is what the resume runs after a fix changed the count.
@@ -91,7 +91,7 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
     return report
 
 
-def _statement_count(f: MigrationFile, dialect: Dialect) -> int | None:
+def statement_count(f: MigrationFile, dialect: Dialect) -> int | None:
     """How many statements ``f`` has as it is now (None when it does not split)."""
     from .lex import split_statements
 
@@ -473,14 +473,7 @@ def resumed_by_atlas(f: MigrationFile, rev: Revision,
         _, next_rev, next_current = later[0]
         if next_current != next_rev.hash:
             return False
-    from .errors import MigrateError
-    from .lex import split_statements
-
-    try:
-        count = len(split_statements(f.text(), dialect.scan_options, file=f.name))
-    except MigrateError:
-        return False
-    return count == rev.total
+    return statement_count(f, dialect) == rev.total
 
 
 def _accept_edits(state: _State, d: MigrationDir, hf: HashFile, dialect: Dialect) -> list[str]:

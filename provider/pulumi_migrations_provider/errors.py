@@ -35,14 +35,21 @@ HINTS = {
     "revisions_schema": "drop the separate revisions schema",
     "resolve_in_doubt": "say whether a statement left in doubt completed (done) or must run again (redo)",
     "set_allow_partial": "record the file as applied although it stopped midway (set {version}, allow partial)",
+    "allow_partial": "how to record a file that stopped midway as fully applied",
+    "config_scheme": "give the project file as file://PATH or a path",
+    "config_missing": "point to the project file",
+    "env_name": "select one of the project file's envs",
+    "var_value": "give the project file's variable {name} a value",
+    "var_unknown": "declare the variable {name} or stop giving it",
 }
 
 
 class MigrateError(Exception):
     """Base of every error a user can cause (bad input, bad database state, failed statement).
 
-    ``option`` is the ``Options`` field the error is about, or None; ``hint`` a key of
-    ``HINTS`` naming the remedy the edge words, or None.
+    ``option`` is the ``Options`` field the error is about (or the project-file setting:
+    ``config``, ``env``, ``vars``), or None; ``hint`` a key of ``HINTS`` naming the remedy the
+    edge words, or None.
     """
 
     option: str | None = None
@@ -58,18 +65,24 @@ class MigrateError(Exception):
 
     def render(self, words: dict[str, str]) -> str:
         """The message followed by the remedy in an edge's ``words`` (a table keyed by hint);
-        ``{version}`` in a wording is the error's ``version``."""
+        ``{version}`` and ``{name}`` in a wording are the error's ``version`` and ``name``."""
         text = str(self)
         if not self.hint:
             return text
-        return text + words[self.hint].replace("{version}", str(getattr(self, "version", "VERSION")))
+        remedy = words[self.hint]
+        for field, default in (("version", "VERSION"), ("name", "NAME")):
+            remedy = remedy.replace("{" + field + "}", str(getattr(self, field, None) or default))
+        return text + remedy
 
 
 # --- configuration -------------------------------------------------------------------------
 
 
 class ConfigError(MigrateError):
-    """Bad URL, unknown dialect, conflicting options, directory not found."""
+    """Bad URL, unknown dialect, conflicting options, directory not found. ``name`` is the
+    project-file variable an error about ``vars`` concerns (a hint's ``{name}``), else None."""
+
+    name: str | None = None
 
 
 # --- the migration directory ----------------------------------------------------------------

@@ -22,8 +22,9 @@ statement in doubt and how to resolve it.
 
 After a statement fails, its transaction (if any) is rolled back first; where statements ran
 in steps the row is then re-read from the committed state and the error is recorded on it, so
-``status`` shows what went wrong. A failed file whose transaction rolled back leaves no row,
-exactly as with Atlas.
+``status`` shows what went wrong (under ``file``/``all`` only on a row that was committed:
+a MySQL file failing in its first transaction leaves none). A failed file whose transaction
+rolled back leaves no row, exactly as with Atlas.
 Every transaction goes through ``transaction`` (one place for BEGIN/COMMIT/ROLLBACK).
 
 Test hook: ``PULUMI_MIGRATIONS_KILL_POINT=before:N`` (or ``after:N``) makes the process print
@@ -241,9 +242,12 @@ class Executor:
                 # Where the file's transaction rolled back nothing is written, as with Atlas (its
                 # writes roll back with the file): an error row would make Atlas resume the file
                 # keeping the broken file's total, so a fix with another statement count would
-                # leave its row partial for good.
-                record = self._mode_for(failed.p) == "none" or not (conn is not None and conn.dialect.transactional_ddl)
-                raise self._failed(failed.p, failed.index, failed.err, record=record) from None
+                # leave its row partial for good. On MySQL (tx-mode file) that is so while the
+                # file's row was never committed: it fails in the DML its first statements form.
+                none = self._mode_for(failed.p) == "none"
+                steps = none or not (conn is not None and conn.dialect.transactional_ddl)
+                raise self._failed(failed.p, failed.index, failed.err, record=steps,
+                                   create=none) from None
             except Exception as err:
                 if not isinstance(err, MigrateError) and conn is not None and conn.dialect.connection_lost(conn, err):
                     raise self._lost(files[min(len(result.applied), len(files) - 1)], err, None) from None
@@ -577,15 +581,19 @@ class Executor:
             "command, which checks its effect before going on", file=p.file.name,
             in_doubt=in_doubt + 1)
 
-    def _failed(self, p: Prepared, i: int, err: BaseException, *, record: bool) -> StatementError:
+    def _failed(self, p: Prepared, i: int, err: BaseException, *, record: bool,
+                create: bool = True) -> StatementError:
         """The error for statement ``i`` failing, recorded (with ``record``) on the committed
-        row so status and the next run see it. No transaction is open any more."""
+        row so status and the next run see it; without ``create`` only on a row that was
+        committed (none means the file's transaction rolled back whole, its row with it, and
+        Atlas then has no row either). No transaction is open any more."""
         conn, store = self.conn, self.store
         assert conn is not None and store is not None
         message = driver_message(err, conn.target)
         s = p.statements[i]
-        if record:
-            committed = next((r for r in store.read_all() if r.version == p.file.version), None)
+        committed = (next((r for r in store.read_all() if r.version == p.file.version), None)
+                     if record else None)
+        if record and (committed is not None or create):
             row = committed or Revision(p.file.version, p.file.description, TYPE_EXECUTE,
                                         executed_at=conn.dialect.executed_at())
             row.total = len(p.statements)

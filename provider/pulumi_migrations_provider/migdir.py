@@ -376,15 +376,34 @@ class MigrationDir:
     # --- writes ---------------------------------------------------------------------------
 
     def write_sum(self) -> bytes:
-        """Rewrite ``atlas.sum`` from scratch (like ``atlas migrate hash``); return its bytes.
+        """Rewrite ``atlas.sum`` from scratch from ``files``; return its bytes.
 
-        For an in-memory directory only ``sum_data`` is updated.
+        On disk the file is replaced atomically (``_write``); for an in-memory directory only
+        ``sum_data`` is updated. No lock: ``rehash`` is ``hash`` (``atlas migrate hash``).
         """
         data = self.hash_file().to_bytes()
         if self.path is not None:
             _write(self.path / HASH_FILE_NAME, data, "writing atlas.sum")
         self.sum_data = data
         return data
+
+    @classmethod
+    def rehash(cls, path: str | Path, *, unique_versions: bool = True) -> MigrationDir:
+        """``hash``: rewrite ``atlas.sum`` from every ``*.sql`` file present; return the directory.
+
+        Under the directory ``flock`` that ``new_file`` takes, the directory is read only once
+        the lock is held, so a concurrent ``new`` of ours cannot have its entry dropped by a
+        ``hash`` that listed the directory before the new file existed (and vice versa).
+        """
+        root = dir_path(path)
+        lock = _lock_dir(root, "rewriting atlas.sum")
+        try:
+            d = cls.load(root, unique_versions=unique_versions)
+            d.write_sum()
+        finally:
+            if lock is not None:
+                os.close(lock)  # releases the flock
+        return d
 
     def new_file(self, name: str, content: bytes | str = b"", *,
                  now: datetime | None = None) -> MigrationFile:
@@ -397,11 +416,11 @@ class MigrationDir:
         version is taken (``new`` twice in one second), the next free second is used: Atlas would
         write a second file of the same version, which every later command then refuses.
 
-        On disk, concurrent ``new`` runs of ours take turns: each holds an ``flock`` on the
-        directory while it re-reads it, validates, creates its file exclusively (``O_EXCL``: an
-        existing name, written by Atlas say, moves it to the next second) and rewrites
-        ``atlas.sum`` with every file present. Atlas takes no lock: a concurrent ``atlas migrate
-        new`` can still drop our entry from the sum, as it can its own.
+        On disk, concurrent ``new`` (and ``hash``: ``rehash``) runs of ours take turns: each
+        holds an ``flock`` on the directory while it re-reads it, validates, creates its file
+        exclusively (``O_EXCL``: an existing name, written by Atlas say, moves it to the next
+        second) and rewrites ``atlas.sum`` with every file present. Atlas takes no lock: a
+        concurrent ``atlas migrate new`` can still drop our entry from the sum, as it can its own.
         """
         if "/" in name or "\\" in name or "\n" in name:
             raise errors.FileNameError(
@@ -414,7 +433,7 @@ class MigrationDir:
         if moment.tzinfo is not None:
             moment = moment.astimezone(timezone.utc)
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-        lock = None if self.path is None else _lock_dir(self.path)
+        lock = None if self.path is None else _lock_dir(self.path, "creating a migration file")
         try:
             if self.path is not None:  # what the directory holds now, not when it was loaded
                 fresh = MigrationDir.load(self.path)
@@ -438,13 +457,14 @@ class MigrationDir:
         return new
 
 
-#: How long ``new`` waits for another ``new`` of ours in the same directory.
+#: How long ``new`` and ``hash`` wait for another ``new`` or ``hash`` of ours in the directory.
 NEW_LOCK_TIMEOUT = 10.0
 
 
-def _lock_dir(path: Path) -> int | None:
+def _lock_dir(path: Path, doing: str) -> int | None:
     """An ``flock`` on the directory ``path`` (its descriptor: close it to release), or None
-    where the file system cannot lock (``O_EXCL`` still keeps the files apart)."""
+    where the file system cannot lock (``O_EXCL`` still keeps the files apart). ``doing`` starts
+    the message when another run of ours holds it too long."""
     import fcntl
     import time
 
@@ -461,7 +481,7 @@ def _lock_dir(path: Path) -> int | None:
             if time.monotonic() >= deadline:
                 os.close(fd)
                 raise errors.FileNameError(
-                    f"creating a migration file in {path}: another 'new' there has held its "
+                    f"{doing} in {path}: another 'new' or 'hash' there has held the directory "
                     f"lock for {NEW_LOCK_TIMEOUT:g}s; retry when it has finished") from None
             time.sleep(0.005)
         except OSError:
@@ -489,13 +509,64 @@ def _create(path: Path, data: bytes) -> bool:
 
 
 def _write(path: Path, data: bytes, doing: str) -> None:
-    """Write a file; an OS error becomes a one-line FileNameError naming the path."""
+    """Replace the file ``path`` by ``data`` atomically: a temporary file in the same directory,
+    written, fsynced, given the old file's mode (a new one gets 0666 less the umask, as any new
+    file), then ``os.replace``d over it and the directory fsynced. A failure at any point (a
+    full disk, a crash) leaves the old file whole; an error also removes the temporary file (a
+    killed process may leave its ``.atlas.sum.<hex>.tmp``, which nothing reads). A symbolic
+    link is followed: its target is replaced. An OS error becomes a one-line FileNameError."""
+    target = Path(os.path.realpath(path))
+    tmp: Path | None = None
     try:
-        path.write_bytes(data)
+        try:
+            mode: int | None = os.stat(target).st_mode & 0o7777
+        except FileNotFoundError:
+            mode = None
+        while True:
+            name = target.with_name(f".{target.name}.{os.urandom(4).hex()}.tmp")
+            try:
+                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                break
+            except FileExistsError:
+                continue
+        tmp = name
+        try:
+            if mode is not None:
+                os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+        tmp = None
+        _fsync_dir(target.parent)
     except OSError as err:
         raise errors.FileNameError(
-            f"{doing}: cannot write {path}: {err.strerror}; check the directory's permissions"
+            f"{doing}: cannot write {path}: {err.strerror or err}; {path.name} is unchanged; "
+            "check the directory's permissions and free space"
         ) from None
+    finally:
+        if tmp is not None:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable (best effort: not every file system can)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _check_versions(files: list[MigrationFile]) -> None:

@@ -11,21 +11,26 @@ Contract of ``set_version(target, directory, version, options, dry_run=, allow_p
   file (an empty directory: delete every row), allowed only when rows exist (as Atlas).
 - A row that stopped midway (applied < total) and would be kept is refused
   (``PartialRevisionError``) unless ``allow_partial``: then it is recorded as complete (type 6,
-  applied = total, error cleared). A row set as applied takes its file's current atlas.sum hash
-  (the file was usually fixed after the failure; the old hash would read as an edit). Deleting such a row after ``version`` needs no flag.
+  error cleared, applied = total = the statement count of its file as it is now: a row Atlas
+  resumed after a fix added a statement says 4 of 3, and 4 ran). A row set as applied takes its
+  file's current atlas.sum hash (the file was usually fixed after the failure; the old hash
+  would read as an edit). Deleting such a row after ``version`` needs no flag.
 - Under the migration lock, in one transaction; creates the revisions table when missing.
 - ``dry_run`` reads through a read-only connection without the lock and writes nothing.
 
 As Atlas, a file added out of order between recorded versions gets no row (recording it would
 change the chained atlas.sum hash of every later file, which we check): run it with
 ``--exec-order non-linear`` or skip it with ``linear-skip``. Difference from Atlas, on purpose:
-Atlas marks a partial row at ``version`` type 6 but keeps applied < total, so its next
-``apply`` resumes the file; we refuse, or with ``allow_partial`` record it complete.
+Atlas marks a partial row at ``version`` type 6 and writes it back otherwise unchanged (applied,
+total, hash, error: ``cmdapi/migrate.go`` ``migrateSetRun``), so applied < total stays a resume
+and 4 of 3 stays partial for good; we refuse, or with ``allow_partial`` record it complete as the
+file is now (its statement count, its hash), which Atlas then reads as done.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import DirError, PartialRevisionError, VersionError
 from .migdir import MigrationDir, MigrationFile
@@ -34,10 +39,11 @@ from .revisions import TYPE_EXECUTE, TYPE_RESOLVED, Revision, RevisionStore
 from .sumfile import HashFile
 from .target import Target, as_target
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any
+    from typing import Any, Callable
+
+    from .dialects import Connection
 
 
 @dataclass(slots=True)
@@ -84,8 +90,11 @@ class SetReport:
 
 
 def plan_set(files: list[MigrationFile], hf: HashFile, revs: list[Revision], version: str,
-             *, allow_partial: bool = False) -> list[SetOp]:
-    """The rows to delete and write (pure: no database). ``revs`` sorted by version."""
+             *, allow_partial: bool = False,
+             statements: Callable[[MigrationFile], int | None] | None = None) -> list[SetOp]:
+    """The rows to delete and write (pure: no database). ``revs`` sorted by version;
+    ``statements`` counts a file's statements (None: it does not split), for a partial row
+    recorded as complete (without it, or without the file, the larger of applied and total)."""
     ops: list[SetOp] = []
     kept: list[Revision] = []
     by_version = {f.version: f for f in files}
@@ -96,6 +105,13 @@ def plan_set(files: list[MigrationFile], hf: HashFile, revs: list[Revision], ver
         f = by_version.get(r.version)
         return (hf.hash_of(f.name) if f is not None else None) or r.hash
 
+    def current_count(r: Revision) -> int:
+        # Complete means every statement of the file as it is now ran: the row's total is the
+        # first attempt's (Atlas keeps it when it resumes a fixed file), so 4 of 3 is 4 of 4.
+        f = by_version.get(r.version)
+        n = statements(f) if f is not None and statements is not None else None
+        return n if n is not None else max(r.applied, r.total)
+
     for r in revs:
         if r.version > version:
             ops.append(SetOp("remove", r))
@@ -104,7 +120,8 @@ def plan_set(files: list[MigrationFile], hf: HashFile, revs: list[Revision], ver
         if r.partial:
             if not allow_partial:
                 raise _partial_refused(r, version, files)
-            ops.append(SetOp("set", r.copy(type=TYPE_EXECUTE | TYPE_RESOLVED, applied=r.total,
+            n = current_count(r)
+            ops.append(SetOp("set", r.copy(type=TYPE_EXECUTE | TYPE_RESOLVED, applied=n, total=n,
                                            error="", error_stmt="", partial_hashes=None,
                                            hash=current_hash(r))))
         elif r.version == version and r.error:
@@ -129,8 +146,8 @@ def _partial_refused(r: Revision, version: str, files: list[MigrationFile]) -> P
     return PartialRevisionError(
         f"setting the current version to {version}: {name} (version {r.version}) stopped midway "
         f"({r.applied} of {r.total} statements ran{why}); finish or undo its remaining statements "
-        f"by hand, then pass --allow-partial to record it as fully applied, or set a version "
-        f"before {r.version} to remove its row", r.version)
+        f"by hand, then record it as fully applied, or set a version before {r.version} to "
+        "remove its row", r.version).about(hint="allow_partial")
 
 
 def set_version(target: Target | str, directory: MigrationDir | str | Path, version: str | None,
@@ -140,7 +157,7 @@ def set_version(target: Target | str, directory: MigrationDir | str | Path, vers
     docstring). Raises VersionError, PartialRevisionError, DirError, ConnectError, LockError,
     RevisionStoreError."""
     from .dialects import for_target
-    from .engine import OPERATOR_VERSION, load_dir
+    from .engine import OPERATOR_VERSION, load_dir, statement_count
 
     opts = options or Options()
     t, d = as_target(target), load_dir(directory)
@@ -181,7 +198,8 @@ def set_version(target: Target | str, directory: MigrationDir | str | Path, vers
             if not revs:
                 raise VersionError(empty)
             version = d.files[-1].version if d.files else ""
-        ops = plan_set(d.files, hf, revs, version, allow_partial=allow_partial)
+        ops = plan_set(d.files, hf, revs, version, allow_partial=allow_partial,
+                       statements=lambda f: statement_count(f, dialect))
         for o in ops:  # what the row will hold, for the report (the store writes the same)
             o.revision.operator_version = OPERATOR_VERSION
             if o.revision.executed_at is None:
@@ -204,17 +222,14 @@ def set_version(target: Target | str, directory: MigrationDir | str | Path, vers
     return SetReport(version, ops, current, dry_run, table)
 
 
-def _write(conn: Any, store: RevisionStore, ops: list[SetOp]) -> None:
-    """Apply ``ops`` in one transaction (rolled back on any failure)."""
-    conn.begin()
-    try:
+def _write(conn: Connection, store: RevisionStore, ops: list[SetOp]) -> None:
+    """Apply ``ops`` in one transaction (rolled back on any failure: ``executor.transaction``,
+    the one place a transaction begins and ends)."""
+    from .executor import transaction
+
+    with transaction(conn):
         for o in ops:
             if o.op == "remove":
                 store.delete(o.revision.version)
             else:
                 store.write(o.revision)
-        conn.commit()
-    except BaseException:
-        if conn.in_tx:
-            conn.rollback()
-        raise

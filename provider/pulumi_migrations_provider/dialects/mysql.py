@@ -5,8 +5,10 @@ PyMySQL is imported on first connect: a SQLite run never loads it.
 
 from __future__ import annotations
 
+import re
+
 from ..errors import ConfigError, ConnectError
-from ..target import Target
+from ..target import SECRET_PARAMS, Target
 from .base import (LOCK_NAME, TABLE, UPDATED_COLUMNS, Connection, Dialect, first_line, holder_text,
                    lock_held, seconds_param)
 
@@ -24,16 +26,18 @@ class MySQLDialect(Dialect):
     def connect(self, target: Target, *, timeout: float, readonly: bool = False) -> Connection | None:
         import pymysql
 
-        # connect_timeout=N (whole seconds) as in a PostgreSQL URL: it bounds this connect.
-        timeout = seconds_param(target, "connect_timeout") or timeout
+        settings, variables = url_settings(target)
+        # connect_timeout=N (whole seconds) as in a PostgreSQL URL, or the Go driver's
+        # timeout=5s: it bounds this connect.
+        timeout = seconds_param(target, "connect_timeout") or settings.pop("timeout", None) or timeout
         kwargs: dict[str, Any] = {
             "host": target.host or "localhost", "port": target.port or 3306,
             "user": target.user or "root", "password": target.password or "",
             "connect_timeout": timeout, "autocommit": True,
-            "charset": _mysql_charset(target),
             # PyMySQL's connect_timeout covers only the TCP connect; a server that accepts and
             # never greets would hang the handshake. Bound it, then lift it (below).
             "read_timeout": timeout, "write_timeout": timeout,
+            **settings,
         }
         if target.database:
             kwargs["database"] = target.database
@@ -47,7 +51,13 @@ class MySQLDialect(Dialect):
         for attr in ("_read_timeout", "_write_timeout"):
             if hasattr(raw, attr):
                 setattr(raw, attr, None)
-        return Connection(self, target, raw)
+        conn = Connection(self, target, raw)
+        try:
+            _set_variables(conn, target, variables)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def connection_lost(self, conn: Connection, err: BaseException) -> bool:
         # PyMySQL: 2006 server has gone away, 2013 lost during query, 2055 lost at handshake;
@@ -245,20 +255,136 @@ def _connection_class() -> Any:
     return _CONNECTION_CLASS
 
 
+#: URL parameters we act on (``database`` is read by ``Target.parse`` when the path has none).
+HONOURED_PARAMS = ("charset", "collation", "connect_timeout", "database", "timeout", "tls")
+#: go-sql-driver/mysql parameters (Atlas passes the URL's query to it) that change nothing that
+#: a run of ours does: accepted, their value checked as the Go driver checks it, then ignored.
+#: The Go driver's own client-side behaviour (result decoding, timestamps' ``loc``, packet
+#: buffers, placeholder interpolation, I/O timeouts, which we never set on a running migration).
+IGNORED_PARAMS = ("allowAllFiles", "allowCleartextPasswords", "allowFallbackToPlaintext",
+                  "allowNativePasswords", "allowOldPasswords", "checkConnLiveness",
+                  "clientFoundRows", "columnsWithAlias", "compress", "connectionAttributes",
+                  "interpolateParams", "loc", "maxAllowedPacket", "multiStatements", "parseTime",
+                  "readTimeout", "rejectReadOnly", "serverPubKey", "timeTruncate",
+                  "tinyInt1IsBool", "writeTimeout")
+_BOOL_PARAMS = frozenset(("allowAllFiles", "allowCleartextPasswords", "allowFallbackToPlaintext",
+                          "allowNativePasswords", "allowOldPasswords", "checkConnLiveness",
+                          "clientFoundRows", "columnsWithAlias", "compress", "interpolateParams",
+                          "multiStatements", "parseTime", "rejectReadOnly", "tinyInt1IsBool"))
+_GO_BOOLS = ("1", "true", "TRUE", "True", "0", "false", "FALSE", "False")  # Go's readBool
+_DURATION_PARAMS = frozenset(("timeout", "readTimeout", "writeTimeout", "timeTruncate"))
+_TLS_MODES = ("true", "false", "skip-verify", "preferred")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def url_settings(target: Target) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """What a MySQL/MariaDB URL's query asks for, as go-sql-driver/mysql (Atlas's driver) reads
+    it: PyMySQL connect arguments for the parameters we honour (``timeout`` in seconds), and the
+    session system variables to set (every other name, as the Go driver sends them: ``SET name =
+    value`` once connected). A driver parameter with a value the Go driver refuses, or a name
+    that cannot be a variable, is a ConfigError naming it and listing the parameters we know."""
+    from ..durations import parse_duration
+
+    where = f"reading the database URL {target.redacted()}"
+    kwargs: dict[str, Any] = {"charset": _mysql_charset(target)}
+    variables: list[tuple[str, str]] = []
+    for key, value in target.params:
+        if key in _BOOL_PARAMS and value not in _GO_BOOLS:
+            raise ConfigError(f"{where}: {key}={value!r} is not a boolean; use {key}=true or "
+                              f"{key}=false")
+        if key in _DURATION_PARAMS:
+            try:
+                seconds = parse_duration(value)
+            except ValueError:
+                raise ConfigError(f"{where}: {key}={value!r} is not a duration; write it as Go "
+                                  "does, e.g. 10s, 500ms or 1m30s") from None
+            if key == "timeout" and seconds > 0:
+                kwargs["timeout"] = seconds
+        elif key == "maxAllowedPacket" and not value.isdigit():
+            raise ConfigError(f"{where}: maxAllowedPacket={value!r} is not a whole number of "
+                              "bytes; fix it (e.g. maxAllowedPacket=67108864) or remove it")
+        elif key == "tls":
+            kwargs.update(_tls(where, value))
+        elif key == "collation" and value:
+            kwargs["collation"] = value
+        elif key in HONOURED_PARAMS or key in IGNORED_PARAMS:
+            continue
+        elif key.lower() in SECRET_PARAMS:
+            raise ConfigError(f"{where}: MySQL/MariaDB drivers do not read a {key} parameter as a "
+                              "password (Atlas's would send it as a session variable); put the "
+                              "password in the user info (mysql://user:PASSWORD@host/db) or use "
+                              "the structured form")
+        elif key == "autocommit":
+            raise ConfigError(f"{where}: autocommit cannot be set from the URL: every run manages "
+                              "its own transactions; remove the parameter")
+        elif not _VARIABLE_NAME.match(key):
+            raise ConfigError(f"{where}: {key!r} is neither a parameter we know ({_known()}) nor "
+                              "the name of a session system variable; fix or remove it")
+        else:
+            variables.append((key, value))
+    return kwargs, variables
+
+
+def _known() -> str:
+    return (", ".join(HONOURED_PARAMS) + "; accepted and ignored, as the Go driver's own: "
+            + ", ".join(IGNORED_PARAMS))
+
+
+def _tls(where: str, value: str) -> dict[str, Any]:
+    """The Go driver's ``tls`` modes as PyMySQL connect arguments: ``true`` verifies the server's
+    certificate and host name against the system's CAs, ``skip-verify`` requires TLS without
+    verifying, ``preferred`` (PyMySQL's default too) uses TLS when the server offers it,
+    ``false`` never. A Go-registered configuration name cannot exist here: refused."""
+    mode = {"1": "true", "TRUE": "true", "True": "true", "0": "false", "FALSE": "false",
+            "False": "false"}.get(value, value.lower())
+    if mode == "true":
+        import ssl
+
+        return {"ssl": ssl.create_default_context()}
+    if mode == "skip-verify":
+        return {"ssl": {"check_hostname": False, "verify_mode": False}}
+    if mode == "false":
+        return {"ssl_disabled": True}
+    if mode == "preferred":
+        return {}
+    raise ConfigError(f"{where}: tls={value!r} is not a TLS mode we know; use one of "
+                      f"{', '.join(_TLS_MODES)}")
+
+
+def _set_variables(conn: Connection, target: Target, variables: list[tuple[str, str]]) -> None:
+    """Set the URL's session system variables, one statement each so a refusal names its
+    parameter. The value is SQL, as the Go driver sends it (``time_zone=%27%2B00%3A00%27``)."""
+    for name, value in variables:
+        try:
+            conn.execute(f"SET SESSION {name} = {value}").close()
+        except Exception as err:
+            raise ConfigError(
+                f"connecting to {target.redacted()}: the URL parameter {name} is not a parameter "
+                f"we know ({_known()}), so it was set as a session system variable, as Atlas's "
+                f"driver does, and the server refused it: {first_line(target.scrub(_mysql_message(err)))}; "
+                "fix or remove it") from None
+
+
 def _mysql_charset(target: Target) -> str:
     """The ``charset`` URL parameter, checked against the driver's table (PyMySQL fails on an
-    unknown one with an AttributeError deep inside connect)."""
-    name = target.param_map.get("charset") or "utf8mb4"
+    unknown one with an AttributeError deep inside connect). As the Go driver, a list
+    (``utf8mb4,utf8``) takes its first entry we know; without it, a ``collation`` names the
+    character set it belongs to."""
+    params = target.param_map
+    text = params.get("charset") or ""
+    if not text and params.get("collation"):
+        text = params["collation"].split("_", 1)[0]
+    names = [n.strip() for n in text.split(",") if n.strip()] or ["utf8mb4"]
     from pymysql.charset import charset_by_name
 
-    try:
-        known = charset_by_name(name) is not None
-    except KeyError:
-        known = False
-    if not known:
-        raise ConfigError(f"reading the database URL {target.redacted()}: charset={name!r} is not a "
-                          "character set MySQL/MariaDB knows; use e.g. charset=utf8mb4")
-    return name
+    for name in names:
+        try:
+            if charset_by_name(name) is not None:
+                return name
+        except KeyError:
+            pass
+    raise ConfigError(f"reading the database URL {target.redacted()}: charset={text!r} is not a "
+                      "character set MySQL/MariaDB knows; use e.g. charset=utf8mb4")
 
 
 def _mysql_message(err: BaseException) -> str:

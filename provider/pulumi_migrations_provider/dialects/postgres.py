@@ -27,11 +27,6 @@ def fnv1_32(data: bytes) -> int:
 PG_LOCK_KEY = fnv1_32(LOCK_NAME.encode())  # 2686470616, as Atlas computes it
 
 
-
-
-PG_LOCK_KEY = fnv1_32(LOCK_NAME.encode())  # 2686470616, as Atlas computes it
-
-
 _PG_PASSTHROUGH = {"sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "application_name",
                    "target_session_attrs", "options", "connect_timeout", "gssencmode",
                    "channel_binding", "keepalives", "keepalives_idle"}

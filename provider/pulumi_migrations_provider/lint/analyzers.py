@@ -66,6 +66,8 @@ class _State:
         self.columns: dict[tuple[str, str], ColumnFacts] = {}  # changed by pending statements
         self.new_indexes: set[str] = set()  # indexes pending files created on new tables
         self.index_tables: dict[str, str] = {}  # index -> table, for indexes pending files create
+        self.created_schemas: set[str] = set()  # schemas the current file creates (lower case)
+        self.dropped_schemas: set[str] = set()  # ... and those it drops without creating them
 
     def key(self, name: str) -> str:
         return table_key(name, self.dialect)
@@ -98,7 +100,8 @@ class _State:
 
 # Within one statement, findings come in Atlas's analyzer order, then ours.
 _RANK = {c: i for i, c in enumerate(("destructive", "data_depend", "condrop", "incompatible",
-                                     "inline_refs", "concurrent_index", "locking", "table_copy"))}
+                                     "inline_refs", "concurrent_index", "locking", "table_copy",
+                                     "unparsed"))}
 
 
 class _Emit:
@@ -161,6 +164,7 @@ def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | N
         # A file whose header holds a bare nolint is still analysed, all silenced (its rules):
         # later files see its changes.
         stmts = [_Stmt(f, i, p) for i, p in enumerate(parsed(f, dialect).statements)]
+        state.created_schemas, state.dropped_schemas = _schema_spans(stmts)
         for s in stmts:
             emit.current = s
             if (f.name, s.index) in state.skip:
@@ -171,7 +175,47 @@ def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | N
                 pg.locking(s, f, state, emit)
             if s.tree is not None:
                 _generic(s, stmts, state, emit)
+            _unread(s, state, emit)
     return emit.ordered()
+
+
+#: The statements whose changes the analyzers read; one the parser does not read is PM001.
+_LINTED_HEADS = (("ALTER", "TABLE"), ("DROP", "TABLE"), ("DROP", "SCHEMA"), ("DROP", "DATABASE"),
+                 ("DROP", "INDEX"), ("CREATE", "INDEX"), ("CREATE", "UNIQUE"), ("RENAME", "TABLE"))
+
+
+def _unread(s: _Stmt, state: _State, emit: _Emit) -> None:
+    """PM001: an ``ALTER TABLE``/``DROP``/``CREATE INDEX``/``RENAME TABLE`` that sqlglot does not
+    read (no tree, a bare ``Command``, or an ``ALTER TABLE`` with an action it keeps as text)
+    would otherwise pass with no finding, whatever it drops or locks: say so. Atlas needs no
+    such code (it runs each statement on a dev database and diffs the schema)."""
+    t = s.tree
+    if isinstance(t, exp.Alter):
+        if not any(isinstance(a, exp.Command) for a in t.args.get("actions") or []):
+            return
+    elif t is not None and not isinstance(t, exp.Command):
+        return
+    if isinstance(t, exp.Command) and state.dialect == "mysql" and t.name.upper() == "RENAME" \
+            and _rename_pairs(t):
+        return  # RENAME TABLE: read from its tokens
+    if state.dialect == "postgres":
+        from .postgres import changes_schema
+
+        # pglast refusing it: PostgreSQL refuses it too (the run stops there, loudly)
+        if s.pg is None or not changes_schema(s.pg):
+            return
+    try:
+        words = [tk.text.upper() for tk in sqlglot.tokenize(s.stmt.text, read=DIALECTS[state.dialect][0])[:4]]
+    except Exception:
+        return
+    if words[:1] == ["ALTER"] and words[1:2] == ["ONLINE"]:  # MariaDB's ALTER ONLINE TABLE
+        words = words[:1] + words[2:]
+    head = tuple(words[:2])
+    if head not in _LINTED_HEADS:
+        return
+    what = " ".join(("CREATE", "UNIQUE", "INDEX") if head == ("CREATE", "UNIQUE") else head)
+    emit("PM001", f"{what} not linted: the SQL parser does not read this statement; check by "
+                  "hand what it drops, renames, rewrites or locks", None)
 
 
 # --- the changes all dialects share ----------------------------------------------------------
@@ -193,15 +237,34 @@ def _drop(t: exp.Drop, state: _State, emit: _Emit) -> None:
     kind = str(t.args.get("kind", "")).upper()
     if kind in ("SCHEMA", "DATABASE"):
         for tb in t.args.get("tables") or [t.this]:
-            name = _name(tb.args.get("db")) if isinstance(tb, exp.Table) and not tb.name else _name(tb)
-            emit("DS101", f"Dropping schema {_q(name)}", None)
+            if _schema_name(tb).lower() not in state.created_schemas:  # else temporary: no DS101
+                emit("DS101", f"Dropping schema {_q(_schema_name(tb))}", None)
     elif kind == "TABLE":
         for tb in t.args.get("tables") or [t.this]:
             name = _name(tb)
-            if state.existing(name):
-                emit("DS102", f"Dropping table {_q(name)}", name)
-            else:
+            if not state.existing(name):
                 state.created.discard(state.key(name))
+            elif not (isinstance(tb, exp.Table) and tb.db and tb.db.lower() in state.dropped_schemas):
+                # Atlas names the table without its schema, and says nothing of a table whose
+                # schema the same file drops (DS101 says it)
+                emit("DS102", f"Dropping table {_q(tb.name if isinstance(tb, exp.Table) else name)}", name)
+
+
+def _schema_name(tb: exp.Expression) -> str:
+    return _name(tb.args.get("db")) if isinstance(tb, exp.Table) and not tb.name else _name(tb)
+
+
+def _schema_spans(stmts: list[_Stmt]) -> tuple[set[str], set[str]]:
+    """The schemas a file creates, and those it drops but does not create (Atlas's SchemaSpan
+    SpanAdded and SpanDropped), lower case."""
+    dropped: set[str] = set()
+    created: set[str] = set()
+    for x in stmts:
+        t = x.tree
+        if isinstance(t, (exp.Drop, exp.Create)) and str(t.args.get("kind", "")).upper() in ("SCHEMA", "DATABASE"):
+            names = {_schema_name(tb).lower() for tb in t.args.get("tables") or [t.this]}
+            (dropped if isinstance(t, exp.Drop) else created).update(names)
+    return created, dropped - created
 
 
 def _create(t: exp.Create, state: _State, emit: _Emit) -> None:
@@ -292,6 +355,9 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
     gone = {_name(x).lower() for a in t.args.get("actions") or [] if isinstance(a, exp.Drop)
             and str(a.args.get("kind", "")).upper() == "COLUMN" for x in a.args.get("tables") or []}
     tf = state.facts_for(table)
+    # MySQL's "DROP INDEX i, ADD UNIQUE INDEX i (…)": the same index made unique (MF102)
+    rebuilt = {_name(x).lower() for a in t.args.get("actions") or [] if isinstance(a, exp.Drop)
+               and str(a.args.get("kind", "")).upper() == "INDEX" for x in a.args.get("tables") or []}
     for action in t.args.get("actions") or []:
         if isinstance(action, exp.RenameColumn):
             old, new = action.this.name, action.args["to"].name
@@ -329,7 +395,13 @@ def _alter(s: _Stmt, t: exp.Alter, stmts: list[_Stmt], state: _State, emit: _Emi
                     schema = c.this
                     cols = [x.name for x in (schema.expressions if isinstance(schema, exp.Schema) else [])]
                     idx = schema.this.name if isinstance(schema, exp.Schema) and schema.this else (cols[0] if cols else "")
-                    _unique(idx, table, cols, state, emit)
+                    if idx.lower() in rebuilt and existing:
+                        # Atlas's diff of the statement sees the index of that name become
+                        # unique (ModifyIndex), not a new one
+                        emit("MF102", f"Modifying an index {_q(idx)} on table {_q(table)} might fail "
+                                      "in case of duplicate entries", table)
+                    else:
+                        _unique(idx, table, cols, state, emit)
                 elif isinstance(c, exp.Constraint) and c.find(exp.ForeignKey):
                     state.fks[(key, c.name.lower())] = _fk_columns(c)
                     _unique_in_constraint(c, table, state, emit)
@@ -451,6 +523,32 @@ _MYSQL_ZERO = {"TINYINT", "SMALLINT", "MEDIUMINT", "INT", "BIGINT", "UTINYINT", 
                "DOUBLE", "UDOUBLE", "BINARY", "VARBINARY"}
 
 
+def _mysql_type_name(dtype: exp.DataType) -> str:
+    """A numeric or binary type as Atlas's ``mysql.FormatType`` names the column the server
+    stores (what MY101 quotes): display widths dropped (``int(11)`` is ``int``), ``bool`` for
+    BOOL/BOOLEAN/TINYINT(1), ``decimal(p)``/``decimal(p,s)`` (plain DECIMAL is decimal(10)),
+    FLOAT(p > 24) is ``double``, BIT and BINARY without their default size of 1."""
+    kind = dtype.this.name
+    unsigned = kind.startswith("U") and kind not in ("UUID",)
+    base = kind[1:] if unsigned else kind
+    params = [p.sql("mysql") for p in dtype.expressions]
+    suffix = " unsigned" if unsigned else ""
+    if base == "BOOLEAN" or (base == "TINYINT" and params == ["1"]):
+        return "bool"
+    if base in ("TINYINT", "SMALLINT", "MEDIUMINT", "INT", "BIGINT"):
+        return base.lower() + suffix
+    if base == "DECIMAL":
+        p, sc = (params[0] if params else "10"), (params[1] if len(params) > 1 else "0")
+        return (f"decimal({p})" if sc == "0" else f"decimal({p},{sc})") + suffix
+    if base == "FLOAT" and params and params[0].isdigit() and int(params[0]) > 24:
+        return "double" + suffix
+    if base in ("FLOAT", "DOUBLE"):
+        return base.lower() + suffix
+    if base in ("BIT", "BINARY") and params in ([], ["1"]):
+        return base.lower()
+    return _type_text(dtype, "mysql")
+
+
 def _mysql_implicit(dtype: exp.DataType | None, table: str, state: _State):
     """Atlas's mysqlcheck addNotNull: (type, value) of the implicit update, None when the
     statement fails instead (MF103), () when neither applies."""
@@ -459,7 +557,7 @@ def _mysql_implicit(dtype: exp.DataType | None, table: str, state: _State):
     kind = dtype.this.name
     maria = state.facts is None or state.facts.flavor != "mysql"
     if kind in _MYSQL_ZERO:
-        return _type_text(dtype, "mysql"), "0"
+        return _mysql_type_name(dtype), "0"
     if kind in ("VARCHAR", "CHAR"):
         return kind.lower(), '""'
     if kind in ("TEXT", "TINYTEXT", "MEDIUMTEXT", "LONGTEXT", "JSON"):
@@ -536,7 +634,7 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, s: _Stmt, stm
         if verdict == "unknown":
             emit("PM301", f"Changing column {_q(old_name)} to {new} copies table {_q(table)} while "
                           "writes wait, unless the type is unchanged or ENUM values are only "
-                          "appended (give --url to know)", table)
+                          "appended (the live column type tells)", table)
         return
     state.columns[(state.key(table), col.name.lower())] = ColumnFacts(col.name, new, not _is_not_null(col))
     if verdict == "narrow":
@@ -552,16 +650,25 @@ def _mysql_modify(m: exp.ModifyColumn, table: str, existing: bool, s: _Stmt, stm
 
 def _mysql_command(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) -> None:
     """Statements sqlglot keeps as a Command; read from its tokens: ``RENAME TABLE a TO b, …``."""
-    t = s.tree
-    if t is None or t.name.upper() != "RENAME" or t.expression is None:
+    if s.tree is None or s.tree.name.upper() != "RENAME":
         return
+    for old, new in _rename_pairs(s.tree):
+        _rename_table(old, new, stmts[s.index + 1:], state, emit)
+
+
+def _rename_pairs(t: exp.Expression) -> list[tuple[str, str]]:
+    """The (old, new) names of a MySQL ``RENAME TABLE a TO b, …`` Command; [] when it is not
+    one or does not read as one."""
+    if t.expression is None:
+        return []
     try:  # sqlglot keeps what follows RENAME as one string: tokenize that
         tokens = sqlglot.tokenize(t.expression.name, read="mysql")
     except Exception:
-        return
+        return []
     words = [tk for tk in tokens if tk.token_type != TokenType.SEMICOLON]
     if len(words) < 4 or words[0].text.upper() != "TABLE":
-        return
+        return []
+    pairs = []
     i = 1
     while i + 2 < len(words):
         j = i
@@ -577,9 +684,10 @@ def _mysql_command(s: _Stmt, stmts: list[_Stmt], state: _State, emit: _Emit) -> 
                 new.append(words[j].text)
             j += 1
         if not old or not new:
-            return
-        _rename_table(".".join(old), ".".join(new), stmts[s.index + 1:], state, emit)
+            return []
+        pairs.append((".".join(old), ".".join(new)))
         i = j + 1
+    return pairs
 
 
 # --- SQLite: the table rebuild ---------------------------------------------------------------

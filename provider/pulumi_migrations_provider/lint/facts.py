@@ -28,10 +28,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MigrateError
 from ..target import Target, as_target
+
+if TYPE_CHECKING:
+    from ..dialects import Connection
 
 __all__ = ["Facts", "TableFacts", "ColumnFacts", "read_facts", "table_key", "COUNT_LIMIT"]
 
@@ -97,7 +100,7 @@ def _split(name: str) -> tuple[str | None, str]:
 
 
 def read_facts(target: Target | str, tables: Iterable[str], timeout: float = 5.0, *,
-               conn: Any = None) -> Facts:
+               conn: Connection | None = None) -> Facts:
     """Read the facts of ``tables`` (names as the findings give them) from ``target``.
 
     ``conn``: an open read-only connection to ``target`` to read through (left open, its

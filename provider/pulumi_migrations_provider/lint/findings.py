@@ -44,6 +44,8 @@ _TABLE = (
          squawk=("ban-drop-column",)),
     Code("MF101", "data_depend", "warning",
          "adds a unique index on existing columns (fails on duplicates)", atlas=True),
+    Code("MF102", "data_depend", "warning",
+         "makes an existing index unique in one statement (fails on duplicates)", atlas=True),
     Code("MF103", "data_depend", "warning",
          "adds a non-nullable column without a default to an existing table", atlas=True,
          squawk=("adding-required-field",)),
@@ -94,6 +96,8 @@ _TABLE = (
          "changes ENUM/SET values other than appending at the end (table copy, values remapped)"),
     Code("PM401", "table_copy", "warning",
          "rebuilds a SQLite table (create new_T, copy rows, drop T, rename)"),
+    Code("PM001", "unparsed", "warning",
+         "an ALTER TABLE/DROP/CREATE INDEX/RENAME TABLE the SQL parser does not read: not linted"),
 )
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}
 CATEGORIES = tuple(dict.fromkeys(c.category for c in _TABLE))

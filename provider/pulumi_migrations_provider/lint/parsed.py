@@ -29,7 +29,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from .. import lex
+from .. import dialects, lex
 from ..migdir import MigrationFile
 from .nolint import file_ignored, statement_rules
 
@@ -75,6 +75,44 @@ def _sqlglot(text: str, read: str) -> exp.Expression | None:
     return trees[0] if len(trees) == 1 else None
 
 
+def _repair(tree: exp.Expression | None, pg: tuple[Any, ...] | None,
+            dialect: str) -> exp.Expression | None:
+    """Mend the two ``ALTER TABLE`` forms sqlglot misreads without failing, where the keyword
+    ``COLUMN`` is left out (both databases accept that):
+
+    - PostgreSQL ``RENAME a TO b`` comes back as a table rename to ``a`` (``TO b`` dropped):
+      PostgreSQL's own parse (``RenameStmt`` of a column) says which column, and its new name;
+    - SQLite ``DROP a`` comes back as a bare ``Command`` action, which no analyzer reads: it is
+      the ``DROP COLUMN a`` SQLite runs.
+    """
+    if not isinstance(tree, exp.Alter):
+        return tree
+    actions = tree.args.get("actions") or []
+    if dialect == "postgres" and pg is not None and len(pg) == 1 and len(actions) == 1 \
+            and isinstance(actions[0], exp.AlterRename):
+        from pglast import ast
+        from pglast.enums import ObjectType
+
+        r = pg[0].stmt
+        if isinstance(r, ast.RenameStmt) and r.renameType == ObjectType.OBJECT_COLUMN:
+            tree.set("actions", [exp.RenameColumn(
+                this=exp.Column(this=exp.Identifier(this=r.subname, quoted=True)),
+                to=exp.Column(this=exp.Identifier(this=r.newname, quoted=True)))])
+    elif dialect == "sqlite":
+        for i, a in enumerate(actions):
+            rest = a.expression if isinstance(a, exp.Command) else None  # what follows DROP
+            if rest is not None and a.name.upper() == "DROP":
+                try:
+                    col = sqlglot.parse_one(rest if isinstance(rest, str) else rest.sql("sqlite"),
+                                            read="sqlite")
+                except Exception:
+                    continue
+                if isinstance(col, exp.Column) and not col.table:
+                    actions[i] = exp.Drop(kind="COLUMN", tables=[col])
+        tree.set("actions", actions)
+    return tree
+
+
 def _pglast(text: str) -> tuple[Any, ...] | None:
     import pglast
 
@@ -106,7 +144,7 @@ def _parse_text(text: str) -> str:
 def parse_file(f: MigrationFile, dialect: str) -> ParsedFile:
     """Parse ``f`` for ``dialect`` (uncached). Raises ParseError/FileEncodingError."""
     read, rules_name = DIALECTS[dialect]
-    statements = lex.split_statements(f.text(), lex.OPTIONS_BY_DIALECT[rules_name], file=f.name)
+    statements = lex.split_statements(f.text(), dialects.named(rules_name).scan_options, file=f.name)
     ignored = file_ignored(f)
     out = []
     stubs: dict[str, tuple[exp.Expression | None, tuple[Any, ...] | None]] = {}
@@ -114,7 +152,8 @@ def parse_file(f: MigrationFile, dialect: str) -> ParsedFile:
         text = _parse_text(s.text)
         trees = stubs.get(text) if text is not s.text else None
         if trees is None:
-            trees = _sqlglot(text, read), _pglast(text) if dialect == "postgres" else None
+            pg = _pglast(text) if dialect == "postgres" else None
+            trees = _repair(_sqlglot(text, read), pg, dialect), pg
             if text is not s.text:  # a seed file's INSERTs share a handful of heads
                 stubs[text] = trees
         out.append(Parsed(s, trees[0], trees[1], [""] if ignored else statement_rules(f, s)))

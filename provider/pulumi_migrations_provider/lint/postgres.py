@@ -27,7 +27,7 @@ from pglast.enums import AlterTableType, ConstrType, ObjectType
 
 from ..migdir import MigrationFile
 
-__all__ = ["locking"]
+__all__ = ["locking", "changes_schema"]
 
 # Functions a default may call without making it volatile (immutable or stable ones).
 _STABLE = {"now", "transaction_timestamp", "statement_timestamp", "current_timestamp",
@@ -70,6 +70,27 @@ def _funcs(node: object) -> list[str]:
 
     walk(node)
     return out
+
+
+#: ``ALTER TABLE`` actions the shared analyzers read (drops, adds, renames, types, NOT NULL).
+_READ_ACTIONS = {AlterTableType.AT_AddColumn, AlterTableType.AT_DropColumn,
+                 AlterTableType.AT_SetNotNull, AlterTableType.AT_AlterColumnType,
+                 AlterTableType.AT_AddIndex, AlterTableType.AT_AddConstraint,
+                 AlterTableType.AT_AddIndexConstraint, AlterTableType.AT_DropConstraint}
+
+
+def changes_schema(trees: tuple[object, ...]) -> bool:
+    """Whether PostgreSQL's parse of a statement holds a change the shared analyzers read: a
+    DROP, CREATE INDEX, RENAME, or an ``ALTER TABLE`` with one of ``_READ_ACTIONS``
+    (``VALIDATE CONSTRAINT``, ``SET STATISTICS``, ``OWNER TO`` … are not)."""
+    for raw in trees:
+        node = getattr(raw, "stmt", None)
+        if isinstance(node, (ast.DropStmt, ast.IndexStmt, ast.RenameStmt)):
+            return True
+        if isinstance(node, ast.AlterTableStmt) and any(
+                getattr(cmd, "subtype", None) in _READ_ACTIONS for cmd in node.cmds or ()):
+            return True
+    return False
 
 
 def locking(s, f: MigrationFile, state, emit) -> None:

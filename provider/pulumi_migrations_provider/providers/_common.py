@@ -39,6 +39,14 @@ HINT_WORDS = {
                         "done if it did, redo to run it again), then update the stack",
     "set_allow_partial": " with the CLI (pulumi-migrations set {version} with allow-partial), "
                          "then update the stack",
+    "allow_partial": " (the CLI's pulumi-migrations set with allow-partial records it as fully "
+                     "applied)",
+    "config_scheme": "; set config to file://PATH or a path",
+    "config_missing": "; set config to the atlas.hcl's path (file://PATH or a path, relative "
+                      "to the Pulumi program's directory)",
+    "env_name": "; set env to one of them",
+    "var_value": '; set vars={"{name}": VALUE}',
+    "var_unknown": " or remove {name} from vars",
 }
 
 

@@ -318,8 +318,8 @@ def _from_project(news: dict[str, Any]) -> tuple[dict[str, Any], CheckFailure | 
 
     try:
         settings = env_settings(str(config), str(env), variables)
-    except ConfigError as err:
-        return news, CheckFailure("config", str(err))
+    except ConfigError as err:  # about config, env or vars (its option), in the inputs' words
+        return news, CheckFailure(err.option or "config", resource_message(err))
     for key, value in settings.items():
         if out.get(key) is None:
             out[key] = value

@@ -36,14 +36,17 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pulumi.output import Unknown
 
-from .. import lex, lint
+from .. import dialects, lex, lint
 from ..lint import Finding
 from ..migdir import MigrationDir, MigrationFile
 from ..target import Target
+
+if TYPE_CHECKING:
+    from ..dialects import Connection
 
 __all__ = ["MIGRATIONS_KEY", "PENDING_KEY", "LINT_KEY", "declared_files", "statement_count",
            "entry", "carry_over", "describe", "Linted", "lint_pending", "describe_finding",
@@ -79,7 +82,8 @@ def statement_count(file: MigrationFile, dialect: str | None) -> int | Unknown:
     key = (dialect, hashlib.sha256(file.data).digest())
     count = _COUNTS.get(key)
     if count is None:
-        count = len(lex.split_statements(file.text(), lex.OPTIONS_BY_DIALECT[dialect], file=file.name))
+        count = len(lex.split_statements(file.text(), dialects.named(dialect).scan_options,
+                                         file=file.name))
         with _COUNTS_LOCK:
             if len(_COUNTS) >= _COUNTS_SIZE:
                 _COUNTS.clear()
@@ -143,7 +147,7 @@ class Linted:
 
 def lint_pending(files: Sequence[MigrationFile], target: Target | None, olds: Mapping[str, Any],
                  pending: Sequence[str] | None, policy: Mapping[str, str] | None,
-                 conn: Any = None) -> Linted:
+                 conn: Connection | None = None) -> Linted:
     """Lint the files ``up`` would apply (see the module doc). Without a target (URL unknown)
     nothing is linted: the dialect is not known yet. Live facts are read through ``conn`` when
     given (the status look's, left open). Raises ConfigError for a bad policy, ParseError for a
