@@ -246,6 +246,19 @@ REFUSED_BEFORE_ANYTHING_RUNS = [
      DirectiveError, "2_b.sql:2:1", "unknown txmode"),
     ("txmode-all-in-file", "-- atlas:txmode all\n\nCREATE TABLE b (id INT);\n",
      DirectiveError, "2_b.sql:1:1", 'txmode "all" is not allowed'),
+    ("empty-txmode", "-- atlas:txmode\n\nCREATE TABLE b (id INT);\n",
+     DirectiveError, "2_b.sql:1:1", 'unknown txmode ""'),
+    ("empty-delimiter", "-- atlas:delimiter\n\nCREATE TABLE b (id INT);\n",
+     ParseError, "2_b.sql:1:1", "empty delimiter"),
+    ("unclosed-double-quote", 'CREATE TABLE b (id INT);\nSELECT "x;\n',
+     ParseError, "2_b.sql:2:8", "unclosed quote"),
+    ("crlf-unclosed-block-comment", "CREATE TABLE b (id INT);\r\n/* x\r\nCREATE TABLE c (id INT);\r\n",
+     ParseError, "2_b.sql:2:1", "unclosed comment"),
+    ("invalid-utf8", b"CREATE TABLE b (id INT);\n-- caf\xe9\n", FileEncodingError, "2_b.sql:2:7",
+     "invalid UTF-8 byte"),
+    # UTF-16's NULs were blamed ("holds a NUL byte" at 1:4): say what the file is
+    ("utf16", "CREATE TABLE b (id INT);\n".encode("utf-16"), FileEncodingError, "2_b.sql:1:1",
+     "is UTF-16"),
 ]
 
 
@@ -262,9 +275,28 @@ def test_bad_later_file_is_refused_before_anything_runs(
         engine.apply(db_url, d)
     assert_one_line(info.value, where, words)
     assert_untouched(db_url)
-    code, out = run_cli(tmp_path, "validate", "--dir", str(d), "--url", db_url)
-    assert code == 1 and where in out and words in out, out
-    assert_untouched(db_url)
+    for command in (("validate",), ("apply",), ("apply", "--dry-run")):
+        # through the CLI: exit 1, one line naming file:line:col, nothing written (no SQLite file)
+        code, out = run_cli(tmp_path, *command, "--dir", str(d), "--url", db_url)
+        line, = [x for x in out.splitlines() if x.strip()] or [""]
+        assert code == 1 and line.startswith("error: ") and where in line and words in line, (command, out)
+        assert "Traceback" not in out
+        assert_untouched(db_url)
+
+
+@pytest.mark.parametrize("head", ["/*!40101 SET NAMES utf8mb4 */;", "/*M!100100 SET @x = 1 */ SELECT 1;"])
+def test_an_executable_comment_leading_a_statement_is_refused_on_mariadb(maria_url: str, tmp_path: Path,
+                                                                         head: str) -> None:
+    """MySQL runs ``/*! … */`` as code; leading comments are dropped from a statement (as Atlas
+    does), so the server got ';' ("Query was empty", after file 1 and 2's first statement ran)
+    or ran the rest without it, silently."""
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n",
+                            "2_b.sql": f"CREATE TABLE b (id INT);\n{head}\n"})
+    for command in (("validate",), ("apply",), ("apply", "--dry-run")):
+        code, out = run_cli(tmp_path, *command, "--dir", str(d), "--url", maria_url)
+        line, = [x for x in out.splitlines() if x.strip()] or [""]
+        assert code == 1 and "2_b.sql:2:1" in line and "executable comment" in line, (command, out)
+    assert_untouched(maria_url)
 
 
 def test_unclosed_dollar_quote_is_refused_on_postgres(pg_url: str, tmp_path: Path) -> None:
@@ -397,3 +429,30 @@ def test_text_in_an_integer_revisions_column_is_one_line(tmp_path: Path) -> None
     code, out = run_cli(tmp_path, "status", "--dir", str(d), "--url", f"sqlite://{db}")
     assert code == 1 and "Traceback" not in out, out
     assert "version 1: type, applied, total and execution_time must be integers" in out, out
+
+
+@pytest.mark.parametrize("change, words", [
+    ("applied = -1", "applied and total must not be negative, found -1 and 1"),
+    ("total = -2", "applied and total must not be negative, found 1 and -2"),
+    ("partial_hashes = 'garbage'", "partial_hashes is not a JSON array: 'garbage'"),
+    ("partial_hashes = X'ff'", "partial_hashes is not a JSON array: b'\\xff'"),
+], ids=["negative-applied", "negative-total", "partial-hashes-not-json", "partial-hashes-not-utf8"])
+def test_a_broken_revisions_row_is_one_line_naming_the_column(tmp_path: Path, change: str,
+                                                              words: str) -> None:
+    """Audit of issue 8: applied = -1 made apply run the file's last statement again (a resume at
+    index -1); broken partial_hashes said only "Expecting value: line 1 column 1 (char 0)"."""
+    import sqlite3
+
+    db = tmp_path / "app.db"
+    url = f"sqlite://{db}"
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n"})
+    engine.apply(url, d)
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"UPDATE atlas_schema_revisions SET {change}")
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT);\n", "2_b.sql": "CREATE TABLE b (id INT);\n"})
+    for command in ("status", "apply"):
+        code, out = run_cli(tmp_path, command, "--dir", str(d), "--url", url)
+        line, = [x for x in out.splitlines() if x.strip()] or [""]
+        assert code == 1 and line.startswith("error: reading ") and "version 1: " in line, out
+        assert words in line and line.endswith("fix the row by hand"), line
+    assert dbcheck.tables(url) == {"a", "atlas_schema_revisions"}  # nothing ran

@@ -84,6 +84,12 @@ MARIADB_STEPS = [
     "CREATE VIEW v AS SELECT a FROM t;",
     "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1;",
     "CREATE PROCEDURE p() SELECT 1;",
+    # online DDL options (audit of issue 8: these made the statement uncheckable)
+    "ALTER TABLE t ADD COLUMN d INT, ALGORITHM=COPY;",
+    "ALTER TABLE t ADD COLUMN e INT, ALGORITHM = INPLACE, LOCK = NONE;",
+    "ALTER TABLE t LOCK=SHARED, DROP COLUMN e;",
+    "ALTER ONLINE TABLE t ADD COLUMN f INT;",
+    "ALTER TABLE t WAIT 5 ADD INDEX ix_d (d);",
     "DROP INDEX ix_a ON t;",
     "ALTER TABLE t RENAME TO t2;",
     "RENAME TABLE t2 TO t3;",

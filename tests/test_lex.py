@@ -373,7 +373,8 @@ def test_dialect_presets():
     assert OPTIONS_BY_DIALECT["mariadb"] is MYSQL
     assert OPTIONS_BY_DIALECT["postgresql"] is POSTGRES
     assert OPTIONS_BY_DIALECT["sqlite"] is SQLITE
-    assert MYSQL == ScanOptions(match_begin=True, backslash_escapes=True, hash_comments=True)
+    assert MYSQL == ScanOptions(match_begin=True, backslash_escapes=True, hash_comments=True,
+                                executable_comments=True)  # ours: refused at a statement head
     assert POSTGRES == ScanOptions(
         match_begin=True, match_begin_atomic=True, match_dollar_quote=True, escaped_string_ext=True
     )

@@ -53,6 +53,26 @@ def test_postgres_session_terminated_mid_file(pg_url: str, tmp_path: Path) -> No
     assert dbcheck.revisions(pg_url)["2"].applied == 3
 
 
+def test_postgres_connection_lost_during_the_failure_locating_replay(pg_url: str, tmp_path: Path) -> None:
+    """The file fails as one script, and the replay that finds the failing statement loses the
+    connection (issue 8: a raw ``psycopg.OperationalError`` traceback). A sequence tells the two
+    runs of statement 2 apart: nextval is not rolled back, so the script divides by zero and the
+    replay terminates its own session."""
+    d = make_dir(tmp_path, {
+        "1_a.sql": "CREATE SEQUENCE s;\n",
+        "2_b.sql": ("CREATE TABLE b (id INT);\n"
+                    "SELECT CASE WHEN v = 1 THEN 1 / (v - 1) ELSE pg_terminate_backend(pg_backend_pid())::int "
+                    "END FROM (SELECT nextval('s') AS v) q;\n"),
+    })
+    line = _one_error_line(_cli("apply", "--dir", str(d), "--url", pg_url, tmp_path=tmp_path))
+    assert "applying 2_b.sql (version 2): the connection to the database was lost" in line, line
+    assert "nothing is half done" in line and "rerun the same command" in line, line
+    assert dbcheck.query(pg_url, "SELECT last_value FROM s") == [(2,)]  # the replay did run
+    assert "b" not in dbcheck.tables(pg_url)
+    row = dbcheck.revisions(pg_url)["1"]
+    assert (row.applied, row.total, row.error) == (1, 1, "")
+
+
 @pytest.mark.parametrize("statement, in_doubt", [
     ("SELECT SLEEP(3);", False),                           # shares a transaction with its row
     ("CREATE TABLE c AS SELECT SLEEP(3) AS x;", True),     # DDL: commits on its own
@@ -96,3 +116,44 @@ def test_mariadb_session_killed_during_a_statement(maria_url: str, tmp_path: Pat
     assert (row.applied, row.total, row.error) == (2, 2, "")
     if in_doubt:
         assert dbcheck.query(maria_url, "SELECT count(*) FROM c") == [(1,)]
+
+
+
+def test_an_interrupted_mariadb_alter_is_stopped_on_the_server(maria_url: str, tmp_path: Path) -> None:
+    """SIGTERM (a pod being stopped) while MariaDB copies a table for an ALTER: the server went
+    on copying in the dead client's session, which kept the migration lock, so the rerun (the
+    restarted pod) was told "another run holds it" until the copy ended. The run stops the
+    statement (KILL QUERY, as the mysql client does on Ctrl-C); the ALTER rolls back, and the
+    rerun checks its in-doubt mark and runs it once."""
+    import signal
+
+    from pulumi_migrations_provider import engine
+
+    first = {"1_a.sql": "CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(200));\n"
+                        "INSERT INTO big SELECT seq, REPEAT('x', 200) FROM seq_1_to_1500000;\n"}
+    engine.apply(maria_url, make_dir(tmp_path / "first", first))
+    d = make_dir(tmp_path, {**first, "2_b.sql": "ALTER TABLE big ADD COLUMN c INT, ALGORITHM=COPY;\n"})
+    database = maria_url.rsplit("/", 1)[1].split("?")[0]
+    running = "SELECT id FROM information_schema.PROCESSLIST WHERE db = %s AND info LIKE 'ALTER TABLE big%%'"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path))
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "pulumi_migrations_provider", "apply", "--dir",
+                             str(d), "--url", maria_url], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not dbcheck.query(maria_url, running, (database,)):
+        assert time.monotonic() < deadline and proc.poll() is None, "the ALTER never ran"
+        time.sleep(0.02)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143 and len([x for x in err.splitlines() if x.strip()]) == 1, err
+    time.sleep(0.5)
+    assert dbcheck.query(maria_url, running, (database,)) == [], "the ALTER still runs on the server"
+    rerun = _cli("apply", "--dir", str(d), "--url", maria_url, "--lock-timeout", "1s", tmp_path=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    columns = dbcheck.query(maria_url, "SELECT column_name FROM information_schema.columns WHERE "
+                                       "table_schema = %s AND table_name = 'big'", (database,))
+    assert sorted(c for (c,) in columns) == ["c", "id", "v"]
+    row = dbcheck.revisions(maria_url)["2"]
+    assert (row.applied, row.total, row.error) == (1, 1, "")

@@ -76,6 +76,80 @@ def test_app_transaction_on_a_table_the_next_file_alters(server_url: str, tmp_pa
     try:
         msg = _bounded(lambda: engine.apply(server_url, d, Options(lock_timeout=2)), StatementError)
         assert "2_b.sql" in msg and "lock" in msg.lower(), msg
+        _says_a_lock_is_held(msg)
     finally:
         holder.close()
     assert engine.apply(server_url, d).applied == ["2_b.sql"]
+
+
+def _says_a_lock_is_held(msg: str) -> None:
+    """Audit of issue 8: a statement that gave up waiting for a lock was told to be fixed."""
+    assert "waited for a lock another session holds, and gave up" in msg, msg
+    assert "fix the statement" not in msg and "apply again once that session has finished" in msg, msg
+
+
+@pytest.mark.parametrize("tx_mode", ["file", "none"])
+def test_a_row_another_session_locked_bounds_the_update_and_says_so(server_url: str, tmp_path: Path,
+                                                                     tx_mode: str) -> None:
+    """A row lock (InnoDB innodb_lock_wait_timeout, PostgreSQL lock_timeout), through the CLI:
+    bounded, one line, the statement and the remedy named."""
+    import os
+    import subprocess
+    import sys
+
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT PRIMARY KEY, v INT);\n"
+                                       "INSERT INTO a (id, v) VALUES (1, 0);\n"})
+    engine.apply(server_url, d)
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id INT PRIMARY KEY, v INT);\n"
+                                       "INSERT INTO a (id, v) VALUES (1, 0);\n",
+                            "2_b.sql": "UPDATE a SET v = 2 WHERE id = 1;\n"})
+    holder = _hold(server_url, ["SELECT * FROM a WHERE id = 1 FOR UPDATE"])
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "pulumi_migrations_provider", "apply", "--dir",
+                               str(d), "--url", server_url, "--lock-timeout", "2s", "--tx-mode",
+                               tx_mode], capture_output=True, text=True, timeout=60, env=env,
+                              check=False)
+        took = time.monotonic() - started
+    finally:
+        holder.close()
+    assert took < 8, took
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 1 and len(lines) == 1, proc.stderr
+    assert "statement 1 at 2_b.sql:1:1" in lines[0] and lines[0].endswith(" or raise --lock-timeout"), lines[0]
+    _says_a_lock_is_held(lines[0])
+    assert engine.apply(server_url, d).applied == ["2_b.sql"]
+    assert dbcheck.query(server_url, "SELECT v FROM a") == [(2,)]
+
+
+def test_a_held_migration_lock_names_the_session_and_what_it_runs(server_url: str, tmp_path: Path) -> None:
+    """A run of ours killed while the server ran its statement (a long ALTER) leaves that
+    statement running in a session that keeps the migration lock: the rerun was told only
+    "another run holds it". It names the session and its statement."""
+    import threading
+
+    from pulumi_migrations_provider.dialects.base import LOCK_NAME
+    from pulumi_migrations_provider.dialects.postgres import PG_LOCK_KEY
+
+    d = make_dir(tmp_path, FIRST)
+    pg = dbcheck.dialect_of(server_url) == "postgresql"
+    holder = dbcheck.connect(server_url)
+    cur = holder.cursor()
+    if pg:
+        holder.autocommit = True
+        cur.execute("SELECT pg_advisory_lock(%s)", (PG_LOCK_KEY,))
+    else:
+        cur.execute("SELECT GET_LOCK(%s, 0)", (LOCK_NAME,))
+    sleeper = threading.Thread(target=cur.execute, args=("SELECT pg_sleep(4)" if pg else "SELECT SLEEP(4)",))
+    sleeper.start()
+    try:
+        time.sleep(0.5)
+        msg = _bounded(lambda: engine.apply(server_url, d, Options(lock_timeout=1)), LockError)
+    finally:
+        sleeper.join()
+        holder.close()
+    assert "the migration lock" in msg and "another run holds it" not in msg, msg
+    running = "[SELECT pg_sleep(4)]" if pg else "[SELECT SLEEP(4)]"
+    assert "it is held by session " in msg and f", which has been running {running} for " in msg, msg
+    assert dbcheck.tables(server_url) == set()

@@ -89,13 +89,20 @@ def test_structured_target_connects_with_raw_password(pg_url, tmp_path):
     ("postgres://app:p?ss9@db.example:5432/app", "percent-encode", "ss9"),
     ("postgres://app:p#ss9@db.example:5432/app", "percent-encode", "ss9"),
     ("postgres://app:pw@db.example:5432:99/app", "port '5432:99' is not a number", "pw"),
+    # '@' then '/' or '#' then '@': the authority ends at the '/', the password's tail would be
+    # read as a port, or as a host and a database (h-resume audit, issue 8)
+    ("postgres://app:p@ss:wq9/rd#x@db.example:5432/app", "percent-encode", "wq9"),
+    ("postgres://app:p@ssq9:12/rd@db.example:5432/app", "percent-encode", "ssq9"),
+    ("mysql://app:p@ssq9#x9@db.example/app", "percent-encode", "ssq9"),
+    ("mysql://app:p@ssq9/x9@db.example/app", "percent-encode", "ssq9"),
     ("postgres://app:pw@[::1]:5432:99/app", "port '5432:99' is not a number", "pw"),
     ("postgres://app:s3%zzret@db.example:5432/app", "the password holds a '%' that is not "
      "followed by two hex digits; write a literal % as %25", "zzret"),
     ("mysql://ap%zzp:s3cret@db.example/app", "the user name holds a '%' that is not followed", "s3cret"),
     ("mysql://app:s3cret@db.example/ap%zz", "the database name holds a '%'", "s3cret"),
 ], ids=["pg-no-db", "pg-empty-db", "port-range", "port-text", "port-zero", "raw-space",
-        "raw-question", "raw-hash", "two-ports", "two-ports-v6", "bad-escape-password",
+        "raw-question", "raw-hash", "two-ports", "raw-at-slash-hash-at", "raw-at-port-slash-at",
+        "raw-at-hash-at", "raw-at-slash-at", "two-ports-v6", "bad-escape-password",
         "bad-escape-user", "bad-escape-database"])
 def test_url_mistakes_say_what_is_wrong(url: str, words: str, secret: str) -> None:
     """Issue 8: a URL with no database was applied into the maintenance database without a word,
@@ -107,6 +114,11 @@ def test_url_mistakes_say_what_is_wrong(url: str, words: str, secret: str) -> No
     msg = str(err.value)
     assert words in msg and "\n" not in msg, msg
     assert secret not in msg, msg
+
+
+def test_an_at_sign_in_a_query_value_is_not_a_password_mistake() -> None:
+    t = Target.parse("postgres://app:pw@db.example/app?application_name=me@home")
+    assert (t.host, t.database, t.password) == ("db.example", "app", "pw")
 
 
 def test_postgres_database_named_postgres_is_still_allowed() -> None:

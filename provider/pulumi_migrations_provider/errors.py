@@ -275,8 +275,17 @@ class StatementError(_AtStatement):
     """The database rejected a statement; the revision row keeps the progress and the error."""
 
     def __init__(self, *, file: str, version: str, statement: str, index: int, line: int,
-                 col: int, db_error: str):
+                 col: int, db_error: str, held: bool = False):
         self.db_error = db_error
+        self.held = held  # it gave up waiting for a lock another session holds
+        if held:
+            super().__init__(
+                f"waited for a lock another session holds, and gave up: {db_error} "
+                f"{self.quoted(statement)}; nothing is wrong with the statement, and the next run "
+                "resumes with this file: apply again once that session has finished",
+                file=file, version=version, statement=statement, index=index, line=line, col=col)
+            self.about("lock_timeout", "lock_timeout")
+            return
         super().__init__(
             f"failed: {db_error} {self.quoted(statement)}; fix the statement and apply again: the "
             "next run resumes with this file",

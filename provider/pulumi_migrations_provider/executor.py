@@ -484,6 +484,9 @@ class Executor:
             if conn.dialect.connection_lost(conn, err):
                 raise self._lost(p, err, i if in_doubt else None) from None
             raise _Failed(p, i, err) from None
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (interrupts.py) while the server runs it
+            conn.dialect.stop_statement(conn)
+            raise
         self._maybe_pause("after")
         result.statements += 1
 
@@ -601,4 +604,5 @@ class Executor:
                 row.partial_hashes = None
             store.write(row)
         return StatementError(file=p.file.name, version=p.file.version, statement=s.text,
-                              index=i + 1, line=s.line, col=s.col, db_error=message)
+                              index=i + 1, line=s.line, col=s.col, db_error=message,
+                              held=conn.dialect.is_busy(err))

@@ -244,7 +244,7 @@ def effects(text: str, *, fold: bool) -> list[DbObject] | None:
             return _create(p)
         if p.accept("DROP"):
             return _drop(p)
-        if p.accept("ALTER", "TABLE"):
+        if p.accept("ALTER", "TABLE") or p.accept("ALTER", "ONLINE", "TABLE"):
             return _alter_table(p)
         if p.accept("RENAME", "TABLE"):
             return _rename_table(p)
@@ -320,8 +320,14 @@ def _alter_table(p: _Parser) -> list[DbObject] | None:
         return None
     schema, table = q
     out: list[DbObject] = []
+    if p.accept("WAIT"):  # MariaDB: WAIT n | NOWAIT
+        p.i += 1
+    else:
+        p.accept("NOWAIT")
     while p.i < len(p.t) and p.peek() != ";":
-        if p.accept("ADD"):
+        if p.peek() in ("ALGORITHM", "LOCK"):  # MySQL online DDL options: no effect of their own
+            p.i += 1
+        elif p.accept("ADD"):
             if p.peek() in ("INDEX", "KEY") or p.peek() == "UNIQUE":
                 p.accept("UNIQUE")
                 p.accept("INDEX") or p.accept("KEY")

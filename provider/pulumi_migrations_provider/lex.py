@@ -65,13 +65,17 @@ class ScanOptions:
     backslash_escapes: bool = False  # MySQL
     escaped_string_ext: bool = False  # PG E'...' (a no-op, exactly like Atlas; see module doc)
     hash_comments: bool = False  # '#' comments (MySQL)
+    # MySQL runs /*! ... */ and MariaDB /*M! ... */ as code; at a statement's head Atlas (and
+    # the text here) drops it with the other leading comments: refused (see _executable_comment)
+    executable_comments: bool = False
 
     def replace(self, **changes: bool) -> ScanOptions:
         """A copy with ``changes`` applied."""
         return dataclasses.replace(self, **changes)
 
 
-MYSQL = ScanOptions(match_begin=True, backslash_escapes=True, hash_comments=True)
+MYSQL = ScanOptions(match_begin=True, backslash_escapes=True, hash_comments=True,
+                    executable_comments=True)
 POSTGRES = ScanOptions(
     match_begin=True, match_begin_atomic=True, match_dollar_quote=True, escaped_string_ext=True
 )
@@ -610,7 +614,25 @@ def _split(text: str, options: ScanOptions, file: str | None, fast: bool = True)
         if err.reason == "empty delimiter":  # no position in Atlas: point at the directive
             at_col += 1
         raise ParseError(err.reason, file=file, line=at_line, col=at_col) from None
+    if options.executable_comments and ("/*!" in text or "/*M!" in text):
+        _executable_comment(text, out, file)
     return out
+
+
+def _executable_comment(text: str, statements: list[Statement], file: str | None) -> None:
+    """Refuse a MySQL/MariaDB executable comment (``/*!40101 SET NAMES utf8 */``) leading a
+    statement: it would be dropped with the leading comments, so the server would run the rest
+    without it (an empty statement fails with "Query was empty" once earlier ones ran)."""
+    for s in statements:
+        for comment in s.comments:
+            if comment.startswith(("/*!", "/*M!")):
+                at = text.rfind(comment, 0, s.pos + len(comment))
+                line, col = _position(text, at if at >= 0 else s.pos)
+                raise ParseError(
+                    f"the executable comment {comment[:24]!r} leads a statement and would not be "
+                    "run (leading comments are dropped, as Atlas does); write it as a statement "
+                    "of its own without the comment markers",
+                    file=file, line=line, col=col + 1)
 
 
 _TRIM_END = operator.methodcaller("rstrip", _GO_SPACE)

@@ -114,6 +114,9 @@ class MigrationFile(FrozenRecord):
         if data.startswith(b"\xef\xbb\xbf"):
             raise self._encoding_error(0, "starts with a UTF-8 byte order mark; save the file as "
                                           "UTF-8 without BOM")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # its NULs would be blamed otherwise
+            raise self._encoding_error(0, "is UTF-16 (it starts with a UTF-16 byte order mark); "
+                                          "save the file as UTF-8 without BOM")
         nul = data.find(b"\0")
         if nul >= 0:
             raise self._encoding_error(nul, "holds a NUL byte, which no database accepts in a "

@@ -100,20 +100,29 @@ def parse_partial_hashes(value: Any) -> list[str] | None:
     (as text, bytes, or an already-decoded list from a jsonb column)."""
     if value is None or value == "null" or value == b"null":  # what a finished file's row holds
         return None
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        value = bytes(value).decode("utf-8")
-    if isinstance(value, str):
-        value = value.strip()
-        if not value:
-            return None
-        import json  # here: a no-op run reads only finished rows ("null", above)
+    raw = value
+    try:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            value = bytes(value).decode("utf-8")
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            import json  # here: a no-op run reads only finished rows ("null", above)
 
-        value = json.loads(value)
+            value = json.loads(value)
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        raise ValueError(f"partial_hashes is not a JSON array: {_short(raw)}") from None
     if value is None:
         return None
     if not isinstance(value, list):
-        raise ValueError(f"partial_hashes is not a JSON array: {value!r}")
+        raise ValueError(f"partial_hashes is not a JSON array: {_short(raw)}")
     return [str(v) for v in value]
+
+
+def _short(value: Any) -> str:
+    text = repr(bytes(value) if isinstance(value, (bytearray, memoryview)) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class RevisionStore:
@@ -179,6 +188,10 @@ class RevisionStore:
                     f"reading {self.qualified_name}: version {version}: type, applied, total and "
                     f"execution_time must be integers, found {type_!r}, {applied!r}, {total!r}, "
                     f"{execution_time!r}; fix the row by hand") from None
+            if numbers[1] < 0 or numbers[2] < 0:  # a resume would start at a negative index
+                raise RevisionStoreError(
+                    f"reading {self.qualified_name}: version {version}: applied and total must "
+                    f"not be negative, found {numbers[1]} and {numbers[2]}; fix the row by hand")
             revs.append(Revision(version, description, numbers[0], numbers[1], numbers[2], executed_at,
                                  numbers[3], error or "", error_stmt or "", hash_ or "", ph,
                                  operator_version or ""))

@@ -95,9 +95,13 @@ class Target(FrozenRecord):
             "unencoded reserved character; percent-encode @ : / ? # % in them (or use the "
             "structured driver/host/user/password form)")
         authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-        if any(c.isspace() for c in authority) or ("@" in rest and "@" not in authority):
+        after = rest[len(authority):]
+        path, _, fragment = after.partition("#")
+        if (any(c.isspace() for c in authority) or ("@" in rest and "@" not in authority)
+                or "@" in path.partition("?")[0] or "@" in fragment):
             # A raw password with a space, or a '/', '?' or '#' in it that ended the authority
-            # early: never read part of it as the host, the port or the database.
+            # early (an '@' still follows, outside the query): never read part of it as the
+            # host, the port or the database.
             raise unencoded
         userinfo, _, host_port = authority.rpartition("@")
         port_text = _port_text(host_port)

@@ -52,6 +52,8 @@ Running (called by ``executor.Executor``)
 - ``write_and_commit(conn, sql, params)``: write a file's final revision row and commit, the
   file's transaction being open (one round trip where the driver can).
 - ``connection_lost(conn, err)``: ``err`` means the connection broke (nothing more can be done).
+- ``stop_statement(conn)``: a Ctrl-C/SIGTERM interrupted the client while the server runs a
+  statement of ``conn``: stop it there too, if the server would not by itself.
 - ``driver_message(err, target)``: one password-free line for a driver error, worded as Atlas's
   driver words it (it lands in the revisions table's ``error`` column).
 
@@ -222,6 +224,10 @@ class Dialect:
     def is_busy(self, err: BaseException) -> bool:
         return False
 
+    def lock_holder(self, conn: Connection) -> str | None:
+        """Who holds the migration lock (``holder_text``), when the server can tell."""
+        return None
+
     # --- the revisions table ------------------------------------------------------------------
 
     def quote(self, ident: str) -> str:
@@ -291,6 +297,9 @@ class Dialect:
     def connection_lost(self, conn: Connection, err: BaseException) -> bool:
         return False
 
+    def stop_statement(self, conn: Connection) -> None:
+        """Default: nothing to do (SQLite runs in this process; psycopg cancels on an interrupt)."""
+
     def driver_message(self, err: BaseException, target: Target) -> str:
         return first_line(target.scrub(str(err)))
 
@@ -336,11 +345,22 @@ def jitter() -> float:
     return random.random()
 
 
-def lock_held(target: Target, waited: float) -> LockError:
-    """The error for a migration lock another run holds."""
+def lock_held(target: Target, waited: float, holder: str | None = None) -> LockError:
+    """The error for a migration lock another run holds; ``holder`` describes its session."""
+    who = f"it is held by {holder}" if holder else "another run holds it"
     return LockError(
-        f"acquiring the migration lock on {target.redacted()}: another run holds it "
+        f"acquiring the migration lock on {target.redacted()}: {who} "
         f"(waited {waited:g}s); wait for it to finish").about("lock_timeout", "lock_timeout")
+
+
+def holder_text(target: Target, session: object, seconds: object, statement: str | None) -> str:
+    """``lock_held``'s holder: the session and what it runs, e.g. an ALTER of a killed run of
+    ours that the server goes on with (it holds the lock until the statement ends)."""
+    if not statement:
+        return f"session {session} (idle)"
+    text = " ".join(target.scrub(statement).split())
+    text = text if len(text) <= 100 else text[:97] + "..."
+    return f"session {session}, which has been running [{text}] for {seconds}s"
 
 
 def poll_lock(conn: Connection, sql: str, params: tuple, timeout: float) -> None:
@@ -349,6 +369,6 @@ def poll_lock(conn: Connection, sql: str, params: tuple, timeout: float) -> None
     base = 0.025
     while not conn.query(sql, params)[0][0]:
         if time.monotonic() >= deadline:
-            raise lock_held(conn.target, timeout)
+            raise lock_held(conn.target, timeout, conn.dialect.lock_holder(conn))
         time.sleep(min(base + jitter() * base, max(0.0, deadline - time.monotonic())))
         base = min(base * 2, 1.0)

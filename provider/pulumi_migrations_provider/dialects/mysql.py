@@ -9,7 +9,8 @@ import re
 
 from ..errors import ConfigError, ConnectError
 from ..target import SECRET_PARAMS, Target
-from .base import LOCK_NAME, TABLE, UPDATED_COLUMNS, Connection, Dialect, first_line, lock_held, seconds_param
+from .base import (LOCK_NAME, TABLE, UPDATED_COLUMNS, Connection, Dialect, first_line, holder_text,
+                   lock_held, seconds_param)
 
 from typing import TYPE_CHECKING, Any, Callable  # not on a SQLite run's path: no start-up tuning here
 
@@ -64,6 +65,28 @@ class MySQLDialect(Dialect):
         args = getattr(err, "args", ())
         code = args[0] if args and isinstance(args[0], int) else None
         return code in (0, 2006, 2013, 2055) or not getattr(conn.raw, "open", True)
+
+    def stop_statement(self, conn: Connection) -> None:
+        """KILL QUERY from a second session, as the mysql client does on Ctrl-C. The server
+        notices a client that went away only when it next talks to it: an ALTER's table copy
+        would go on for minutes in a session that keeps the migration lock, and a rerun (a
+        restarted pod) would be told another run holds it. Killed, a DDL statement rolls back
+        (atomic DDL) and its in-doubt mark is checked by the rerun; best effort, 2 s at most."""
+        thread = getattr(conn.raw, "server_thread_id", None)
+        if not thread:
+            return
+        try:
+            other = self.connect(conn.target, timeout=2)
+        except Exception:  # noqa: BLE001 - the run is stopping anyway
+            return
+        if other is None:
+            return
+        try:
+            other.execute(f"KILL QUERY {int(thread[0])}").close()
+        except Exception:  # noqa: BLE001 - it finished meanwhile, or no right to kill it
+            pass
+        finally:
+            other.close()
 
     def statement_class(self, head: tuple[str, ...]) -> str:
         """DML shares a transaction with its progress row (InnoDB; a non-transactional engine
@@ -145,7 +168,7 @@ class MySQLDialect(Dialect):
         """``GET_LOCK`` with Atlas's name; MySQL takes whole seconds, as Atlas passes them."""
         got = conn.query("SELECT GET_LOCK(?, ?)", (LOCK_NAME, int(timeout)))[0][0]
         if got != 1:
-            raise lock_held(conn.target, int(timeout))
+            raise lock_held(conn.target, int(timeout), self.lock_holder(conn))
 
         def unlock() -> None:
             try:
@@ -153,6 +176,14 @@ class MySQLDialect(Dialect):
             except Exception:
                 pass
         return unlock
+
+    def lock_holder(self, conn: Connection) -> str | None:
+        try:
+            rows = conn.query("SELECT id, time, info FROM information_schema.PROCESSLIST "
+                              "WHERE id = IS_USED_LOCK(?)", (LOCK_NAME,))
+        except Exception:  # noqa: BLE001 - only for the message
+            return None
+        return holder_text(conn.target, *rows[0]) if rows else None
 
     def driver_message(self, err: BaseException, target: Target) -> str:
         return first_line(target.scrub(_mysql_message(err)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError, ConnectError
 from ..target import Target
-from .base import LOCK_NAME, TABLE, Connection, Dialect, first_line, poll_lock, seconds_param
+from .base import LOCK_NAME, TABLE, Connection, Dialect, first_line, holder_text, poll_lock, seconds_param
 
 from typing import TYPE_CHECKING, Any, Callable, Sequence  # not on a SQLite run's path: no start-up tuning here
 
@@ -197,6 +197,19 @@ class PostgresDialect(Dialect):
             except Exception:
                 pass  # closing the session releases it anyway
         return unlock
+
+    def lock_holder(self, conn: Connection) -> str | None:
+        try:
+            rows = conn.query(
+                "SELECT a.pid, EXTRACT(EPOCH FROM now() - a.query_start)::int, "
+                "CASE WHEN a.state = 'active' THEN a.query END FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+                "AND l.granted AND l.classid::bigint = 0 AND l.objid::bigint = ? AND l.objsubid = 1 "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                (PG_LOCK_KEY,))
+        except Exception:  # noqa: BLE001 - only for the message
+            return None
+        return holder_text(conn.target, *rows[0]) if rows else None
 
     def bound_lock_waits(self, conn: Connection, seconds: float) -> None:
         conn.execute(f"SET lock_timeout = '{max(1, int(seconds * 1000))}ms'").close()

@@ -97,15 +97,18 @@ class SQLiteDialect(Dialect):
                 # One deadline for both opens: a run's journal is not empty (it keeps the file
                 # in EXCLUSIVE locking mode), so the recovery open waits for it too.
                 deadline = time.monotonic() + timeout
-                _recover_hot_journal(path, timeout)
+                _recover_hot_journal(path, deadline)
                 flags = "mode=ro&immutable=1" if _quiet_wal(path) else "mode=ro"
                 raw = sqlite3.connect(f"file:{path}?{flags}", uri=True, isolation_level=None,
-                                      timeout=max(0.0, deadline - time.monotonic()),
-                                      check_same_thread=False, factory=StoppableConnection)
-                raw.execute("SELECT count(*) FROM sqlite_master").fetchall()  # a busy file waits here
+                                      timeout=_BUSY_SLICE, check_same_thread=False,
+                                      factory=StoppableConnection)
+                _patiently(raw, "SELECT count(*) FROM sqlite_master", deadline)  # a busy file waits here
+                _busy_timeout(raw, deadline - time.monotonic())
             else:
-                raw = sqlite3.connect(path, isolation_level=None, timeout=max(timeout, 1.0),
+                raw = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_SLICE,
                                       check_same_thread=False, factory=StoppableConnection)
+                _patiently(raw, "PRAGMA schema_version", time.monotonic() + max(timeout, 1.0))
+                _busy_timeout(raw, max(timeout, 1.0))
             raw.execute("PRAGMA foreign_keys")  # touch the file: fails early when it is not a database
             raw.execute(f"PRAGMA synchronous = {sync}")
             if fk:
@@ -131,10 +134,7 @@ class SQLiteDialect(Dialect):
                  "SQLite file until it ends)")
 
     def is_busy(self, err: BaseException) -> bool:
-        if not isinstance(err, sqlite3.OperationalError):
-            return False
-        code = getattr(err, "sqlite_errorcode", None)  # Python 3.11+
-        return code in (5, 6) if code is not None else "database is locked" in str(err)
+        return _is_busy(err)
 
     def _tune_for_apply(self, conn: Connection, timeout: float) -> Callable[[], None] | None:
         """Settings for the connection that applies migrations, set once it holds the
@@ -166,9 +166,10 @@ class SQLiteDialect(Dialect):
         if truncate:
             raw.execute("PRAGMA journal_mode = TRUNCATE")
         if exclusive:
-            raw.execute(f"PRAGMA busy_timeout = {max(int(timeout * 1000), 1000)}")
             try:
-                raw.execute("BEGIN EXCLUSIVE")
+                _busy_timeout(raw, _BUSY_SLICE)
+                _patiently(raw, "BEGIN EXCLUSIVE", time.monotonic() + max(timeout, 1.0))
+                _busy_timeout(raw, max(timeout, 1.0))
             except sqlite3.OperationalError as err:
                 if truncate:
                     raw.execute("PRAGMA journal_mode = DELETE")
@@ -311,6 +312,40 @@ def _check_directory(target: Target, path: str) -> None:
                        f"{problem}")
 
 
+# SQLite's own wait for a busy file (its busy handler) is C code: Python runs no signal handler
+# until it returns, so a Ctrl-C or SIGTERM would wait for the whole --lock-timeout. Waits are
+# made of SQLite waits this short, with a Python sleep between them, where a signal stops them.
+_BUSY_SLICE = 0.05
+
+
+def _is_busy(err: BaseException) -> bool:
+    if not isinstance(err, sqlite3.OperationalError):
+        return False
+    code = getattr(err, "sqlite_errorcode", None)  # Python 3.11+
+    return code in (5, 6) if code is not None else "database is locked" in str(err)
+
+
+def _patiently(raw: StoppableConnection, sql: str, deadline: float) -> list[Any]:
+    """Run ``sql`` (its rows fetched) on ``raw``, whose busy timeout is ``_BUSY_SLICE``, again
+    while the file is busy, until ``deadline`` (``time.monotonic()``); then the busy error. A
+    signal that stopped the statement midway is raised as itself, not as "interrupted"."""
+    while True:
+        try:
+            return raw.execute(sql).fetchall()
+        except sqlite3.OperationalError as err:
+            stop = raw.stopped(err)
+            if stop is not None:
+                raise stop from None
+            if not _is_busy(err) or time.monotonic() >= deadline:
+                raise
+        time.sleep(min(0.01, max(0.0, deadline - time.monotonic())))
+
+
+def _busy_timeout(raw: sqlite3.Connection, seconds: float) -> None:
+    """How long SQLite itself waits for a busy file from now on (the statements of a run)."""
+    raw.execute(f"PRAGMA busy_timeout = {max(int(seconds * 1000), 0)}")
+
+
 def _quiet_wal(path: str) -> bool:
     """Whether ``path`` is a WAL-mode database with nothing in its write-ahead log (no ``-wal``
     file, or an empty one): then everything committed is in the main file, and a look opens it
@@ -331,7 +366,7 @@ def _quiet_wal(path: str) -> bool:
         return True  # no -wal file at all
 
 
-def _recover_hot_journal(path: str, timeout: float) -> None:
+def _recover_hot_journal(path: str, deadline: float) -> None:
     """Let SQLite roll back a hot journal before a read-only look.
 
     A process killed inside a write transaction that had already changed the database file
@@ -340,7 +375,7 @@ def _recover_hot_journal(path: str, timeout: float) -> None:
     read does the rollback (SQLite's own crash recovery, restoring the last committed state),
     so when a non-empty journal is there we make one such read first. Nothing of ours is written.
     A journal that is not hot (another process is inside its transaction) is left alone by
-    SQLite; that read then waits up to ``timeout`` like any reader. When the file cannot be
+    SQLite; that read then waits until ``deadline`` like any reader. When the file cannot be
     opened for writing, the read-only open below reports the problem.
     """
     try:
@@ -349,12 +384,12 @@ def _recover_hot_journal(path: str, timeout: float) -> None:
     except OSError:
         return
     try:
-        rw = sqlite3.connect(path, isolation_level=None, timeout=max(0.0, timeout),
-                             check_same_thread=False)
+        rw = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_SLICE,
+                             check_same_thread=False, factory=StoppableConnection)
     except sqlite3.Error:
         return
     try:
-        rw.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        _patiently(rw, "SELECT count(*) FROM sqlite_master", deadline)
     except sqlite3.Error:
         pass
     finally:
