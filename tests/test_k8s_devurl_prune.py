@@ -149,6 +149,12 @@ def test_help_names_the_prune_command() -> None:
     assert "--prune-lpulumi-migrations/atlas-migration=NAME--prune-allowlist=core/v1/ConfigMap" in text
 
 
+def test_help_recommends_server_side_apply_and_says_why() -> None:
+    text = " ".join(run("manifests", "--help").stdout.split())
+    assert "kubectl apply --server-side -f -" in text
+    assert "last-applied-configuration annotation, which fails above 256 KiB" in text, text
+
+
 # --- the Pulumi component ---------------------------------------------------------------------------
 
 
