@@ -173,7 +173,10 @@ env "e" {
     ('url = each.value', "env \"e\" url: each is only defined in an env block with for_each"),
     ('url = ["a"]', 'env "e" url: expected a string'),
     ('foo = "a"\n url = "x"', "env \"e\" attribute 'foo' is not supported"),
-    ('migration {\n format = atlas\n }', 'env "e" attribute migration.format is not supported'),
+    ('migration {\n format = golang-migrate\n }', 'env "e" migration.format: directory format '
+     "'golang-migrate' is not supported, only Atlas's (atlas); convert the directory with 'atlas "
+     "migrate import'"),
+    ('migration {\n format = "flyway"\n }', "directory format 'flyway' is not supported"),
     ('migration {\n exec_order = "sideways"\n }', "unknown exec order 'sideways'"),
     ('migration {\n lock_timeout = "soon"\n }', "'soon' is not a duration"),
     ('migration {\n tx_mode = "some"\n }', "unknown tx mode 'some'"),
@@ -186,6 +189,15 @@ def test_unsupported_is_one_line_naming_block_and_attribute(body: str, message: 
         project(f'env "e" {{\n {body}\n}}\n').envs("e")
     assert message in str(err.value), str(err.value)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("fmt", ["atlas", '"atlas"'])
+def test_atlas_directory_format_is_accepted(fmt: str) -> None:
+    """Atlas's documented ``migration { dir = ..., format = atlas }`` (its default format) was
+    refused as unsupported."""
+    (env,) = project(f'env "e" {{\n url = "sqlite://x.db"\n migration {{\n dir = "file://m"\n'
+                     f' format = {fmt}\n }}\n}}\n').envs("e")
+    assert (env.url, env.dir, env.options) == ("sqlite://x.db", "file://m", {})
 
 
 def test_errors_never_show_values_that_may_hold_a_password() -> None:

@@ -818,6 +818,13 @@ def test_status_takes_the_options_that_change_what_is_pending(tmp_path: Path, db
         assert json.loads(result.stdout)["pending"] == pending, flag
         dry = run("apply", "--dir", d, "--url", db_url, "--dry-run", "--format", "json", *extra)
         assert json.loads(dry.stdout)["pending"] == pending, (flag, dry.output)
+    # The version status calls current is the one apply's header starts from: the baseline.
+    text = run("status", "--dir", d, "--url", db_url, "--baseline", "1")
+    assert "  -- Current Version: 1\n" in text.stdout, text.output
+    assert json.loads(run("status", "--dir", d, "--url", db_url, "--baseline", "1", "--format",
+                          "{{ json . }}").stdout)["Current"] == "1"
+    header = run("apply", "--dir", d, "--url", db_url, "--baseline", "1", "--dry-run").stdout
+    assert header.startswith("Migrating to version 2 from 1 (1 migrations in total):"), header
     assert dbcheck.tables(db_url) == {"legacy"}  # neither status nor the dry run wrote anything
     both = run("status", "--dir", d, "--url", db_url, "--baseline", "1", "--allow-dirty")
     assert both.exit_code == 2 and "mutually exclusive" in both.stderr

@@ -47,13 +47,13 @@ def stack(provider_server: ProviderServer) -> Stack:
     return Stack(provider_server)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "mariadb"])
 def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
-    """A factory of URLs of fresh empty databases (SQLite files or PostgreSQL databases)."""
+    """A factory of URLs of fresh empty databases (SQLite files, PostgreSQL or MariaDB databases)."""
     if request.param == "sqlite":
         counter = iter(range(1, 1000))
         return lambda: f"sqlite://{tmp_path}/db{next(counter)}.db"
-    pg = request.getfixturevalue("pg_server")
+    pg = request.getfixturevalue("pg_server" if request.param == "postgres" else "maria_server")
 
     def make() -> str:
         name = f"t_{next(_names)}_{id(tmp_path) % 10**6}"
@@ -512,7 +512,7 @@ def test_database_outputs(stack: Stack, fresh_url: Callable[[], str]) -> None:
     up = stack.up("db", DB, DatabaseProvider(), {"url": url}, secrets={"url"},
                   additional_secret_outputs=["url"])
     outs = up.outputs
-    assert outs["dialect"] in ("sqlite", "postgresql")
+    assert outs["dialect"] in ("sqlite", "postgresql", "mysql")
     assert outs["server_version"]
     assert outs["revisions_table"].endswith("atlas_schema_revisions")
     assert "url" in stack.resources["db"].secret_outputs

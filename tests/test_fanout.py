@@ -186,6 +186,16 @@ def test_api_outcomes_keep_tenant_order_and_never_raise(tmp_path: Path) -> None:
     assert query(f"sqlite://{tmp_path}/good.db", "SELECT COUNT(*) FROM tags") == [(0,)]
 
 
+def test_a_failed_tenant_counts_the_statements_of_the_files_it_applied(server_db: ServerDb,
+                                                                       tmp_path: Path) -> None:
+    """--format json's ``statements`` said 0 for a tenant that applied files before failing."""
+    d = MigrationDir.load(make_dir(tmp_path, {**FILES, "3_bad.sql": "INSERT INTO nope VALUES (1);\n"}))
+    tenants = [fanout.Tenant("a", Target.parse(server_db.fresh_url()), d, Options())]
+    outcome, = fanout.apply_all(tenants)
+    assert (outcome.status, outcome.applied, outcome.statements) == (
+        "FAILED", ["1_users.sql", "2_posts.sql"], 3), outcome
+
+
 def test_piped_summary_has_no_trailing_spaces(tmp_path: Path) -> None:
     """Audit gap 9: the table padded every row to the longest error (the last column) with
     spaces, so piped output and logs carried trailing blanks; so did the header of status's

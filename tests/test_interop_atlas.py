@@ -380,6 +380,42 @@ def test_rows_are_written_alike_column_by_column(server_db, tmp_path: Path, tx_m
     assert _table_shape(ours_url) == _table_shape(theirs_url)
 
 
+@pytest.mark.parametrize("extra", [False, True], ids=["same-count", "one-more-statement"])
+@pytest.mark.parametrize("failer,resumer", [("atlas", "us"), ("us", "atlas"), ("us", "us")])
+def test_fail_fix_resume_rows_are_atlas_rows_column_by_column(server_db, tmp_path: Path, failer: str,
+                                                              resumer: str, extra: bool) -> None:
+    """After a failure at statement 2, a fix and a resume, the rows (values, SQL types, SQLite
+    storage classes) and the table DDL are those Atlas alone leaves on a twin database, except
+    the difference we keep on purpose (README "Where we differ"): where the file's row survived
+    the failure (MariaDB) and we resume it, ``hash`` (and ``total`` when the fix added a
+    statement) follow the fixed file."""
+    theirs_url, ours_url = server_db.fresh_url(), server_db.url
+    fixed = _two(FIXED + ("CREATE TABLE t2d (id INT);\n" if extra else ""))
+    for url, fail, resume, name in ((theirs_url, "atlas", "atlas", "a"), (ours_url, failer, resumer, "b")):
+        d = make_dir(tmp_path, {"1_init.sql": "CREATE TABLE t1 (id INT);\n", "2_fail.sql": _two(BROKEN)},
+                     name=name)
+        if fail == "atlas":
+            assert PlayedAtlas().apply(url, d).exit_code == 1
+        else:
+            with pytest.raises(StatementError):
+                engine.apply(url, d)
+        write(d, "2_fail.sql", fixed)
+        if resume == "atlas":
+            assert PlayedAtlas().apply(url, d).exit_code == 0
+        else:
+            assert engine.apply(url, d).applied == ["2_fail.sql"]
+    theirs, ours = _cells(theirs_url), _cells(ours_url)
+    assert set(ours) == set(theirs) == {"1", "2"}
+    differ = {(v, c) for v in theirs for c in theirs[v]
+              if _comparable(theirs[v], c) != _comparable(ours[v], c)}
+    kept_on_purpose = set()
+    if dbcheck.dialect_of(ours_url) == "mysql" and resumer == "us":
+        kept_on_purpose = {("2", "hash")} | ({("2", "total")} if extra else set())
+        assert ours["2"]["hash"][0] == MigrationDir.load(tmp_path / "b").hash_file().hash_of("2_fail.sql")
+    assert differ == kept_on_purpose, [(v, c, theirs[v][c], ours[v][c]) for v, c in sorted(differ)]
+    assert _table_shape(ours_url) == _table_shape(theirs_url)
+
+
 def test_tricky_statements_split_the_same(server_db, tmp_path: Path, atlas) -> None:
     """A file of tricky statements ending in a failure, under tx-mode none: both tools record the
     same statement count and the same chained partial hashes."""

@@ -51,6 +51,8 @@ class Registration:
         self.dependencies: list[str] = list(request.dependencies)
         self.secret_outputs: list[str] = list(request.additionalSecretOutputs)
         self.provider: str = request.provider
+        self.retain_on_delete: bool = request.retainOnDelete
+        self.delete_before_replace: bool = request.deleteBeforeReplace
         self.inputs = inputs
 
 

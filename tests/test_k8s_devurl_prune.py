@@ -149,6 +149,12 @@ def test_help_names_the_prune_command() -> None:
     assert "--prune-lpulumi-migrations/atlas-migration=NAME--prune-allowlist=core/v1/ConfigMap" in text
 
 
+def test_help_recommends_server_side_apply_and_says_why() -> None:
+    text = " ".join(run("manifests", "--help").stdout.split())
+    assert "kubectl apply --server-side -f -" in text
+    assert "last-applied-configuration annotation, which fails above 256 KiB" in text, text
+
+
 # --- the Pulumi component ---------------------------------------------------------------------------
 
 
@@ -178,6 +184,8 @@ def test_component_dev_url_secret_and_configmap_replaced(tmp_path: Path,
             assert DEV_PASSWORD not in repr(reg.inputs) and "d3v%23p%40ss" not in repr(reg.inputs)
     cm = monitor.by_name("app-db-dir")
     assert cm.inputs["metadata"]["labels"] == {PRUNE_LABEL: "app-db"}
+    # A replacement creates the new ConfigMap first and deletes the old one: not retained.
+    assert (cm.retain_on_delete, cm.delete_before_replace) == (False, False)
     changed = render_manifests(_dir(tmp_path / "v2", "SELECT 1;\n"), name="app-db", url_secret="db")
     assert changed[0]["metadata"]["name"] != cm.inputs["metadata"]["name"]  # same resource, new name
 

@@ -77,3 +77,22 @@ def test_json_exemption_is_only_for_our_own_fields() -> None:
     assert scrub("bad password postgres", PASSWORD) == "bad password ****"
     assert scrub('{"Status":"OK","url":"postgres://u:postgres@h/db"}', PASSWORD) == (
         '{"Status":"OK","url":"postgres://u:****@h/db"}')
+
+
+def test_a_database_named_like_the_password_is_not_masked(tmp_path: Path) -> None:
+    """The password is never a URL's path: ``postgres://postgres:****@host/postgres`` read
+    ``…@127.0.0.1:1/****`` (the database name masked) in our own connection error."""
+    assert scrub("connecting to postgres://postgres:****@127.0.0.1:1/postgres: refused", PASSWORD) == (
+        "connecting to postgres://postgres:****@127.0.0.1:1/postgres: refused")
+    # A driver echoing the whole DSN: its password is masked, its path kept.
+    assert scrub("dsn postgres://u:postgres@h:5432/postgres?x=1 bad", PASSWORD) == (
+        "dsn postgres://u:****@h:5432/postgres?x=1 bad")
+    assert scrub('{"Scheme":"postgres","Path":"/postgres","Error":"postgres"}', PASSWORD) == (
+        '{"Scheme":"postgres","Path":"/postgres","Error":"****"}')
+    d = make_dir(tmp_path / "m", {"1_a.sql": "CREATE TABLE a (id INT);\n"})
+    proc = _cli("status", "--url", "postgres://postgres:postgres@127.0.0.1:1/postgres", "--dir",
+                f"file://{d}", cwd=tmp_path)
+    assert proc.returncode == 1
+    line, = proc.stderr.splitlines()
+    assert "postgres://postgres:****@127.0.0.1:1/postgres:" in line, line
+    assert ":postgres@" not in line and "/****" not in line

@@ -225,7 +225,9 @@ def status_json(report: StatusReport, d: MigrationDir, *, url: str, dialect: str
     env = _env(url, dialect, directory)
     env["Dir"] = base if "format=" in base else base + ("&" if "?" in base else "?") + "format=atlas"
     doc: dict[str, Any] = {"Env": env}
-    doc["Available"] = [file_json(f) for f in available]
+    # Atlas's StatusReporter returns as soon as it meets out-of-order files (HistoryNonLinearError),
+    # before it lists the available files or counts a partial file's statements.
+    doc["Available"] = [] if ooo else [file_json(f) for f in available]
     doc["OutOfOrder"] = [file_json(f) for f in ooo]
     doc["Pending"] = [file_json(f) for f in pending]
     doc["Applied"] = [revision_json(r) for r in ran]
@@ -234,12 +236,12 @@ def status_json(report: StatusReport, d: MigrationDir, *, url: str, dialect: str
         doc["Next"] = ""
     else:
         doc["Next"] = pending[0].version if pending else "Already at latest version"
-    partial = bool(report.partial)
+    partial = bool(report.partial) and not ooo
     doc["Count"] = report.applied_statements if partial else 0
     doc["Total"] = report.total_statements if partial else 0
     doc["Status"] = report.status
     doc["Error"] = " ".join((report.error or "").split("\n"))
-    doc["SQL"] = " ".join((report.error_statement or "").split("\n"))
+    doc["SQL"] = "" if ooo else " ".join((report.error_statement or "").split("\n"))
     return {k: v for k, v in doc.items() if k == "Env" or v not in ("", 0, [], None)}
 
 

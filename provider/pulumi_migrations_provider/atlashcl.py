@@ -21,7 +21,7 @@ Contract:
 - Blocks read: ``variable`` (``type``, ``default``), ``locals``, ``env`` (labeled, or
   unlabeled with ``name = atlas.env``) with ``for_each``, ``url``, ``dev`` and ``src``
   (accepted, unused: migrate commands of ours need neither), ``migration { dir, baseline,
-  exec_order, revisions_schema, lock_timeout, tx_mode }`` and ``format { migrate { apply,
+  exec_order, revisions_schema, lock_timeout, tx_mode, format = atlas }`` and ``format { migrate { apply,
   status } }``. ``lint``, ``diff``, ``atlas`` and ``data`` blocks are not evaluated (Atlas too
   evaluates a data source only when it is referenced; a reference to one is an error).
 - ``for_each`` instances come in Atlas's order: a set's values and a map's keys sorted.
@@ -246,6 +246,9 @@ class Project:
         for mig in body.get("migration", []):
             for key, expr in _attributes(mig).items():
                 attr = f"migration.{key}"
+                if key == "format":  # Atlas's default directory format is ours; no other is
+                    _dir_format(ctx, expr, attr)
+                    continue
                 if key not in MIGRATION_KEYS:
                     raise ConfigError(f"reading project file {self.where}: {ctx.block} attribute "
                                       f"{attr} is not supported; remove it (we read "
@@ -348,6 +351,17 @@ def _exec_order(ctx: _Context, expr: Any, attr: str) -> str:
         raise ConfigError(f"reading project file {ctx.project.where}: {ctx.block} {attr}: "
                           f"unknown exec order {value!r}; use LINEAR, LINEAR_SKIP or NON_LINEAR")
     return EXEC_ORDER_NAMES[name]
+
+
+def _dir_format(ctx: _Context, expr: Any, attr: str) -> None:
+    """``format = atlas`` (Atlas's default, as an identifier or a string) is accepted; the other
+    formats Atlas reads (golang-migrate, goose, flyway, liquibase, dbmate) are refused."""
+    raw = _strip(expr).strip()
+    value = raw if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", raw) else ctx.string(expr, attr)
+    if value != "atlas":
+        raise ConfigError(f"reading project file {ctx.project.where}: {ctx.block} {attr}: "
+                          f"directory format {value!r} is not supported, only Atlas's (atlas); "
+                          "convert the directory with 'atlas migrate import'")
 
 
 def _duration(ctx: _Context, expr: Any, attr: str) -> float:

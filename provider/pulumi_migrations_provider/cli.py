@@ -581,6 +581,9 @@ _COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int | None],
     ("manifests", _manifests, _manifests_arguments,
      "Print Kubernetes manifests for the Atlas operator (pipe into "
      "'kubectl apply --server-side -f -').",
+     " Server-side, because client-side apply copies each object into its "
+     "last-applied-configuration annotation, which fails above 256 KiB (this command warns "
+     "then); server-side apply takes objects up to 1 MiB."
      " Pass exactly one of --url and --url-secret. Every object is labelled "
      "pulumi-migrations/atlas-migration=NAME: add '--prune -l pulumi-migrations/atlas-migration=NAME "
      "--prune-allowlist=core/v1/ConfigMap' to delete the ConfigMap a directory change replaced."),

@@ -60,7 +60,7 @@ def status(target: Target | str, directory: MigrationDir | str | Path,
     # transaction, or a row from an older version of ours for a rolled-back file) only keeps the
     # error: it is neither the current version nor an executed file.
     ran = executed_rows(revs)
-    current = current_version(revs)
+    current = _start_version(state)  # with --baseline on a fresh table: the baseline, as apply's header
     pending = [f.name for f in p.pending]
     report = StatusReport(
         status="PENDING" if pending or out_of_order else "OK",

@@ -108,6 +108,7 @@ def apply_all(tenants: list[Tenant], *, parallel: int = 1, dry_run: bool = False
             elif kind == "FileDone":
                 seen.applied.append(e.file)
                 seen.to_version = e.version
+                seen.statements += e.statements
             w.event(t, e)
 
         report = engine.apply(t.target, t.directory, t.options, dry_run=dry_run, logger=logger)

@@ -288,20 +288,27 @@ def mask_forms(text: str, forms: list[str]) -> str:
 
     alternatives = "|".join(re.escape(form) for form in forms)
     pattern = rf"(?<![A-Za-z0-9_])(?<!://)(?:{alternatives})(?![A-Za-z0-9_])(?!://)"
-    if '":' not in text:
-        return re.sub(pattern, _MASK, text)
+    json_doc = '":' in text
 
-    def mask(match: re.Match[str]) -> str:  # a JSON document: spare our own fields' values
-        before = text[max(0, match.start() - 40):match.start()]
-        return match.group(0) if re.search(_OWN_JSON_VALUE, before) else _MASK
+    def mask(match: re.Match[str]) -> str:
+        before = text[max(0, match.start() - 300):match.start()]
+        if re.search(_URL_PATH_START, before):  # a URL's path (database name): never a password
+            return match.group(0)
+        if json_doc and re.search(_OWN_JSON_VALUE, before[-40:]):  # our own JSON fields' values
+            return match.group(0)
+        return _MASK
 
     return re.sub(pattern, mask, text)
 
 
+#: What comes before a URL's path: ``scheme://[user[:password]@]host[:port]/``. A password is
+#: never there (``postgres://postgres:****@db/postgres`` read ``…@db/****``).
+_URL_PATH_START = r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#\"']*/$"
+
 #: The start of a JSON string value that only we write (Atlas's JSON: ``"Driver":"postgres"``,
 #: ``"Scheme"``, ``"Type":"applied"``, ``"Status"``...), whatever the password: with the common
 #: password ``postgres`` these read ``"Driver":"****"`` otherwise. No password is ever in them.
-_OWN_JSON_VALUE = (r'"(?:Driver|Scheme|Schema|Dir|Type|Status|Next|Op|OperatorVersion|status|'
+_OWN_JSON_VALUE = (r'"(?:Driver|Scheme|Schema|Path|RawPath|Dir|Type|Status|Next|Op|OperatorVersion|status|'
                    r'revisions_table|category|severity|code)":\s*"[^"\\]*$')
 
 
