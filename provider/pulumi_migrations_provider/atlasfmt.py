@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import re
 import time
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .revisions import Revision, executed_rows, type_name
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
-    from typing import Any
-
     from .events import Event
     from .migdir import MigrationDir, MigrationFile
     from .reports import StatusReport
