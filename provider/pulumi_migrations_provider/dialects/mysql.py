@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 class MySQLDialect(Dialect):
     name = "mysql"
+    scan_features = ("match_begin", "backslash_escapes", "hash_comments")  # MariaDB too
     transactional_ddl = False
     quote_char = "`"
 

@@ -58,6 +58,7 @@ def _checked_param(target: Target, key: str, value: str) -> str:
 
 class PostgresDialect(Dialect):
     name = "postgresql"
+    scan_features = ("match_begin", "match_begin_atomic", "match_dollar_quote", "escaped_string_ext")
     json_placeholder = "?::jsonb"
     transactional_ddl = True
     supports_script = True   # without parameters psycopg sends the simple query protocol

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
+    scan_features = ("match_begin",)
     transactional_ddl = True
     supports_script = True
     begin_sql = "BEGIN IMMEDIATE"
