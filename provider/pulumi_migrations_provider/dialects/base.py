@@ -22,6 +22,14 @@ Facts (class attributes)
   sends a whole file, plus its revision row, in one round trip).
 - ``begin_sql``, ``quote_char``, ``json_placeholder``: SQL spelling.
 - ``busy_hint``: what holds a busy database, for ``LockError`` messages.
+- ``url_schema(path, query)``: the ``Schema`` Atlas's driver reads from a URL (its
+  ``sqlclient.URL.Schema``, shown in the ``{{ json . }}`` documents ``atlasfmt`` renders).
+  Default: the path names it (MySQL's database); SQLite says ``main``, PostgreSQL its
+  ``search_path`` parameter.
+
+The URL grammar itself (schemes, SQLite's path forms, defaults, the schema a ``Target`` is
+bound to) is ``target``'s: it sits under this package (``Target.parse`` picks the family before
+any dialect module loads, on every start), and every method here takes a parsed ``Target``.
 
 Connecting (called once per run or look, before anything else)
 - ``connect(target, timeout=, readonly=)`` *required*: a ``Connection`` in autocommit mode, or
@@ -209,6 +217,11 @@ class Dialect:
 
             options = self._scan_options = ScanOptions(**dict.fromkeys(self.scan_features, True))
         return options
+
+    def url_schema(self, path: str, query: Sequence[tuple[str, str]]) -> str:
+        """The schema Atlas's driver reads from a URL whose decoded path is ``path`` and whose
+        query is the raw ``(key, value)`` pairs ``query``: by default the path names it."""
+        return path.lstrip("/")
 
     # --- connecting ---------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from .base import LOCK_NAME, TABLE, Connection, Dialect, jitter, lock_held
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any, Callable, Sequence
 
 
 class SQLiteDialect(Dialect):
@@ -28,6 +28,9 @@ class SQLiteDialect(Dialect):
     supports_script = True
     begin_sql = "BEGIN IMMEDIATE"
     quote_char = "`"
+
+    def url_schema(self, path: str, query: Sequence[tuple[str, str]]) -> str:
+        return "main"  # Atlas's sqlite driver: the one schema of every URL
 
     def placeholders(self, sql: str) -> str:
         return sql
