@@ -10,8 +10,9 @@ Two halves, both used by ``cli`` (the commands), ``cli_lint`` (``lint``) and ``c
   ``url_or_env``/``required_url``, ``parse_target`` (a ``Target``, its password remembered for
   the scrubber), ``load_dir`` (a ``MigrationDir``) and ``pending_options`` (``Options``).
 
-Imported on every CLI start: only ``argparse`` and ``os`` at module level; ``reports``,
-``target``, ``migdir`` and ``atlasfmt`` load inside the functions that need them.
+Imported on every CLI start: at module level only ``argparse``, ``os`` and the two CLI
+modules ``cli`` loads anyway (``cliout``, ``cliparse``); ``reports``, ``target``, ``migdir``
+and ``atlasfmt`` load inside the functions that need them.
 """
 
 from __future__ import annotations
