@@ -45,7 +45,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from pulumi_migrations_provider import lex
+from pulumi_migrations_provider import dialects, lex
 
 from tests.helpers import dbcheck
 
@@ -256,7 +256,7 @@ def _execute_file(conn: Any, d: str, f: Path, sums: dict[str, str], tx_mode: str
     if f.name not in sums:
         raise AtlasError(f'sql/migrate: scanning checksum from "{f.name}": checksum not found')
     text = f.read_bytes().decode()
-    stmts = [s.text for s in lex.split_statements(text, lex.OPTIONS_BY_DIALECT[d], file=f.name)]
+    stmts = [s.text for s in lex.split_statements(text, dialects.named(d).scan_options, file=f.name)]
     hashes = statement_hashes(stmts)
     txmode = tx_mode
     for line in text.split("\n\n", 1)[0].splitlines() if text.startswith(("--", "#")) else []:

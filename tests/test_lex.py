@@ -9,12 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.paths import ATLAS_TESTDATA
+from pulumi_migrations_provider import dialects
 from pulumi_migrations_provider.errors import ParseError
 from pulumi_migrations_provider.lex import (
-    MYSQL,
-    OPTIONS_BY_DIALECT,
-    POSTGRES,
-    SQLITE,
     ScanOptions,
     Statement,
     split_statements,
@@ -22,6 +19,8 @@ from pulumi_migrations_provider.lex import (
 )
 
 CONFORMANCE = ATLAS_TESTDATA
+# Each dialect's splitter options, as the dialect states them (Dialect.scan_features).
+MYSQL, POSTGRES, SQLITE = (dialects.named(n).scan_options for n in ("mysql", "postgres", "sqlite"))
 SEPARATOR = "\n-- end --\n"
 
 # Option sets named in tests/testdata/SOURCE.md for each golden folder.
@@ -204,7 +203,7 @@ def test_statement_comments_and_positions():
 
 def test_statement_line_and_column():
     src = "-- header\n\n  CREATE TABLE t(a int);  INSERT INTO t VALUES (1);\nSELECT 1"
-    stmts = split_statements(src)
+    stmts = split_statements(src, SQLITE)
     assert stmts == [
         Statement("CREATE TABLE t(a int);", 13, 3, 3),
         Statement("INSERT INTO t VALUES (1);", 37, 3, 27),
@@ -236,7 +235,7 @@ def test_delimiter_directive_unescapes_newlines_and_tabs():
 def test_delimiter_directive_only_on_line_one_with_exact_prefix():
     # Not on line 1, or without the space after "--": silently ignored, ';' splits.
     assert texts("-- atlas:txmode none\n-- atlas:delimiter //\nA;//\nB;") == ["A;", "//\nB;"]
-    stmts = split_statements("--atlas:delimiter //\nA;B;")
+    stmts = split_statements("--atlas:delimiter //\nA;B;", SQLITE)
     assert [(s.text, s.comments) for s in stmts] == [
         ("A;", ("--atlas:delimiter //\n",)),
         ("B;", ()),
@@ -288,10 +287,10 @@ def test_final_line_comment_without_newline_is_a_statement():
 
 
 def test_comment_group_followed_by_blank_line_is_dropped():
-    stmts = split_statements("-- a\n\n-- b\nSELECT 1;")
+    stmts = split_statements("-- a\n\n-- b\nSELECT 1;", SQLITE)
     assert stmts[0].comments == ("-- b\n",)
-    assert split_statements("/* a */\n\nSELECT 1;")[0].comments == ()
-    assert split_statements("/* a */\nSELECT 1;")[0].comments == ("/* a */",)
+    assert split_statements("/* a */\n\nSELECT 1;", SQLITE)[0].comments == ()
+    assert split_statements("/* a */\nSELECT 1;", SQLITE)[0].comments == ("/* a */",)
 
 
 def test_semicolon_inside_parentheses_and_quotes_does_not_split():
@@ -363,16 +362,14 @@ def test_dollar_quotes_postgres_only():
 
 
 def test_empty_and_comment_only_inputs():
-    assert split_statements("") == []
-    assert split_statements("  \n\t\n") == []
-    assert split_statements("-- only a comment\n\n/* and another */\n") == []
+    assert split_statements("", SQLITE) == []
+    assert split_statements("  \n\t\n", SQLITE) == []
+    assert split_statements("-- only a comment\n\n/* and another */\n", SQLITE) == []
 
 
 def test_dialect_presets():
-    assert OPTIONS_BY_DIALECT["mysql"] is MYSQL
-    assert OPTIONS_BY_DIALECT["mariadb"] is MYSQL
-    assert OPTIONS_BY_DIALECT["postgresql"] is POSTGRES
-    assert OPTIONS_BY_DIALECT["sqlite"] is SQLITE
+    assert dialects.named("mariadb").scan_options is MYSQL
+    assert dialects.named("postgresql").scan_options is POSTGRES is dialects.named("postgres").scan_options
     assert MYSQL == ScanOptions(match_begin=True, backslash_escapes=True, hash_comments=True,
                                 executable_comments=True)  # ours: refused at a statement head
     assert POSTGRES == ScanOptions(

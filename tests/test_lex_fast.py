@@ -14,9 +14,12 @@ import random
 
 import pytest
 
-from pulumi_migrations_provider import lex
+from pulumi_migrations_provider import dialects, lex
 from pulumi_migrations_provider.errors import ParseError
-from pulumi_migrations_provider.lex import MYSQL, POSTGRES, SQLITE, ScanOptions
+from pulumi_migrations_provider.lex import ScanOptions
+
+# Each dialect's splitter options, as the dialect states them (Dialect.scan_features).
+MYSQL, POSTGRES, SQLITE = (dialects.named(n).scan_options for n in ("mysql", "postgres", "sqlite"))
 
 ALL = ScanOptions(match_begin=True, match_begin_atomic=True, match_dollar_quote=True,
                   backslash_escapes=True, escaped_string_ext=True, hash_comments=True)

@@ -515,9 +515,9 @@ def test_squawk_agrees_on_the_hazards_we_map_to_its_rules(tmp_path: Path) -> Non
 
 
 def _statements(f: MigrationFile):
-    from pulumi_migrations_provider import lex
+    from pulumi_migrations_provider import dialects, lex
 
-    return sorted(lex.split_statements(f.text(), lex.POSTGRES, file=f.name), key=lambda s: -s.line)
+    return sorted(lex.split_statements(f.text(), dialects.named("postgres").scan_options, file=f.name), key=lambda s: -s.line)
 
 
 def test_status_and_dry_run_show_findings_and_write_nothing(tmp_path: Path, db_url: str) -> None:

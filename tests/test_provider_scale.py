@@ -163,8 +163,7 @@ def test_many_resources_of_one_directory_read_it_once_and_parse_each_file_once(
         return real_split(text, *args, **kwargs)
 
     # the statement counts' splits only (the engine splits what it applies)
-    monkeypatch.setattr(preview, "lex", SimpleNamespace(split_statements=counting_split,
-                                                        OPTIONS_BY_DIALECT=lex.OPTIONS_BY_DIALECT))
+    monkeypatch.setattr(preview, "lex", SimpleNamespace(split_statements=counting_split))
     monkeypatch.setattr(preview, "_COUNTS", {})
     provider = MigrationProvider()
     for name in ("a", "b"):

@@ -236,3 +236,28 @@ def test_records_are_only_the_no_op_paths_classes(tmp_path: Path) -> None:
     assert code == 0 and "No migration files to execute" in out, out
     elsewhere = sorted(f"{c.__module__}.{c.__qualname__}" for c in records if c.__module__ not in modules)
     assert elsewhere == []
+
+
+#: Loaded by the console script before the CLI (``console.run`` installs the interrupt handlers
+#: first), so on every start, though ``run_cli`` (which calls ``cli.main``) does not see them.
+CONSOLE_SCRIPT_MODULES = ("pulumi_migrations_provider.console",
+                          "pulumi_migrations_provider.interrupts")
+
+
+def test_the_type_checking_stand_in_is_only_on_the_no_op_path(tmp_path: Path) -> None:
+    """``TYPE_CHECKING = False`` (``typing.TYPE_CHECKING`` without importing ``typing``) is a
+    start-up measure: only the modules a no-op apply loads may use it; everywhere else
+    ``from typing import TYPE_CHECKING`` is the house style (a copy elsewhere fails here)."""
+    package = Path(__file__).resolve().parents[1] / "provider" / "pulumi_migrations_provider"
+    users = set()
+    for path in package.rglob("*.py"):
+        if any(line.startswith("TYPE_CHECKING = False") for line in path.read_text().splitlines()):
+            parts = path.relative_to(package.parent).with_suffix("").parts
+            users.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    assert "pulumi_migrations_provider.cli" in users  # the check reads what it should
+    d = make_dir(tmp_path, {"1_a.sql": "CREATE TABLE a (id int);\n"})
+    argv = ("apply", "--dir", str(d), "--url", f"sqlite://{tmp_path / 'app.db'}")
+    run_cli(*argv)
+    code, out, modules = run_cli(*argv)
+    assert code == 0 and "No migration files to execute" in out, out
+    assert sorted(users - modules - set(CONSOLE_SCRIPT_MODULES)) == []

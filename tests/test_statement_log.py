@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pulumi_migrations_provider import engine, events, lex
+from pulumi_migrations_provider import dialects, engine, events, lex
 from pulumi_migrations_provider.errors import StatementError
 from pulumi_migrations_provider.executor import Prepared
 from pulumi_migrations_provider.migdir import MigrationFile
@@ -96,7 +96,7 @@ def test_bulk_logger_on_a_dry_run(sqlite_url: str, tmp_path: Path) -> None:
 
 def test_partial_hashes_computed_as_far_as_asked_are_atlas_s() -> None:
     text = FILES["1_t.sql"]
-    stmts = lex.split_statements(text, lex.SQLITE)
+    stmts = lex.split_statements(text, dialects.named("sqlite").scan_options)
     want = lex.statement_hashes([s.text for s in stmts])
     p = Prepared(MigrationFile("1_t.sql", text.encode()), stmts, "x")
     assert p.hashes_upto(0) == []
@@ -115,7 +115,7 @@ def test_printer_prints_the_same_in_bulk(monkeypatch: pytest.MonkeyPatch, rows: 
     from pulumi_migrations_provider.cliout import _ApplyPrinter
 
     text = "".join(f"INSERT INTO t VALUES ({i}, 'naïve ; -- {i}');\n" for i in range(rows))
-    stmts = lex.split_statements(text, lex.SQLITE)
+    stmts = lex.split_statements(text, dialects.named("sqlite").scan_options)
 
     def printed(bulk: bool) -> str:
         out = io.StringIO()

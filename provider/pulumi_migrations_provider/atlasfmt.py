@@ -15,21 +15,21 @@ spacing), also with Atlas's ``json`` arguments ``{{ json . "  " }}`` (indent) an
 ``{{ json . "" "  " }}`` (prefix, indent) as Go's ``json.MarshalIndent`` takes them, and raises
 ``ConfigError`` naming any other Go template.
 
-Imports only the standard library and our records; no engine, no database.
+Imports only the standard library, our records and the dialects' facts (``url_schema``); no
+engine, no database.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from typing import TYPE_CHECKING, Any
 
+from . import dialects
 from .errors import ConfigError
 from .revisions import Revision, executed_rows, type_name
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
-    from typing import Any
-
     from .events import Event
     from .migdir import MigrationDir, MigrationFile
     from .reports import StatusReport
@@ -160,12 +160,7 @@ def url_json(url: str, dialect: str) -> dict[str, Any]:
     params = [p.partition("=") for p in query.split("&")] if query else []
     masked = "&".join(k + (s + ("xxxxx" if k.lower() in _SECRET_PARAMS else v))
                       for k, s, v in params)
-    if dialect == "sqlite":
-        schema = "main"
-    elif dialect == "postgresql":
-        schema = next((unquote(v) for k, _, v in params if k == "search_path"), "")
-    else:
-        schema = decoded.lstrip("/")
+    schema = dialects.named(dialect).url_schema(decoded, [(k, v) for k, _, v in params])
     return {"Scheme": scheme.lower(), "Opaque": "", "User": {} if at else None, "Host": host,
             "Path": decoded, "RawPath": raw_path, "OmitHost": False, "ForceQuery": False,
             "RawQuery": masked, "Fragment": unquote(fragment), "RawFragment": "",

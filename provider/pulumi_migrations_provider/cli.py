@@ -25,13 +25,16 @@ import argparse
 import os
 import sys
 
+from .cliargs import (DIALECT_CHOICES, add_dir, add_format, add_lock_timeout, add_pending_options,
+                      add_revisions_schema, add_url, load_dir, parse_target, pending_options,
+                      required_url, url_or_env, usage)
 from .cliout import (_ApplyPrinter, _forget_secrets, _print_error, _print_status,
-                     _remember_secret, _remember_urls_in, _Scrubbed, _stdout, count_noun)
-from .cliparse import PROG, Formatter, Parser, VersionAction, duration, int_at_least, label
+                     _remember_urls_in, _Scrubbed, _stdout, count_noun, dump_json)
+from .cliparse import PROG, Formatter, Parser, VersionAction, int_at_least, label
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
 if TYPE_CHECKING:
-    from typing import Any, Callable, NoReturn, Sequence
+    from typing import Callable, NoReturn, Sequence
 
     from .errors import MigrateError
     from .migdir import MigrationDir
@@ -39,66 +42,11 @@ if TYPE_CHECKING:
     from .target import Target
 
 _ERROR_FIELDS = ("file", "version", "index", "line", "col", "statement", "db_error", "reason")
-_FORMATS = ("text", "json")
-_DIALECT_CHOICES = ("sqlite", "postgres", "mysql")
 
 
 # --- the parser -----------------------------------------------------------------------------
 # The argument builders run only for the command being parsed (or whose help is shown); the
-# ones naming reports' choices serve status, apply and manifests, which import reports anyway.
-
-
-def _add_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dir", dest="directory", metavar="DIR", default="file://migrations",
-                   help="Migration directory: a path or file:// URL.")
-
-
-def _add_url(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-u", "--url", metavar="URL", action="append",
-                   help="Database URL (sqlite://, postgres://, mysql://, maria://); password "
-                        "percent-encoded; repeat it to run on several databases. "
-                        "[env var: DATABASE_URL; required]")
-
-
-def _add_revisions_schema(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--revisions-schema", metavar="SCHEMA",
-                   help="Schema (database) of the atlas_schema_revisions table.")
-
-
-def _add_exec_order(p: argparse.ArgumentParser) -> None:
-    from .reports import EXEC_ORDERS
-
-    p.add_argument("--exec-order", choices=EXEC_ORDERS, default="linear",
-                   help="How to treat files added before the last applied version.")
-
-
-def _output_format(text: str) -> str:
-    """``--format``: ``text``, ``json`` (ours), or the Go template ``{{ json . }}`` (Atlas's
-    JSON: an ``atlasfmt.AtlasJSON``, equal to ``atlas``); any other template is a usage error
-    naming it."""
-    if "{{" not in text:
-        if text in _FORMATS:
-            return text
-        raise argparse.ArgumentTypeError(
-            f"invalid choice: {text!r} (choose from 'text', 'json', '{{{{ json . }}}}')")
-    from .atlasfmt import parse_template
-    from .errors import ConfigError
-
-    try:
-        return parse_template(text)
-    except ConfigError as err:
-        raise argparse.ArgumentTypeError(str(err).removeprefix("reading --format: ")) from None
-
-
-def _add_lock_timeout(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lock-timeout", metavar="DURATION", type=duration, default="10s",
-                   help="How long to wait for the migration lock (10s, 500ms, 1m, 2.5).")
-
-
-def _add_format(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", dest="output", type=_output_format, default="text",
-                   metavar="FORMAT",
-                   help="Output format: text, json, or '{{ json . }}' for Atlas's JSON.")
+# flags several commands share are built in cliargs.
 
 
 def _add_project(p: argparse.ArgumentParser, *, fan_out: bool = False) -> None:
@@ -108,13 +56,13 @@ def _add_project(p: argparse.ArgumentParser, *, fan_out: bool = False) -> None:
 
 
 def _hash_arguments(p: argparse.ArgumentParser) -> None:
-    _add_dir(p)
+    add_dir(p)
     _add_project(p)
 
 
 def _validate_arguments(p: argparse.ArgumentParser) -> None:
-    _add_dir(p)
-    p.add_argument("--dialect", choices=_DIALECT_CHOICES,
+    add_dir(p)
+    p.add_argument("--dialect", choices=DIALECT_CHOICES,
                    help="Statement-splitting rules to check the files with; default: the "
                         "--url's (or DATABASE_URL's) dialect, else sqlite.")
     p.add_argument("-u", "--url", metavar="URL",
@@ -123,36 +71,12 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
     _add_project(p)
 
 
-def _add_pending_options(p: argparse.ArgumentParser) -> None:
-    """The options that change what is pending: ``status`` takes them too, so it answers
-    exactly what ``apply`` with the same options would do."""
-    p.add_argument("--baseline", metavar="VERSION",
-                   help="On a non-empty database, treat this version as already applied.")
-    p.add_argument("--allow-dirty", action="store_true",
-                   help="Allow the first run on a database that already holds tables.")
-    _add_exec_order(p)
-    _add_lock_timeout(p)
-    p.add_argument("--allow-changed", action="store_true",
-                   help="Proceed although an applied file changed since it ran.")
-
-
-def _pending_options(ns: argparse.Namespace, **more: Any) -> Options:
-    """``Options`` from the flags ``_add_pending_options`` adds (plus ``more``)."""
-    if ns.baseline and ns.allow_dirty:
-        _usage(ns, "--baseline and --allow-dirty are mutually exclusive; pass only one")
-    from .reports import Options
-
-    return Options(revisions_schema=ns.revisions_schema, baseline=ns.baseline,
-                   allow_dirty=ns.allow_dirty, exec_order=ns.exec_order,
-                   lock_timeout=ns.lock_timeout, allow_changed=ns.allow_changed, **more)
-
-
 def _status_arguments(p: argparse.ArgumentParser) -> None:
-    _add_url(p)
-    _add_dir(p)
-    _add_revisions_schema(p)
-    _add_pending_options(p)
-    _add_format(p)
+    add_url(p)
+    add_dir(p)
+    add_revisions_schema(p)
+    add_pending_options(p)
+    add_format(p)
     _add_project(p, fan_out=True)
 
 
@@ -161,10 +85,10 @@ def _apply_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("amount", metavar="AMOUNT", nargs="?", type=int_at_least(1),
                    help="Apply at most this many pending files.")
-    _add_url(p)
-    _add_dir(p)
-    _add_revisions_schema(p)
-    _add_pending_options(p)
+    add_url(p)
+    add_dir(p)
+    add_revisions_schema(p)
+    add_pending_options(p)
     p.add_argument("--tx-mode", choices=TX_MODES, default="file",
                    help="One transaction per file, for all files, or none.")
     p.add_argument("--to-version", metavar="VERSION",
@@ -174,7 +98,7 @@ def _apply_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resolve-in-doubt", choices=("done", "redo"),
                    help="A statement an interrupted run left in doubt, whose effect the catalog "
                         "cannot show: it completed (done) or must run again (redo).")
-    _add_format(p)
+    add_format(p)
     _add_project(p, fan_out=True)
 
 
@@ -182,22 +106,22 @@ def _set_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("version", metavar="VERSION", nargs="?",
                    help="Record every file up to this version as applied and delete later rows; "
                         "omitted: the directory's last version (only when rows exist).")
-    _add_url(p)
-    _add_dir(p)
-    _add_revisions_schema(p)
-    _add_lock_timeout(p)
+    add_url(p)
+    add_dir(p)
+    add_revisions_schema(p)
+    add_lock_timeout(p)
     p.add_argument("--allow-partial", action="store_true",
                    help="Record a file that stopped midway as fully applied (finish or undo its "
                         "remaining statements by hand first).")
     p.add_argument("--dry-run", action="store_true",
                    help="Print the rows that would be written and deleted; write nothing.")
-    _add_format(p)
+    add_format(p)
 
 
 def _new_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME", nargs="?", default="",
                    help="Name part of the file: <version>_<name>.sql.")
-    _add_dir(p)
+    add_dir(p)
     _add_project(p)
 
 
@@ -206,7 +130,7 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--name", required=True,
                    help="Name of the AtlasMigration and ConfigMap. [required]")
-    _add_dir(p)
+    add_dir(p)
     p.add_argument("-n", "--namespace", help="Namespace of every object.")
     p.add_argument("--url", metavar="URL",
                    help="Database URL written into a Secret (prefer --url-secret).")
@@ -230,7 +154,7 @@ def _manifests_arguments(p: argparse.ArgumentParser) -> None:
                         "as already applied.")
     p.add_argument("--exec-order", choices=EXEC_ORDERS,
                    help="spec.execOrder; omitted: the operator's default (linear).")
-    _add_revisions_schema(p)
+    add_revisions_schema(p)
     p.add_argument("--backoff-limit", metavar="N", type=int_at_least(0),
                    help="spec.backoffLimit: how many times the operator retries a failed run.")
     p.add_argument("--allow-down", action="store_true",
@@ -266,48 +190,6 @@ def build_parser() -> Parser:
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def _usage(ns: argparse.Namespace, message: str) -> NoReturn:
-    """A usage error found after parsing (conflicting flags): one line, exit 2."""
-    parser: argparse.ArgumentParser = ns.command_parser
-    parser.error(message)
-
-
-def _url_or_env(ns: argparse.Namespace) -> str | None:
-    """``--url``, else a non-empty ``DATABASE_URL``, else None."""
-    return ns.url if ns.url is not None else os.environ.get("DATABASE_URL") or None
-
-
-def _required_url(ns: argparse.Namespace) -> str:
-    """``--url``, else a non-empty ``DATABASE_URL``; with neither, a usage error."""
-    url = _url_or_env(ns)
-    if url is None:
-        _usage(ns, "missing option --url/-u (or the DATABASE_URL environment variable)")
-    return url
-
-
-def _target(url: str) -> Target:
-    """Parse ``url`` (an argument or ``DATABASE_URL``, whose URL-looking words ``main`` has
-    remembered) and remember its password as parsed for the scrubber. Raises ConfigError."""
-    from .target import Target
-
-    target = Target.parse(url)
-    for secret in target.secrets:
-        _remember_secret(secret)
-    return target
-
-
-def _load(directory: str, *, unique_versions: bool = True) -> MigrationDir:
-    from .migdir import MigrationDir
-
-    return MigrationDir.load(directory, unique_versions=unique_versions)
-
-
-def _dump_json(data: Any) -> None:
-    import json
-
-    _stdout().write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 #: The remedies of errors.HINTS in the CLI's words (flags), appended to the engine's message.
@@ -351,7 +233,7 @@ def _fail(err: MigrateError, *, json_output: bool) -> None:
         if err.option is not None:
             data["option"] = OPTION_FLAGS[err.option]
         data.update({k: getattr(err, k) for k in _ERROR_FIELDS if getattr(err, k, None) is not None})
-        _dump_json(data)
+        dump_json(data)
 
 
 # --- the commands (each raises MigrateError for _run to print) ------------------------------
@@ -367,13 +249,13 @@ def _hash(ns: argparse.Namespace) -> None:
 def _validate(ns: argparse.Namespace) -> None:
     from . import dialects, lex
 
-    url = _url_or_env(ns)
+    url = url_or_env(ns)
     if ns.dialect is not None:
         dialect = dialects.named(ns.dialect)
     else:
-        dialect = dialects.for_target(_target(url)) if url else dialects.named("sqlite")
+        dialect = dialects.for_target(parse_target(url)) if url else dialects.named("sqlite")
     rules = dialect.name
-    d = _load(ns.directory)
+    d = load_dir(ns.directory)
     d.validate()
     options = dialect.scan_options
     for f in d.files:
@@ -383,10 +265,10 @@ def _validate(ns: argparse.Namespace) -> None:
 
 
 def _status(ns: argparse.Namespace) -> None:
-    url = _required_url(ns)
-    target = _target(url)
-    options = _pending_options(ns)
-    d = _load(ns.directory)
+    url = required_url(ns)
+    target = parse_target(url)
+    options = pending_options(ns)
+    d = load_dir(ns.directory)
     from . import engine
 
     report = engine.status(target, d, options)
@@ -400,20 +282,20 @@ def _status(ns: argparse.Namespace) -> None:
 
     findings = pending_findings(target, d, report.pending)
     if ns.output == "json":
-        _dump_json({**report.to_dict(), "findings": [f.to_dict() for f in findings or []]})
+        dump_json({**report.to_dict(), "findings": [f.to_dict() for f in findings or []]})
     else:
         _print_status(report, d)
         print_findings(findings)
 
 
 def _apply(ns: argparse.Namespace) -> None:
-    url = _required_url(ns)
+    url = required_url(ns)
     if ns.to_version is not None and ns.amount is not None:
-        _usage(ns, "--to-version and an AMOUNT are mutually exclusive; pass only one")
-    target = _target(url)
-    options = _pending_options(ns, tx_mode=ns.tx_mode, to_version=ns.to_version, amount=ns.amount,
+        usage(ns, "--to-version and an AMOUNT are mutually exclusive; pass only one")
+    target = parse_target(url)
+    options = pending_options(ns, tx_mode=ns.tx_mode, to_version=ns.to_version, amount=ns.amount,
                                resolve_in_doubt=ns.resolve_in_doubt)
-    d = _load(ns.directory)
+    d = load_dir(ns.directory)
     from . import engine
 
     findings = None
@@ -427,7 +309,7 @@ def _apply(ns: argparse.Namespace) -> None:
         data = report.to_dict()
         if ns.dry_run:
             data["findings"] = [f.to_dict() for f in findings or []]
-        _dump_json(data)
+        dump_json(data)
         return
     if ns.output == "atlas":
         _apply_atlas(ns, url, target, d, options)
@@ -478,9 +360,9 @@ def _apply_atlas(ns: argparse.Namespace, url: str, target: Target, d: MigrationD
 
 
 def _set(ns: argparse.Namespace) -> None:
-    url = _required_url(ns)
-    target = _target(url)
-    d = _load(ns.directory)
+    url = required_url(ns)
+    target = parse_target(url)
+    d = load_dir(ns.directory)
     from .reports import Options
     from .setrev import set_version
 
@@ -493,7 +375,7 @@ def _set(ns: argparse.Namespace) -> None:
         _print_set(report)
         return
     if ns.output == "json":
-        _dump_json(report.to_dict())
+        dump_json(report.to_dict())
         return
     from .atlasfmt import dumps, set_json
 
@@ -512,22 +394,22 @@ def _new(ns: argparse.Namespace) -> None:
 
             raise ConfigError(f"creating migration directory {path}: {err.strerror}; "
                               "check the path and its permissions") from None
-    d = _load(ns.directory)
+    d = load_dir(ns.directory)
     f = d.new_file(ns.name)
     _stdout().write(f"{(d.path or path) / f.name}\n")
 
 
 def _manifests(ns: argparse.Namespace) -> None:
     if (ns.url is None) == (ns.url_secret is None):
-        _usage(ns, "pass exactly one of --url and --url-secret")
+        usage(ns, "pass exactly one of --url and --url-secret")
     labels = dict(ns.label or [])
     if ns.url is not None:  # main() remembered its password: errors are scrubbed, YAML not
         from .target import Target
 
         Target.parse(ns.url)  # reject a malformed URL before it lands in YAML
     if ns.dev_url is not None and ns.dev_url_secret is not None:
-        _usage(ns, "pass at most one of --dev-url and --dev-url-secret")
-    d = _load(ns.directory)
+        usage(ns, "pass at most one of --dev-url and --dev-url-secret")
+    d = load_dir(ns.directory)
     d.validate()
     from . import k8s
 

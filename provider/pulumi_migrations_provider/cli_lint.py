@@ -21,9 +21,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["arguments", "run"]
+from .cliargs import (DIALECT_CHOICES, add_dir, add_revisions_schema, load_dir, parse_target,
+                      url_or_env)
+from .cliout import _print_error, _stdout, dump_json
+from .cliparse import duration, int_at_least
 
-_DIALECTS = ("sqlite", "postgres", "mysql")
+__all__ = ["arguments", "pending_findings", "print_findings", "run"]
 
 
 def _policy_item(text: str) -> tuple[str, str]:
@@ -34,13 +37,11 @@ def _policy_item(text: str) -> tuple[str, str]:
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    from .cli import _add_dir, _add_revisions_schema
-
-    _add_dir(p)
+    add_dir(p)
     p.add_argument("-u", "--url", metavar="URL",
                    help="Target database: lint only its pending files and add live row counts "
                         "and sizes (read-only, never waits on a lock). [env var: DATABASE_URL]")
-    p.add_argument("--dialect", choices=_DIALECTS,
+    p.add_argument("--dialect", choices=DIALECT_CHOICES,
                    help="SQL dialect of the files; default: the URL's, else sqlite.")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--latest", metavar="N", type=_positive,
@@ -51,9 +52,9 @@ def arguments(p: argparse.ArgumentParser) -> None:
                    help="Severity of a category (destructive, data_depend, incompatible, condrop, "
                         "concurrent_index, locking, table_copy, inline_refs, unparsed) or a code (DS103): error, warn or off "
                         "(repeatable). Default: destructive changes are errors.")
-    p.add_argument("--facts-timeout", metavar="DURATION", type=_duration, default="5s",
+    p.add_argument("--facts-timeout", metavar="DURATION", type=duration, default="5s",
                    help="How long the read of live facts may take.")
-    _add_revisions_schema(p)
+    add_revisions_schema(p)
     p.add_argument("--format", dest="output", type=_format, default="text", metavar="FORMAT",
                    help="Output format: text or json.")
 
@@ -67,26 +68,15 @@ def _format(text: str) -> str:
     raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from 'text', 'json'){hint}")
 
 
-def _positive(text: str) -> int:
-    from .cliparse import int_at_least
-
-    return int_at_least(1)(text)
-
-
-def _duration(text: str) -> float:
-    from .cliparse import duration
-
-    return duration(text)
+_positive = int_at_least(1)
 
 
 def run(ns: argparse.Namespace) -> int:
     from . import lint
-    from .cli import _dump_json, _load, _target, _url_or_env
-    from .cliout import _print_error, _stdout
 
-    url = _url_or_env(ns)
-    target = _target(url) if url else None
-    d = _load(ns.directory)
+    url = url_or_env(ns)
+    target = parse_target(url) if url else None
+    d = load_dir(ns.directory)
     d.validate()
     dialect = ns.dialect or (lint.dialect_of(target.dialect) if target is not None else "sqlite")
     policy = dict(ns.policy or [])
@@ -120,7 +110,7 @@ def run(ns: argparse.Namespace) -> int:
         data: dict = {"findings": [f.to_dict() for f in findings]}
         if note:
             data["note"] = note
-        _dump_json(data)
+        dump_json(data)
     else:
         out = _stdout()
         for f in findings:
@@ -161,8 +151,6 @@ def print_findings(findings: list | None) -> None:
     """The text block ``status`` and ``apply --dry-run`` end with."""
     if not findings:
         return
-    from .cliout import _stdout
-
     out = _stdout()
     out.write(f"\nLint findings ({len(findings)}; 'pulumi-migrations lint' for details):\n")
     for f in findings:

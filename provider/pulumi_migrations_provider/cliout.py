@@ -103,6 +103,13 @@ def _stdout() -> TextIO:
     return _scrubbed(sys.stdout)
 
 
+def dump_json(data: Any) -> None:
+    """``data`` as indented JSON on scrubbed stdout (``default=str`` for paths, datetimes)."""
+    import json
+
+    _stdout().write(json.dumps(data, indent=2, default=str) + "\n")
+
+
 def _console(*, stderr: bool = False, width: int | None = None) -> Any:
     """A Rich console on scrubbed stdout/stderr that never interprets markup or emoji codes."""
     from rich.console import Console

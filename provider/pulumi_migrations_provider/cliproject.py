@@ -14,13 +14,17 @@ Contract:
   done; otherwise one line per finished tenant; then a summary table (tenant, from -> to,
   files, time, error). ``--format json`` prints one object ``{"tenants": [...], "failed": N}``.
   Exit 1 when any tenant failed, after every tenant ran.
-- Imported on every CLI start: only ``argparse`` at module level; the HCL parser, the engine
-  and Rich load when used.
+- Imported on every CLI command (not for ``--help``/``--version`` alone): at module level only
+  ``argparse`` and the CLI modules ``cli`` has already loaded (``cliargs``, ``cliout``); the
+  HCL parser, the engine and Rich load when used.
 """
 
 from __future__ import annotations
 
 import argparse
+
+from .cliargs import load_dir, parse_target, pending_options, usage
+from .cliout import _console, _print_error, _remember_urls_in, _stdout, dump_json, print_unpadded
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
 if TYPE_CHECKING:
@@ -102,7 +106,6 @@ def configure(ns: argparse.Namespace) -> None:
             _become_fan_out(ns, parser, [(None, u, {}) for u in urls])
         return
     from . import atlashcl
-    from .cliout import _remember_urls_in
 
     path = atlashcl.config_path(ns.config or "file://atlas.hcl")
     project = atlashcl.load(path, atlashcl.collect_vars(ns.var))
@@ -181,12 +184,12 @@ def _fan_out_command(ns: argparse.Namespace) -> None:
     """``status``/``apply`` on every target of ``ns.fan_out_targets``."""
     import sys
 
-    from . import cli, fanout
+    from . import fanout
     from .errors import FanOutError
     from .migdir import MigrationDir
 
     if ns.command == "apply" and ns.to_version is not None and ns.amount is not None:
-        cli._usage(ns, "--to-version and an AMOUNT are mutually exclusive; pass only one")
+        usage(ns, "--to-version and an AMOUNT are mutually exclusive; pass only one")
     dirs: dict[str, MigrationDir] = {}
     tenants: list[Tenant] = []
     for key, url, over in ns.fan_out_targets:
@@ -194,14 +197,14 @@ def _fan_out_command(ns: argparse.Namespace) -> None:
         for dest, value in over.items():
             setattr(one, dest, value)
         if url is None and one.url is None:
-            cli._usage(ns, "missing option --url/-u (or url in the env)")
-        target = cli._target(url or one.url)
+            usage(ns, "missing option --url/-u (or url in the env)")
+        target = parse_target(url or one.url)
         more = {"tx_mode": one.tx_mode, "to_version": one.to_version, "amount": one.amount} \
             if ns.command == "apply" else {}
-        options = cli._pending_options(one, **more)
+        options = pending_options(one, **more)
         d = dirs.get(one.directory)
         if d is None:
-            d = dirs[one.directory] = cli._load(one.directory)
+            d = dirs[one.directory] = load_dir(one.directory)
         tenants.append(fanout.Tenant(key if key is not None else target.redacted(), target, d,
                                      options))
     json_output = ns.output != "text"  # json (and Atlas's Go-template JSON): one document
@@ -225,7 +228,7 @@ def _fan_out_command(ns: argparse.Namespace) -> None:
     _close(watch)
     failed = [o.tenant for o in outcomes if o.status == "FAILED"]
     if json_output:
-        cli._dump_json({"tenants": [o.to_dict() for o in outcomes], "failed": len(failed)})
+        dump_json({"tenants": [o.to_dict() for o in outcomes], "failed": len(failed)})
     else:
         _print_summary(outcomes, ns.command)
     if failed:
@@ -234,8 +237,6 @@ def _fan_out_command(ns: argparse.Namespace) -> None:
         message = (f"{doing} {len(outcomes)} tenants: {len(failed)} failed ({names}); the others "
                    "ran; fix the failed ones and rerun the same command")
         if json_output:  # the JSON above is the whole stdout; the line goes to stderr only
-            from .cliout import _print_error
-
             _print_error(message)
             raise SystemExit(1)
         raise FanOutError(message, failed)
@@ -268,8 +269,6 @@ class _LineWatch:
     def __init__(self, command: str, *, quiet: bool) -> None:
         import threading
 
-        from .cliout import _stdout
-
         self.command = command
         self.quiet = quiet
         self.out = _stdout()
@@ -297,8 +296,6 @@ class _LiveWatch:
 
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                    TimeElapsedColumn)
-
-        from .cliout import _console
 
         self.command = command
         self.lock = threading.Lock()
@@ -341,8 +338,6 @@ class _LiveWatch:
 def _print_summary(outcomes: list[Outcome], command: str) -> None:
     """The table at the end: one row per tenant."""
     from rich.table import Table
-
-    from .cliout import _console, print_unpadded
 
     table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2))
     for name in (("Tenant", "Current", "Pending", "Status", "Error") if command == "status"

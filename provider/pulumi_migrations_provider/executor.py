@@ -41,6 +41,7 @@ import time
 from base64 import b64encode
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
 
 from . import indoubt, lex
 from .dialects import Connection
@@ -52,10 +53,6 @@ from .events import (ExecutionDone, ExecutionFailed, ExecutionStarted, FileDone,
 from .migdir import MigrationFile
 from .revisions import TYPE_EXECUTE, Revision, RevisionStore
 from .sumfile import HashFile
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
-if TYPE_CHECKING:
-    from typing import Any, Callable, Iterator
 
 
 @dataclass(slots=True)

@@ -44,10 +44,6 @@ from dataclasses import dataclass
 from .errors import ParseError
 
 __all__ = [
-    "MYSQL",
-    "OPTIONS_BY_DIALECT",
-    "POSTGRES",
-    "SQLITE",
     "ScanOptions",
     "Statement",
     "split_statements",
@@ -57,7 +53,9 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class ScanOptions:
-    """Which dialect features the scanner honours (Atlas's ``ScannerOptions``)."""
+    """Which dialect features the scanner honours (Atlas's ``ScannerOptions``). Each dialect
+    names the ones its family turns on (``Dialect.scan_features``; ``Dialect.scan_options``
+    builds this value from them)."""
 
     match_begin: bool = False  # BEGIN ... END grouping
     match_begin_atomic: bool = False  # BEGIN ATOMIC ... END (PG)
@@ -73,14 +71,6 @@ class ScanOptions:
         """A copy with ``changes`` applied."""
         return dataclasses.replace(self, **changes)
 
-
-MYSQL = ScanOptions(match_begin=True, backslash_escapes=True, hash_comments=True,
-                    executable_comments=True)
-POSTGRES = ScanOptions(
-    match_begin=True, match_begin_atomic=True, match_dollar_quote=True, escaped_string_ext=True
-)
-SQLITE = ScanOptions(match_begin=True)
-OPTIONS_BY_DIALECT = {"mysql": MYSQL, "mariadb": MYSQL, "postgresql": POSTGRES, "sqlite": SQLITE}
 
 
 class Statement(NamedTuple):
@@ -560,9 +550,10 @@ def _position(text: str, offset: int) -> tuple[int, int]:
 
 
 def split_statements(
-    text: str, options: ScanOptions = SQLITE, *, file: str | None = None
+    text: str, options: ScanOptions, *, file: str | None = None
 ) -> list[Statement]:
-    """Split a migration file's text into statements, exactly as Atlas's scanner does.
+    """Split a migration file's text into statements, exactly as Atlas's scanner does, with
+    the dialect's ``options`` (``Dialect.scan_options``).
 
     Returns the statements in file order (an empty list for a file holding only whitespace
     and comments). Raises ``ParseError`` with Atlas's reason text and position, e.g.

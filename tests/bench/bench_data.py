@@ -205,11 +205,11 @@ class Servers:
 
 def split_speed(inputs: Inputs) -> dict[str, tuple[float, int]]:
     """MB/s (best of 5) and statement count of splitting the file, per dialect's options."""
-    from pulumi_migrations_provider import lex
+    from pulumi_migrations_provider import dialects, lex
 
     out = {}
     for dialect, name in LEX_OPTIONS.items():
-        opts = lex.OPTIONS_BY_DIALECT[name]
+        opts = dialects.named(name).scan_options
         best, count = float("inf"), 0
         for _ in range(5):
             t0 = time.perf_counter()

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datagen import data_sql  # noqa: E402
 
-from pulumi_migrations_provider import lex  # noqa: E402
+from pulumi_migrations_provider import dialects, lex  # noqa: E402
 
 DIALECTS = {"sqlite": "sqlite", "postgres": "postgresql", "mariadb": "mysql"}
 TARGET = 100.0  # MB/s (issue 13)
@@ -72,7 +72,7 @@ def best_of(text: str, dialect: str, repeat: int, modules: list[ModuleType],
     counts = [0] * len(modules)
     for _ in range(repeat):
         for k, module in enumerate(modules):
-            opts = module.OPTIONS_BY_DIALECT[DIALECTS[dialect]]
+            opts = dialects.named(DIALECTS[dialect]).scan_options  # duck-typed: any version of lex
             t0 = clock()
             counts[k] = len(module.split_statements(text, opts))
             best[k] = min(best[k], clock() - t0)
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         text = data_sql(args.size, rows)
         mb = len(text.encode("utf-8")) / 1e6
         for dialect in args.dialects:
-            opts = lex.OPTIONS_BY_DIALECT[DIALECTS[dialect]]
+            opts = dialects.named(DIALECTS[dialect]).scan_options
             if args.profile:
                 import cProfile
                 import pstats
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{mb / s:.0f} |", flush=True)
                 continue
             ref = modules[0]
-            ref_opts = ref.OPTIONS_BY_DIALECT[DIALECTS[dialect]]
+            ref_opts = opts
             before, after = ref.split_statements(text, ref_opts), lex.split_statements(text, opts)
             if fields(before) != fields(after):
                 print(f"error: {args.ref}'s split differs on {shape}, {dialect}", file=sys.stderr)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO / "provider"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datagen import data_sql  # noqa: E402
-from pulumi_migrations_provider import lex  # noqa: E402
+from pulumi_migrations_provider import dialects, lex  # noqa: E402
 
 
 def _run(work: Path, script: str, text: str, *, busy: bool, interval: float) -> tuple[float, float]:
@@ -50,7 +50,7 @@ def _run(work: Path, script: str, text: str, *, busy: bool, interval: float) -> 
         split = 0.0
         if busy:
             s0 = time.perf_counter()
-            lex.split_statements(text, lex.SQLITE)
+            lex.split_statements(text, dialects.named("sqlite").scan_options)
             split = time.perf_counter() - s0
         worker.join()
         return time.perf_counter() - t0, split
@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
     text = data_sql(args.size, args.rows_per_insert)
-    stmts = lex.split_statements(text, lex.SQLITE)
+    stmts = lex.split_statements(text, dialects.named("sqlite").scan_options)
     script = "BEGIN;\n" + "\n".join(s.text for s in stmts) + "\nCOMMIT;"
-    split_alone = min(_time(lambda: lex.split_statements(text, lex.SQLITE)) for _ in range(args.repeat))
+    split_alone = min(_time(lambda: lex.split_statements(text, dialects.named("sqlite").scan_options)) for _ in range(args.repeat))
     print(f"{len(stmts)} statements; split alone {split_alone:.3f}s")
     with tempfile.TemporaryDirectory() as tmp:
         for interval in (0.005, 0.001, 0.0001):

@@ -10,14 +10,26 @@ package, registered in ``dialects/__init__.py``). Methods marked *required* rais
 ``NotImplementedError`` here; the rest have a default that is right for most servers.
 
 Facts (class attributes)
-- ``name``: the key of ``lex.OPTIONS_BY_DIALECT`` for this family ("sqlite", "postgresql",
-  "mysql"); also what ``Target.dialect`` says.
+- ``name``: the family ("sqlite", "postgresql", "mysql"); also what ``Target.dialect`` says.
+- ``scan_features``: the ``lex.ScanOptions`` fields the statement splitter turns on for this
+  family, as Atlas's driver sets its ``ScannerOptions`` (``match_begin``, ``match_begin_atomic``,
+  ``match_dollar_quote``, ``backslash_escapes``, ``escaped_string_ext``, ``hash_comments``);
+  read through ``scan_options``, which builds the value on first use (``lex`` and its
+  dataclasses stay off the no-op path). A wrong field name fails at the first split.
 - ``transactional_ddl``: DDL can be rolled back with the file's other statements (decides the
   default ``--tx-mode file`` behaviour and what "partially applied" means after a failure).
 - ``supports_script``: ``execute_script`` can run many statements in one call (the executor then
   sends a whole file, plus its revision row, in one round trip).
 - ``begin_sql``, ``quote_char``, ``json_placeholder``: SQL spelling.
 - ``busy_hint``: what holds a busy database, for ``LockError`` messages.
+- ``url_schema(path, query)``: the ``Schema`` Atlas's driver reads from a URL (its
+  ``sqlclient.URL.Schema``, shown in the ``{{ json . }}`` documents ``atlasfmt`` renders).
+  Default: the path names it (MySQL's database); SQLite says ``main``, PostgreSQL its
+  ``search_path`` parameter.
+
+The URL grammar itself (schemes, SQLite's path forms, defaults, the schema a ``Target`` is
+bound to) is ``target``'s: it sits under this package (``Target.parse`` picks the family before
+any dialect module loads, on every start), and every method here takes a parsed ``Target``.
 
 Connecting (called once per run or look, before anything else)
 - ``connect(target, timeout=, readonly=)`` *required*: a ``Connection`` in autocommit mode, or
@@ -187,6 +199,8 @@ class Dialect:
     """Facts and SQL for one database family; see the module docstring for the contract."""
 
     name = ""
+    scan_features: tuple[str, ...] = ()
+    _scan_options: ScanOptions | None = None
     transactional_ddl = True
     supports_script = False
     begin_sql = "BEGIN"
@@ -197,10 +211,19 @@ class Dialect:
 
     @property
     def scan_options(self) -> ScanOptions:
-        """The statement splitter's options for this dialect (lex is imported only to apply)."""
-        from ..lex import OPTIONS_BY_DIALECT
+        """``scan_features`` as the statement splitter's options, built once (lex is imported
+        only by the runs that split files)."""
+        options = self._scan_options
+        if options is None:
+            from ..lex import ScanOptions
 
-        return OPTIONS_BY_DIALECT[self.name]
+            options = self._scan_options = ScanOptions(**dict.fromkeys(self.scan_features, True))
+        return options
+
+    def url_schema(self, path: str, query: Sequence[tuple[str, str]]) -> str:
+        """The schema Atlas's driver reads from a URL whose decoded path is ``path`` and whose
+        query is the raw ``(key, value)`` pairs ``query``: by default the path names it."""
+        return path.lstrip("/")
 
     # --- connecting ---------------------------------------------------------------------------
 

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 class MySQLDialect(Dialect):
     name = "mysql"
+    scan_features = (  # MariaDB too
+        "match_begin", "backslash_escapes", "hash_comments", "executable_comments")
     transactional_ddl = False
     quote_char = "`"
 

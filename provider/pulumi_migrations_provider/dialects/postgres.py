@@ -58,9 +58,16 @@ def _checked_param(target: Target, key: str, value: str) -> str:
 
 class PostgresDialect(Dialect):
     name = "postgresql"
+    scan_features = ("match_begin", "match_begin_atomic", "match_dollar_quote", "escaped_string_ext")
     json_placeholder = "?::jsonb"
     transactional_ddl = True
     supports_script = True   # without parameters psycopg sends the simple query protocol
+
+    def url_schema(self, path: str, query: Sequence[tuple[str, str]]) -> str:
+        """Atlas's postgres driver: the ``search_path`` parameter as given (else none)."""
+        from urllib.parse import unquote
+
+        return next((unquote(v) for k, v in query if k == "search_path"), "")
 
     def read_expr(self, column: str) -> str:
         # jsonb as text: read_all parses it once (a finished row's "null" without json.loads)

@@ -57,10 +57,14 @@ class SQLiteConnection(Connection):
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
+    scan_features = ("match_begin",)
     transactional_ddl = True
     supports_script = True
     begin_sql = "BEGIN IMMEDIATE"
     quote_char = "`"
+
+    def url_schema(self, path: str, query: Sequence[tuple[str, str]]) -> str:
+        return "main"  # Atlas's sqlite driver: the one schema of every URL
 
     def placeholders(self, sql: str) -> str:
         return sql
