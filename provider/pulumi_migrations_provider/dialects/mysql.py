@@ -192,23 +192,38 @@ _CONNECTION_CLASS: Any = None
 
 def _connection_class() -> Any:
     """PyMySQL's Connection, with the TLS context of its default ("preferred": TLS when the
-    server offers it) mode built once per process instead of once per connection:
-    ``ssl.create_default_context`` loads the system's CA store, ~18 ms, and a run opens two
-    connections (the look and the run), a fan-out one per tenant. Explicit TLS settings are
-    untouched; the shared context is configured exactly as PyMySQL configures each one."""
+    server offers it) mode built once per process instead of once per connection, and only
+    when a server offers TLS: ``ssl.create_default_context`` loads the system's CA store,
+    ~18-20 ms, and a run opens two connections (the look and the run), a fan-out one per
+    tenant; against a server without TLS PyMySQL builds it and never uses it. Explicit TLS
+    settings are untouched; the shared context is configured exactly as PyMySQL configures
+    each one."""
     global _CONNECTION_CLASS
     if _CONNECTION_CLASS is None:
         from pymysql.connections import Connection as Base
 
         preferred: list[Any] = []
 
+        def build() -> Any:
+            if not preferred:
+                preferred.append(Base._create_ssl_ctx(None, {}))  # it reads only its argument
+            return preferred[0]
+
+        class _Preferred:
+            """The shared context, built on first use (PyMySQL uses it only to wrap the socket
+            when the server's handshake offers TLS)."""
+
+            def wrap_socket(self, *args: Any, **kwargs: Any) -> Any:
+                return build().wrap_socket(*args, **kwargs)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(build(), name)
+
+        lazy = _Preferred()
+
         class _Connection(Base):  # type: ignore[misc, valid-type]
             def _create_ssl_ctx(self, sslp: Any) -> Any:
-                if sslp != {}:
-                    return super()._create_ssl_ctx(sslp)
-                if not preferred:
-                    preferred.append(super()._create_ssl_ctx(sslp))
-                return preferred[0]
+                return super()._create_ssl_ctx(sslp) if sslp != {} else lazy
 
         _CONNECTION_CLASS = _Connection
     return _CONNECTION_CLASS
