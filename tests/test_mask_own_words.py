@@ -77,3 +77,16 @@ def test_json_exemption_is_only_for_our_own_fields() -> None:
     assert scrub("bad password postgres", PASSWORD) == "bad password ****"
     assert scrub('{"Status":"OK","url":"postgres://u:postgres@h/db"}', PASSWORD) == (
         '{"Status":"OK","url":"postgres://u:****@h/db"}')
+
+
+def test_long_text_is_masked_like_a_short_one() -> None:
+    """A seed file's statement log (megabytes, searched with one pattern for all forms) is
+    masked exactly as a short line is, whichever form of the password it holds."""
+    forms = masked_forms("p@ss:w/rd#?%+^")
+    assert len(forms) > 1
+    filler = "INSERT INTO t VALUES ('pass', 'p@ss', 'w/rd');\n" * 3000
+    assert len(filler) > 65536
+    assert mask_forms(filler, forms) == filler
+    for form in forms:
+        short = f"x '{form}' y"
+        assert mask_forms(filler + short, forms) == filler + mask_forms(short, forms) != filler + short
