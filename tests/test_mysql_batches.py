@@ -129,3 +129,32 @@ def test_a_statement_the_server_would_split_still_runs_alone(maria_url: str, tmp
     assert info.value.index == 7 and "DELETE FROM items" in info.value.statement
     assert "syntax" in info.value.db_error
     assert _count(maria_url) == 0
+
+
+def test_interrupt_while_a_batch_runs_leaves_nothing_half_done(maria_url: str, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the second batch's results are still on their way: the run stops with the
+    interrupt (not another error), its transaction rolls back, and the rerun applies every
+    statement exactly once."""
+    monkeypatch.setattr(mysql, "_BATCH_BYTES", 1000)
+    calls: list[int] = []
+    real = MySQLDialect.finish_batch
+
+    def finish_batch(self: MySQLDialect, conn, batch) -> None:  # type: ignore[no-untyped-def]
+        calls.append(batch.start)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # its results not read yet
+        real(self, conn, batch)
+
+    monkeypatch.setattr(MySQLDialect, "finish_batch", finish_batch)
+    d = make_dir(tmp_path, {"1_seed.sql": CREATE + "".join(_insert(i) for i in range(1, 31))})
+    with pytest.raises(KeyboardInterrupt):
+        engine.apply(maria_url, d, Options())
+    assert _count(maria_url) == 0
+    row = dbcheck.revisions(maria_url)["1"]
+    assert (row.applied, row.error) == (1, "")  # the CREATE TABLE, recorded; no INSERT kept
+    monkeypatch.setattr(MySQLDialect, "finish_batch", real)
+    engine.apply(maria_url, d, Options())
+    assert _count(maria_url) == 60
+    row = dbcheck.revisions(maria_url)["1"]
+    assert (row.applied, row.total, row.error) == (31, 31, "")

@@ -537,14 +537,23 @@ class Executor:
                     sent = (step, before)
                 if sent is not None:
                     finish()
-            finally:
-                if sent is not None:  # stopped while a batch ran: its results come first
-                    try:
+            except BaseException:
+                # Stopped (a failure, an interrupt) with multi-statements on, maybe while a batch
+                # ran: read its results first, then switch them off, as far as the connection
+                # allows; what stopped us is what propagates (the transaction then rolls back).
+                try:
+                    if sent is not None:
                         dialect.finish_batch(conn, sent[0])
-                    except Exception:
-                        pass
-                if batched:
-                    dialect.end_batches(conn)
+                except Exception:
+                    pass
+                try:
+                    if batched:
+                        dialect.end_batches(conn)
+                except Exception:
+                    pass
+                raise
+            if batched:
+                dialect.end_batches(conn)
         except (MigrateError, _Failed):
             raise
         except Exception as err:
