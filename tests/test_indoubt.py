@@ -68,6 +68,29 @@ def test_head_fast_path_reads_the_words_tokens_does() -> None:
             assert indoubt.head(text, n) == slow(text)[:n], (text, n)
 
 
+def test_head_of_a_text_starting_like_the_last_one() -> None:
+    """``head`` reuses the last plain match for a text that starts with the characters it read
+    (a seed file's INSERTs): texts extending, cutting or changing the last one right after
+    that point give what ``tokens`` gives."""
+    import random
+
+    rng = random.Random(14)
+
+    def slow(text: str, n: int) -> tuple[str, ...]:
+        return tuple("" if t.quoted else t.word for t in indoubt.tokens(text, limit=n))[:n]
+
+    def piece() -> str:
+        return "".join(rng.choice(_HEAD_PIECES) for _ in range(rng.randint(0, 4)))
+
+    for _ in range(6_000):
+        base = "".join(rng.choice(_HEAD_PIECES) for _ in range(rng.randint(0, 14)))
+        n = rng.choice((1, 3, 8))
+        cut = rng.randint(0, len(base))
+        for text in (base + piece(), base[:cut] + piece(), base[:cut]):
+            assert indoubt.head(base, n) == slow(base, n), base
+            assert indoubt.head(text, n) == slow(text, n), (base, text, n)
+
+
 def _conn(url: str):  # noqa: ANN202 - the engine's Connection
     t = Target.parse(url)
     conn = for_target(t).connect(t, timeout=10)

@@ -96,3 +96,16 @@ def test_a_database_named_like_the_password_is_not_masked(tmp_path: Path) -> Non
     line, = proc.stderr.splitlines()
     assert "postgres://postgres:****@127.0.0.1:1/postgres:" in line, line
     assert ":postgres@" not in line and "/****" not in line
+
+
+def test_long_text_is_masked_like_a_short_one() -> None:
+    """A seed file's statement log (megabytes, searched with one pattern for all forms) is
+    masked exactly as a short line is, whichever form of the password it holds."""
+    forms = masked_forms("p@ss:w/rd#?%+^")
+    assert len(forms) > 1
+    filler = "INSERT INTO t VALUES ('pass', 'p@ss', 'w/rd');\n" * 3000
+    assert len(filler) > 65536
+    assert mask_forms(filler, forms) == filler
+    for form in forms:
+        short = f"x '{form}' y"
+        assert mask_forms(filler + short, forms) == filler + mask_forms(short, forms) != filler + short

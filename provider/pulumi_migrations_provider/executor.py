@@ -46,6 +46,7 @@ from typing import Any, Callable, Iterator
 from . import indoubt, lex
 from .dialects import Connection
 from .dialects import driver_message
+from .dialects.base import Batch, BatchFailed
 from .errors import (ConnectionLostError, DirError, HistoryChangedError, InDoubtError,
                      MigrateError, RevisionStoreError, StatementError, StatementTooLargeError)
 from .events import (ExecutionDone, ExecutionFailed, ExecutionStarted, FileDone, FileStarted,
@@ -213,6 +214,7 @@ class Executor:
         self.dry_run = dry_run
         self.resolve_in_doubt = resolve_in_doubt
         self._count = 0
+        self._at = 0
         self._kill_point = _kill_point()
 
     def run(self, files: list[Prepared], existing: dict[str, Revision], *,
@@ -394,12 +396,11 @@ class Executor:
                     j += 1
                 try:
                     with transaction(conn):
-                        k = i
+                        self._at = i
                         try:  # logged as one run: up to the one that failed, if one did
-                            for k in range(i, j):
-                                self._execute(p, k, result, log=False)
+                            self._execute_run(p, i, j, result)
                         finally:
-                            self._log_statements(p, i, k + 1)
+                            self._log_statements(p, i, self._at + 1)
                         advance(j)
                         store.write(row, new=new)
                 except (MigrateError, _Failed):
@@ -486,6 +487,83 @@ class Executor:
             raise
         self._maybe_pause("after")
         result.statements += 1
+
+    def _execute_run(self, p: Prepared, i: int, j: int, result: RunResult) -> None:
+        """Statements ``i`` to ``j - 1``, inside the transaction they share with their progress
+        row: in batches where the dialect makes them (``Dialect.batches``: MySQL's runs of
+        plain DML, one round trip for many; the next batch is made while the server runs the
+        one sent), else one by one. ``self._at`` follows the statement under way (the one that
+        failed, on an error). Raises _Failed, or ConnectionLostError."""
+        conn = self.conn
+        assert conn is not None
+        dialect = conn.dialect
+        plan = dialect.batches(conn, [s.text for s in p.statements[i:j]])
+        if plan is None:
+            for k in range(i, j):
+                self._at = k
+                self._execute(p, k, result, log=False)
+            return
+        sent: tuple[Batch, int] | None = None  # a batch in flight, and self._count before it
+        batched = False
+
+        def finish() -> None:
+            nonlocal sent
+            assert sent is not None
+            batch, before = sent
+            sent = None
+            try:
+                dialect.finish_batch(conn, batch)
+            except BatchFailed as failed:
+                self._at = i + batch.start + failed.done
+                raise _Failed(p, self._at, failed.err) from None
+            self._at = i + batch.stop - 1
+            self._maybe_pause("after", since=before)
+            result.statements += batch.stop - batch.start
+
+        try:
+            try:
+                for step in plan:
+                    if sent is not None:
+                        finish()
+                    if isinstance(step, int):
+                        if batched:
+                            batched = False
+                            dialect.end_batches(conn)
+                        self._at = i + step
+                        self._execute(p, i + step, result, log=False)
+                        continue
+                    self._at = i + step.start
+                    before = self._count
+                    self._count += step.stop - step.start
+                    self._maybe_pause("before", since=before)
+                    batched = True
+                    dialect.send_batch(conn, step)
+                    sent = (step, before)
+                if sent is not None:
+                    finish()
+            except BaseException:
+                # Stopped (a failure, an interrupt) with multi-statements on, maybe while a batch
+                # ran: read its results first, then switch them off, as far as the connection
+                # allows; what stopped us is what propagates (the transaction then rolls back).
+                try:
+                    if sent is not None:
+                        dialect.finish_batch(conn, sent[0])
+                except Exception:
+                    pass
+                try:
+                    if batched:
+                        dialect.end_batches(conn)
+                except Exception:
+                    pass
+                raise
+            if batched:
+                dialect.end_batches(conn)
+        except (MigrateError, _Failed):
+            raise
+        except Exception as err:
+            if dialect.connection_lost(conn, err):
+                raise self._lost(p, err, None) from None
+            raise
 
     def _maybe_pause(self, where: str, *, since: int | None = None) -> None:
         """The test hook (module docstring); ``since``: the statements ``since + 1`` to

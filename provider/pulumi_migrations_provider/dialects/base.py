@@ -63,6 +63,14 @@ Running (called by ``executor.Executor``)
   parameters.
 - ``write_and_commit(conn, sql, params)``: write a file's final revision row and commit, the
   file's transaction being open (one round trip where the driver can).
+- ``batches(conn, texts)``: for consecutive statements of a file that share one transaction,
+  in order, which of them go to the server together (a ``Batch``: one round trip for many) and
+  which alone (an index); None (the default) runs each alone. The executor asks for each step
+  after sending the batch before it. ``send_batch(conn, batch)`` and ``finish_batch(conn,
+  batch)`` *required when* ``batches`` gives a ``Batch``: send it; then read its results,
+  stopping at the first statement that failed (raises ``BatchFailed`` naming it; nothing after
+  it ran). ``end_batches(conn)``: after a run's batches, before a statement of the file runs
+  alone again.
 - ``connection_lost(conn, err)``: ``err`` means the connection broke (nothing more can be done).
 - ``stop_statement(conn)``: a Ctrl-C/SIGTERM interrupted the client while the server runs a
   statement of ``conn``: stop it there too, if the server would not by itself.
@@ -91,7 +99,7 @@ from ..target import Target
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
-    from typing import Any, Callable, Sequence
+    from typing import Any, Callable, Iterable, Sequence
     from ..indoubt import DbObject
     from ..lex import ScanOptions
 
@@ -121,6 +129,7 @@ class Connection:
         self.target = target
         self.raw = raw
         self.in_tx = False
+        self.dialect_state: Any = None  # what the dialect keeps per connection (MySQL's batching)
         self._unlock: Callable[[], None] | None = None
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
@@ -187,6 +196,28 @@ class Connection:
         """Take the migration lock (excludes Atlas too); released by ``close``."""
         self._unlock = self.dialect.lock(self, timeout)
         self.dialect.bound_lock_waits(self, timeout)
+
+
+class Batch:
+    """Statements ``start`` to ``stop - 1`` (of the texts given to ``Dialect.batches``) sent to
+    the server as one ``payload``."""
+
+    __slots__ = ("start", "stop", "payload")
+
+    def __init__(self, start: int, stop: int, payload: Any):
+        self.start = start
+        self.stop = stop
+        self.payload = payload
+
+
+class BatchFailed(Exception):
+    """Statement ``done`` of a batch (0-based: the ones before it ran) failed with the driver's
+    ``err``; nothing after it ran."""
+
+    def __init__(self, done: int, err: BaseException):
+        super().__init__(done, err)
+        self.done = done
+        self.err = err
 
 
 def _terminated(statement: str) -> str:
@@ -316,6 +347,18 @@ class Dialect:
     def write_and_commit(self, conn: Connection, sql: str, params: Sequence[Any]) -> None:
         conn.execute(sql, params).close()
         conn.commit()
+
+    def batches(self, conn: Connection, texts: Sequence[str]) -> Iterable[Batch | int] | None:
+        return None
+
+    def send_batch(self, conn: Connection, batch: Batch) -> None:
+        raise NotImplementedError
+
+    def finish_batch(self, conn: Connection, batch: Batch) -> None:
+        raise NotImplementedError
+
+    def end_batches(self, conn: Connection) -> None:
+        pass
 
     def connection_lost(self, conn: Connection, err: BaseException) -> bool:
         return False

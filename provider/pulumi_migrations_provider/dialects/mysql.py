@@ -9,10 +9,12 @@ import re
 
 from ..errors import ConfigError, ConnectError
 from ..target import SECRET_PARAMS, Target
-from .base import (LOCK_NAME, TABLE, UPDATED_COLUMNS, Connection, Dialect, first_line, holder_text,
+from .base import (LOCK_NAME, TABLE, UPDATED_COLUMNS, Batch, BatchFailed, Connection, Dialect,
+                   first_line, holder_text,
                    lock_held, seconds_param)
 
-from typing import TYPE_CHECKING, Any, Callable  # not on a SQLite run's path: no start-up tuning here
+# not on a SQLite run's path: no start-up tuning here
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 if TYPE_CHECKING:
     from ..indoubt import DbObject
@@ -60,6 +62,81 @@ class MySQLDialect(Dialect):
             conn.close()
             raise
         return conn
+
+    def batches(self, conn: Connection, texts: Sequence[str]) -> Iterator[Batch | int] | None:
+        """Runs of at least ``_BATCH_MIN`` plain DML statements (``_batchable``: the server
+        splits them exactly where Atlas does) as multi-statement queries of at most 1 MiB (and
+        the server's ``max_allowed_packet``); the rest alone. Each step is worked out when the
+        executor asks for it, i.e. while the server runs the batch sent before it. None for a
+        run too short to pay for switching multi-statements on and off (a round trip each)."""
+        if len(texts) < _BATCH_MIN:
+            return None
+        return self._plan(conn, texts)
+
+    def _plan(self, conn: Connection, texts: Sequence[str]) -> Iterator[Batch | int]:
+        state = _state(conn)
+        encoding = conn.raw.encoding
+        i, n = 0, len(texts)
+        while i < n:
+            datas: list[bytes] = []
+            size = -1
+            j = i
+            while j < n:
+                data = texts[j].encode(encoding, "surrogateescape")
+                if not _batchable(data):
+                    break
+                if datas:
+                    if state.limit is None:
+                        state.limit = min(_BATCH_BYTES, int(conn.query(
+                            "SELECT @@max_allowed_packet")[0][0]) - 1024)
+                    if size + 1 + len(data) > state.limit:
+                        break
+                datas.append(data)
+                size += 1 + len(data)
+                j += 1
+            if len(datas) >= _BATCH_MIN:
+                yield Batch(i, j, b"\n".join(datas))
+                i = j
+                continue
+            yield from range(i, max(j, i + 1))  # too few to batch, or not batchable: alone
+            i = max(j, i + 1)
+
+    def send_batch(self, conn: Connection, batch: Batch) -> None:
+        """Send one multi-statement query; ``finish_batch`` reads its results."""
+        from pymysql.constants import COMMAND
+
+        state = _state(conn)
+        if not state.multi:
+            _set_multi(conn.raw, True)
+            state.multi = True
+        conn.raw._execute_command(COMMAND.COM_QUERY, batch.payload)  # Connection.query's send
+
+    def finish_batch(self, conn: Connection, batch: Batch) -> None:
+        """Read every statement's result, in order. The server stops at the first statement
+        that fails and reports it as that statement's result."""
+        import pymysql
+
+        raw = conn.raw
+        done = 0
+        try:
+            raw._read_query_result()  # Connection.query's read
+            done = 1
+            while raw._result is not None and raw._result.has_next:
+                raw.next_result()
+                done += 1
+        except pymysql.MySQLError as err:
+            if self.connection_lost(conn, err):
+                raise
+            raise BatchFailed(done, err) from None
+        count = batch.stop - batch.start
+        if done != count:  # cannot happen (_batchable): the server split them otherwise
+            raise RuntimeError(f"a batch of {count} statements gave {done} results")
+
+    def end_batches(self, conn: Connection) -> None:
+        state = conn.dialect_state
+        if state is not None and state.multi:
+            state.multi = False
+            _set_multi(conn.raw, False)
 
     def connection_lost(self, conn: Connection, err: BaseException) -> bool:
         # PyMySQL: 2006 server has gone away, 2013 lost during query, 2055 lost at handshake;
@@ -225,6 +302,64 @@ _CATALOG = {
 }
 
 
+# --- batches of DML -------------------------------------------------------------------------------
+
+_BATCH_BYTES = 1 << 20
+# Fewer statements than this go one by one: multi-statements are switched on before a run's
+# batches and off after them (COM_SET_OPTION, a round trip each).
+_BATCH_MIN = 4
+
+# What decides where a statement ends, for the server and for Atlas's split alike: quotes,
+# comment openers, the delimiter, backslashes. Everything else is deleted before the check.
+_DROP = bytes(c for c in range(256) if c not in b"'\"`;#-/*\\")
+# The statement's skeleton: single-quoted strings (backslashes inside only in pairs), "-" not
+# followed by "-", "/" not followed by "*", "*", and its final ";": nothing else.
+# (Each alternative starts with its own character and a string's body has one way to match:
+# no backtracking to speak of without possessive repeats, which Python 3.10 lacks.)
+_SKELETON = re.compile(rb"(?:'[^'\\]*(?:\\\\[^'\\]*)*'|-(?!-)|/(?!\*)|\*)*;")
+
+
+def _batchable(data: bytes) -> bool:
+    """Whether the server, given ``data`` (one statement of Atlas's split, UTF-8) followed by
+    others in one multi-statement query, ends it exactly at its final ``;``, whatever the
+    session's ``sql_mode``: outside single-quoted strings it holds no other ``;``, no comment
+    (``--``, ``#``, ``/* */``: Atlas takes ``--x`` as a comment, the server does not, and
+    ``/*! */`` runs on the server), no double quote or backtick, no backslash; inside them
+    backslashes come only in pairs (a ``\\'`` closes the string under
+    ``NO_BACKSLASH_ESCAPES`` and not otherwise). Any other statement runs alone, as before.
+    Deleting the other characters can only join two of these into a pair that is refused
+    (``- -``), never hide one."""
+    if not data.endswith(b";"):
+        return False
+    if b"\\" in data and data.count(b"\\") != 2 * data.count(b"\\\\"):
+        return False  # a backslash run of odd length somewhere
+    return _SKELETON.fullmatch(data.translate(None, _DROP)) is not None
+
+
+class _State:
+    __slots__ = ("multi", "limit")
+
+    def __init__(self) -> None:
+        self.multi = False
+        self.limit: int | None = None
+
+
+def _state(conn: Connection) -> _State:
+    if conn.dialect_state is None:
+        conn.dialect_state = _State()
+    return conn.dialect_state  # type: ignore[no-any-return]
+
+
+def _set_multi(raw: Any, on: bool) -> None:
+    """Multi-statement queries on or off for the session (COM_SET_OPTION; PyMySQL has no call
+    for it). Off, the server refuses a query holding two statements, as a single statement of
+    a file must be."""
+    from pymysql.constants import COMMAND
+
+    raw._execute_command(COMMAND.COM_SET_OPTION, b"\x00\x00" if on else b"\x01\x00")
+    raw._read_packet()  # EOF or OK; an error packet raises
+
+
 def _has(words: tuple[str, ...], seq: tuple[str, ...]) -> bool:
     n = len(seq)
     return any(words[i:i + n] == seq for i in range(len(words) - n + 1))
@@ -235,23 +370,38 @@ _CONNECTION_CLASS: Any = None
 
 def _connection_class() -> Any:
     """PyMySQL's Connection, with the TLS context of its default ("preferred": TLS when the
-    server offers it) mode built once per process instead of once per connection:
-    ``ssl.create_default_context`` loads the system's CA store, ~18 ms, and a run opens two
-    connections (the look and the run), a fan-out one per tenant. Explicit TLS settings are
-    untouched; the shared context is configured exactly as PyMySQL configures each one."""
+    server offers it) mode built once per process instead of once per connection, and only
+    when a server offers TLS: ``ssl.create_default_context`` loads the system's CA store,
+    ~18-20 ms, and a run opens two connections (the look and the run), a fan-out one per
+    tenant; against a server without TLS PyMySQL builds it and never uses it. Explicit TLS
+    settings are untouched; the shared context is configured exactly as PyMySQL configures
+    each one."""
     global _CONNECTION_CLASS
     if _CONNECTION_CLASS is None:
         from pymysql.connections import Connection as Base
 
         preferred: list[Any] = []
 
+        def build() -> Any:
+            if not preferred:
+                preferred.append(Base._create_ssl_ctx(None, {}))  # it reads only its argument
+            return preferred[0]
+
+        class _Preferred:
+            """The shared context, built on first use (PyMySQL uses it only to wrap the socket
+            when the server's handshake offers TLS)."""
+
+            def wrap_socket(self, *args: Any, **kwargs: Any) -> Any:
+                return build().wrap_socket(*args, **kwargs)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(build(), name)
+
+        lazy = _Preferred()
+
         class _Connection(Base):  # type: ignore[misc, valid-type]
             def _create_ssl_ctx(self, sslp: Any) -> Any:
-                if sslp != {}:
-                    return super()._create_ssl_ctx(sslp)
-                if not preferred:
-                    preferred.append(super()._create_ssl_ctx(sslp))
-                return preferred[0]
+                return super()._create_ssl_ctx(sslp) if sslp != {} else lazy
 
         _CONNECTION_CLASS = _Connection
     return _CONNECTION_CLASS

@@ -1,0 +1,160 @@
+"""MySQL/MariaDB: runs of plain DML go to the server as multi-statement batches (one round trip
+for many), with the same outcome statement by statement as one by one: the failing statement is
+the one named, nothing after it runs, and a statement the server would split otherwise still
+runs alone, with multi-statements off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pulumi_migrations_provider import engine
+from pulumi_migrations_provider.dialects import mysql
+from pulumi_migrations_provider.dialects.mysql import MySQLDialect, _batchable
+from pulumi_migrations_provider.errors import StatementError
+from pulumi_migrations_provider.events import Event, StatementRun
+from pulumi_migrations_provider.migdir import MigrationDir
+from pulumi_migrations_provider.reports import Options
+
+from tests.dirtools import make_dir
+from tests.helpers import dbcheck
+
+CREATE = "CREATE TABLE items (id INT PRIMARY KEY, s TEXT);\n"
+
+
+def _insert(i: int) -> str:
+    # strings holding what ends or opens something outside them: ; -- /* */ # " ` and \\ pairs
+    return (f"INSERT INTO items (id, s) VALUES ({i}, 'a;b -- c /* d */ # e \"f\" `g` h\\\\i''j'),\n"
+            f"  ({i + 1000}, 'k;');\n")
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("INSERT INTO t VALUES (1, 'x;y');", True),
+    ("INSERT INTO t VALUES ('-- /* */ # \" ` ;'), ('it''s'), ('a\\\\b'), (1-2), (2*3), (4/2);", True),
+    ("INSERT INTO t VALUES ('a\\\\');", True),           # a pair, then the closing quote
+    ("INSERT INTO t VALUES ('a\\'');", False),           # \' : closes under NO_BACKSLASH_ESCAPES
+    ("INSERT INTO t VALUES ('a\\n');", False),           # a lone backslash: not looked into
+    ("INSERT INTO t VALUES ('a\\\\\\'b');", False),      # an odd run
+    ("SELECT 1--1;", False),                             # Atlas: a comment; the server: 1 - -1
+    ("SELECT 1 -- x\n;", False),
+    ("SELECT 1 # x\n;", False),
+    ("SELECT 1 /*! , 2 */;", False),
+    ("SELECT 1 - -1;", False),                           # refused, to be safe
+    ("SELECT 4/2*3;", False),                            # "/*" once the digits are left out
+    ('SELECT "a;b";', False),                            # ANSI_QUOTES makes it an identifier
+    ("SELECT `a;b`;", False),
+    ("INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);", False),
+    ("INSERT INTO t VALUES (1)", False),                 # no ; (a custom delimiter was stripped)
+    ("INSERT INTO t VALUES ('unclosed;", False),
+])
+def test_batchable(text: str, ok: bool) -> None:
+    assert _batchable(text.encode()) is ok
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    sent: list[tuple[int, int]] = []
+    real = MySQLDialect.send_batch
+
+    def send_batch(self: MySQLDialect, conn, batch) -> None:  # type: ignore[no-untyped-def]
+        sent.append((batch.start, batch.stop))
+        real(self, conn, batch)
+
+    monkeypatch.setattr(MySQLDialect, "send_batch", send_batch)
+    return sent
+
+
+def _count(url: str) -> int:
+    return int(dbcheck.query(url, "SELECT count(*) FROM items")[0][0])
+
+
+def test_batches_apply_every_statement_once(maria_url: str, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = _spy(monkeypatch)
+    monkeypatch.setattr(mysql, "_BATCH_BYTES", 1000)  # several batches
+    body = [_insert(i) for i in range(1, 31)]
+    body[12] = 'INSERT INTO items (id, s) VALUES (13, "double-quoted"), (1013, "x");\n'  # alone
+    d = make_dir(tmp_path, {"1_seed.sql": CREATE + "".join(body)})
+    events: list[Event] = []
+    report = engine.apply(maria_url, d, Options(), logger=events.append)
+    assert report.applied == ["1_seed.sql"]
+    assert _count(maria_url) == 60
+    assert dbcheck.query(maria_url, "SELECT s FROM items WHERE id = 1")[0][0] == (
+        "a;b -- c /* d */ # e \"f\" `g` h\\i'j")
+    assert len(sent) >= 3 and all(b - a >= mysql._BATCH_MIN for a, b in sent)
+    batched = {k for a, b in sent for k in range(a, b)}
+    assert 12 not in batched and len(batched) >= 20  # indexes within the run (the INSERTs)
+    assert [e.index for e in events if isinstance(e, StatementRun)] == list(range(1, 32))
+    row = dbcheck.revisions(maria_url)["1"]
+    assert (row.applied, row.total, row.error) == (31, 31, "")
+
+
+def test_failure_inside_a_batch_names_that_statement(maria_url: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = _spy(monkeypatch)
+    body = [_insert(i) for i in range(1, 31)]
+    body[16] = "INSERT INTO items (id, s) VALUES (3, 'duplicate key');\n"  # file statement 18
+    d = make_dir(tmp_path, {"1_seed.sql": CREATE + "".join(body)})
+    events: list[Event] = []
+    with pytest.raises(StatementError) as info:
+        engine.apply(maria_url, d, Options(), logger=events.append)
+    err = info.value
+    assert sent and sent[0][0] <= 16 < sent[0][1]  # it went in a batch
+    assert (err.index, err.line) == (18, 1 + 2 * 16 + 1)
+    assert "Duplicate entry" in err.db_error and "duplicate key" in err.statement
+    assert [e.index for e in events if isinstance(e, StatementRun)] == list(range(1, 19))
+    assert _count(maria_url) == 0  # the run's transaction rolled back, nothing after it ran
+    row = dbcheck.revisions(maria_url)["1"]
+    assert row.applied == 1 and "Duplicate entry" in row.error and "duplicate key" in row.error_stmt
+
+    body[16] = _insert(17)
+    (d / "1_seed.sql").write_text(CREATE + "".join(body))
+    MigrationDir.load(d).write_sum()
+    engine.apply(maria_url, d, Options())
+    assert _count(maria_url) == 60
+    row = dbcheck.revisions(maria_url)["1"]
+    assert (row.applied, row.total, row.error) == (31, 31, "")
+
+
+def test_a_statement_the_server_would_split_still_runs_alone(maria_url: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Atlas takes ``--1;`` as a comment, so the file's statement 7 is one statement holding a
+    DELETE for the server: sent alone with multi-statements off (after a batch switched them
+    on), the server refuses it, as it did before batches."""
+    sent = _spy(monkeypatch)
+    body = "".join(_insert(i) for i in range(1, 6)) + "SELECT 1--1;\nDELETE FROM items;\n"
+    d = make_dir(tmp_path, {"1_seed.sql": CREATE + body})
+    with pytest.raises(StatementError) as info:
+        engine.apply(maria_url, d, Options())
+    assert sent == [(0, 5)]
+    assert info.value.index == 7 and "DELETE FROM items" in info.value.statement
+    assert "syntax" in info.value.db_error
+    assert _count(maria_url) == 0
+
+
+def test_interrupt_while_a_batch_runs_leaves_nothing_half_done(maria_url: str, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the second batch's results are still on their way: the run stops with the
+    interrupt (not another error), its transaction rolls back, and the rerun applies every
+    statement exactly once."""
+    monkeypatch.setattr(mysql, "_BATCH_BYTES", 1000)
+    calls: list[int] = []
+    real = MySQLDialect.finish_batch
+
+    def finish_batch(self: MySQLDialect, conn, batch) -> None:  # type: ignore[no-untyped-def]
+        calls.append(batch.start)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # its results not read yet
+        real(self, conn, batch)
+
+    monkeypatch.setattr(MySQLDialect, "finish_batch", finish_batch)
+    d = make_dir(tmp_path, {"1_seed.sql": CREATE + "".join(_insert(i) for i in range(1, 31))})
+    with pytest.raises(KeyboardInterrupt):
+        engine.apply(maria_url, d, Options())
+    assert _count(maria_url) == 0
+    row = dbcheck.revisions(maria_url)["1"]
+    assert (row.applied, row.error) == (1, "")  # the CREATE TABLE, recorded; no INSERT kept
+    monkeypatch.setattr(MySQLDialect, "finish_batch", real)
+    engine.apply(maria_url, d, Options())
+    assert _count(maria_url) == 60
+    row = dbcheck.revisions(maria_url)["1"]
+    assert (row.applied, row.total, row.error) == (31, 31, "")
