@@ -193,11 +193,14 @@ def test_a_file_whose_second_statement_waits_waits_once(server_url: str, tmp_pat
     assert (row.applied, row.total, row.error or "") == (2, 2, "")
 
 
+@pytest.mark.parametrize("tx_mode", ["file", "none"])
 @pytest.mark.parametrize("journal", ["wal", "locking-normal"])
-def test_a_writer_holding_a_sqlite_file_bounds_the_file_wait(tmp_path: Path, journal: str) -> None:
+def test_a_writer_holding_a_sqlite_file_bounds_the_file_wait(tmp_path: Path, journal: str,
+                                                              tx_mode: str) -> None:
     """SQLite where a run does not keep the file (WAL, ``_locking_mode=NORMAL``): another
-    writer made the file's BEGIN wait as long as the connect timeout (10 s), twice (the replay
-    began again), and the driver's error escaped. Now: --lock-timeout, once, one line."""
+    writer made the file's BEGIN wait as long as the connect timeout (10 s), twice under
+    tx-mode file (the replay began again) with the driver's error escaping, and under none
+    told to check the user's privileges. Now: --lock-timeout, once, one line."""
     import sqlite3
 
     db = tmp_path / "app.db"
@@ -213,7 +216,7 @@ def test_a_writer_holding_a_sqlite_file_bounds_the_file_wait(tmp_path: Path, jou
     try:
         started = time.monotonic()
         with pytest.raises(StatementError) as info:
-            engine.apply(url, d, Options(lock_timeout=2))
+            engine.apply(url, d, Options(lock_timeout=2, tx_mode=tx_mode))
         took = time.monotonic() - started
     finally:
         app.execute("ROLLBACK")

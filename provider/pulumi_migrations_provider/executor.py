@@ -412,9 +412,12 @@ class Executor:
                         store.write(row, new=new)
                 except (MigrateError, _Failed):
                     raise
-                except Exception as err:  # COMMIT
+                except Exception as err:  # BEGIN or COMMIT
                     if conn.dialect.connection_lost(conn, err):
                         raise self._lost(p, err, None) from None
+                    if conn.dialect.is_busy(err):  # another writer holds the SQLite file: the
+                        # step did not commit, and its error cannot be written either
+                        raise self._failed(p, i, err, record=False) from None
                     raise RevisionStoreError(store.describe_failure("writing", err)) from None
                 i = j
             else:
