@@ -153,3 +153,77 @@ def test_a_held_migration_lock_names_the_session_and_what_it_runs(server_url: st
     running = "[SELECT pg_sleep(4)]" if pg else "[SELECT SLEEP(4)]"
     assert "it is held by session " in msg and f", which has been running {running} for " in msg, msg
     assert dbcheck.tables(server_url) == set()
+
+
+def test_a_file_whose_second_statement_waits_waits_once(server_url: str, tmp_path: Path) -> None:
+    """PostgreSQL runs a file as one script and, when it fails, replays it statement by
+    statement to find which one: the replay waited for the same lock again, so a run with
+    ``--lock-timeout 2s`` gave up after 4.2 s. One deadline covers both. (MariaDB runs the
+    file in steps: its first statement commits with its progress row, the rerun resumes.)"""
+    pg = dbcheck.dialect_of(server_url) == "postgresql"
+    first = {"1_a.sql": "CREATE TABLE a (id INT);\nCREATE TABLE seen (n INT);\n"}
+    second = {**first, "2_b.sql": "INSERT INTO seen (n) VALUES (1);\n"
+                                  "ALTER TABLE a ADD COLUMN note VARCHAR(10);\n"}
+    d = make_dir(tmp_path, first)
+    engine.apply(server_url, d)
+    d = make_dir(tmp_path, second)
+    holder = _hold(server_url, ["LOCK TABLE a IN ACCESS EXCLUSIVE MODE" if pg else "LOCK TABLES a WRITE"])
+    try:
+        started = time.monotonic()
+        with pytest.raises(StatementError) as info:
+            engine.apply(server_url, d, Options(lock_timeout=2, tx_mode="file"))
+        took = time.monotonic() - started
+    finally:
+        holder.close()
+    msg = str(info.value)
+    print(f"lock wait of a file's second statement: {took:.2f}s with --lock-timeout 2s")
+    assert took < 3.0, f"waited {took:.1f}s with a 2s lock timeout"
+    assert "\n" not in msg and "statement 2 at 2_b.sql:2:1" in msg and "[ALTER TABLE a ADD" in msg, msg
+    _says_a_lock_is_held(msg)
+    assert info.value.index == 2 and info.value.held
+    failed = dbcheck.revisions(server_url).get("2")
+    if pg:
+        assert failed is None  # the file's transaction rolled back whole
+    else:
+        assert failed is not None and (failed.applied, failed.total) == (1, 2) and failed.error
+    assert engine.apply(server_url, d).applied == ["2_b.sql"]
+    assert engine.apply(server_url, d).applied == []
+    assert dbcheck.query(server_url, "SELECT n FROM seen") == [(1,)]
+    row = dbcheck.revisions(server_url)["2"]
+    assert (row.applied, row.total, row.error or "") == (2, 2, "")
+
+
+@pytest.mark.parametrize("tx_mode", ["file", "none"])
+@pytest.mark.parametrize("journal", ["wal", "locking-normal"])
+def test_a_writer_holding_a_sqlite_file_bounds_the_file_wait(tmp_path: Path, journal: str,
+                                                              tx_mode: str) -> None:
+    """SQLite where a run does not keep the file (WAL, ``_locking_mode=NORMAL``): another
+    writer made the file's BEGIN wait as long as the connect timeout (10 s), twice under
+    tx-mode file (the replay began again) with the driver's error escaping, and under none
+    told to check the user's privileges. Now: --lock-timeout, once, one line."""
+    import sqlite3
+
+    db = tmp_path / "app.db"
+    url = f"sqlite://{db}" + ("?_locking_mode=NORMAL" if journal == "locking-normal" else "")
+    first = {"1_a.sql": "CREATE TABLE a (id INT);\n"}
+    engine.apply(url, make_dir(tmp_path / "first", first))
+    if journal == "wal":
+        sqlite3.connect(db).execute("PRAGMA journal_mode = WAL").connection.close()
+    d = make_dir(tmp_path, {**first, "2_b.sql": "INSERT INTO a (id) VALUES (1);\nCREATE TABLE b (id INT);\n"})
+    app = sqlite3.connect(db, isolation_level=None)
+    app.execute("BEGIN IMMEDIATE")  # an application half way through a write
+    app.execute("INSERT INTO a (id) VALUES (8)")
+    try:
+        started = time.monotonic()
+        with pytest.raises(StatementError) as info:
+            engine.apply(url, d, Options(lock_timeout=2, tx_mode=tx_mode))
+        took = time.monotonic() - started
+    finally:
+        app.execute("ROLLBACK")
+        app.close()
+    msg = str(info.value)
+    assert took < 3.0, f"waited {took:.1f}s with a 2s lock timeout"
+    assert "\n" not in msg and "statement 1 at 2_b.sql:1:1" in msg, msg
+    _says_a_lock_is_held(msg)
+    assert engine.apply(url, d).applied == ["2_b.sql"]
+    assert dbcheck.query(url, "SELECT id FROM a") == [(1,)]

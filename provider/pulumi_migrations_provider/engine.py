@@ -185,7 +185,7 @@ def apply(target: Target | str, directory: MigrationDir | str | Path,
         if p.baseline is not None:
             state.store.write(Revision(p.baseline.version, p.baseline.description, TYPE_BASELINE))
         ex = Executor(conn, state.store, tx_mode=opts.tx_mode, logger=logger, dry_run=False,
-                      resolve_in_doubt=opts.resolve_in_doubt)
+                      resolve_in_doubt=opts.resolve_in_doubt, lock_timeout=opts.lock_timeout)
         result, took = _run(ex, files, state)
         return _report(state, dry_run=False, accepted=accepted, result=result, duration_ns=took)
     finally:

@@ -202,17 +202,21 @@ class Executor:
 
     ``store`` is None on a dry run: nothing is executed or written, events are still emitted.
     ``resolve_in_doubt`` ("done", "redo" or None) answers for a statement left in doubt whose
-    effect the catalog cannot show.
+    effect the catalog cannot show. ``lock_timeout`` is the bound the session's lock waits
+    have (``Connection.lock``): a file's script and the replay that locates its failure share
+    one such deadline (None: the replay waits as the script did).
     """
 
     def __init__(self, conn: Connection | None, store: RevisionStore | None, *, tx_mode: str,
-                 logger: Logger, dry_run: bool, resolve_in_doubt: str | None = None):
+                 logger: Logger, dry_run: bool, resolve_in_doubt: str | None = None,
+                 lock_timeout: float | None = None):
         self.conn = conn
         self.store = store
         self.tx_mode = tx_mode
         self.log = logger
         self.dry_run = dry_run
         self.resolve_in_doubt = resolve_in_doubt
+        self.lock_timeout = lock_timeout
         self._count = 0
         self._at = 0
         self._kill_point = _kill_point()
@@ -325,6 +329,7 @@ class Executor:
                 self._run_in_open_tx(p, row, resume, start_ns, result, new=new)
             return
         stage = "script"
+        started = time.monotonic()
         before = self._count
         self._count += len(todo)
         self._maybe_pause("before", since=before)
@@ -342,7 +347,7 @@ class Executor:
                 raise self._lost(p, err, None) from None  # file and row commit together either way
             if stage == "row":
                 raise RevisionStoreError(store.describe_failure("writing", err)) from None
-            i, cause = self._locate_failure(p, resume, err)
+            i, cause = self._locate_failure(p, resume, err, started)
             self._log_statements(p, resume, i + 1)
             raise _Failed(p, i, cause) from None
         result.statements += len(todo)
@@ -405,9 +410,12 @@ class Executor:
                         store.write(row, new=new)
                 except (MigrateError, _Failed):
                     raise
-                except Exception as err:  # COMMIT
+                except Exception as err:  # BEGIN or COMMIT
                     if conn.dialect.connection_lost(conn, err):
                         raise self._lost(p, err, None) from None
+                    if conn.dialect.is_busy(err):  # another writer holds the SQLite file: the
+                        # step did not commit, and its error cannot be written either
+                        raise self._failed(p, i, err, record=False) from None
                     raise RevisionStoreError(store.describe_failure("writing", err)) from None
                 i = j
             else:
@@ -615,20 +623,39 @@ class Executor:
         """Emit StatementRun for statements ``start`` to ``stop - 1`` (0-based) of a file."""
         log_statements(self.log, p.file.name, p.statements, start, stop)
 
-    def _locate_failure(self, p: Prepared, resume: int, err: BaseException) -> tuple[int, BaseException]:
+    def _locate_failure(self, p: Prepared, resume: int, err: BaseException,
+                        started: float) -> tuple[int, BaseException]:
         """Which statement failed: replay them one by one inside a transaction, then roll back.
-        When the replay cannot reproduce it (it failed at COMMIT), blame the last statement."""
+        When the replay cannot reproduce it (it failed at COMMIT), blame the last statement.
+
+        The script started at ``started`` (``time.monotonic()``) and the replay share one
+        deadline for lock waits: a statement that gave up waiting for a lock another session
+        holds would otherwise wait as long again in the replay (issue 8: 4.2 s for
+        ``--lock-timeout 2s``). The replay's lock waits get what is left, which after such a
+        wait is next to nothing: the held lock fails the same statement at once. A replay that
+        cannot even begin (SQLite waits for the file at BEGIN) blames the first statement."""
         conn = self.conn
         assert conn is not None
+        bound = self.lock_timeout
         try:
-            with transaction(conn, commit=False):
-                for i in range(resume, len(p.statements)):
-                    try:
-                        conn.execute(p.statements[i].text).close()
-                    except Exception as replayed:
-                        if conn.dialect.connection_lost(conn, replayed):
-                            raise
-                        return i, replayed
+            if bound is not None:
+                conn.dialect.bound_lock_waits(conn, max(0.0, started + bound - time.monotonic()))
+            try:
+                with transaction(conn, commit=False):
+                    for i in range(resume, len(p.statements)):
+                        try:
+                            conn.execute(p.statements[i].text).close()
+                        except Exception as replayed:
+                            if conn.dialect.connection_lost(conn, replayed):
+                                raise
+                            return i, replayed
+            except Exception as busy:
+                if not conn.dialect.is_busy(busy) or conn.dialect.connection_lost(conn, busy):
+                    raise
+                return resume, busy  # the replay's BEGIN waited for what the script did
+            finally:
+                if bound is not None and not conn.dialect.connection_lost(conn, err):
+                    conn.dialect.bound_lock_waits(conn, bound)
         except Exception as lost:
             if conn.dialect.connection_lost(conn, lost):
                 raise self._lost(p, lost, None) from None

@@ -44,7 +44,8 @@ Locks (called by ``Connection.lock`` once per run, after connecting)
   key, name or file as Atlas), waiting at most ``timeout`` seconds; raises ``LockError`` naming
   what is held; returns the function that releases it (called by ``Connection.close``).
 - ``bound_lock_waits(conn, seconds)``: make the session's lock waits on tables give up after
-  ``seconds`` (looks and runs alike).
+  ``seconds`` (looks and runs alike; the executor calls it again with what is left of the
+  deadline before it replays a failed file, then with the full bound).
 - ``is_busy(err)``: a driver error means another session holds what we wait for.
 
 The revisions table (called by ``revisions.RevisionStore``)

@@ -30,6 +30,7 @@ class SQLiteConnection(Connection):
     raised in place of SQLite's "interrupted" (``sqlite_interrupt``)."""
 
     raw: StoppableConnection
+    readonly = False  # a look's connection: its busy timeout is what is left of its open's deadline
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         cur = self.raw.cursor()  # Connection.execute's body: no extra call per statement
@@ -127,7 +128,9 @@ class SQLiteDialect(Dialect):
                 raise LockError(f"opening {target.redacted()}: {self.busy_hint}{waited}; wait for it "
                                 "to finish").about("lock_timeout", "lock_timeout") from None
             raise ConnectError(f"opening {target.redacted()}: {err}; check the path and permissions") from None
-        return SQLiteConnection(self, target, raw)
+        conn = SQLiteConnection(self, target, raw)
+        conn.readonly = readonly
+        return conn
 
     def look_timeout(self, connect_timeout: float, lock_timeout: float) -> float:
         # A file needs no connecting; a run that holds it (see _tune_for_apply) makes a reader
@@ -139,6 +142,13 @@ class SQLiteDialect(Dialect):
 
     def is_busy(self, err: BaseException) -> bool:
         return _is_busy(err)
+
+    def bound_lock_waits(self, conn: Connection, seconds: float) -> None:
+        """A run waits for a busy file (WAL, or ``_locking_mode=NORMAL``: another writer) at
+        most ``seconds``; it waited as long as the connect timeout. A look keeps the deadline
+        its open set (``connect``)."""
+        if not getattr(conn, "readonly", False):
+            _busy_timeout(conn.raw, seconds)
 
     def _tune_for_apply(self, conn: Connection, timeout: float) -> Callable[[], None] | None:
         """Settings for the connection that applies migrations, set once it holds the
