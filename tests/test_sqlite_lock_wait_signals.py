@@ -60,16 +60,27 @@ def test_a_signal_stops_a_wait_for_the_file_at_once(tmp_path: Path, holder, args
             [sys.executable, "-m", "pulumi_migrations_provider", *args, "--dir", str(d), "--url",
              url, "--lock-timeout", "20s"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.5)  # started, and waiting for the file
-        assert proc.poll() is None, proc.communicate()
-        sent = time.monotonic()
-        proc.send_signal(sig)
-        out, err = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
+        took, out, err = signal_while_waiting(proc, sig)
     finally:
         held.close()
     assert took < 2, f"stopped {took:.1f}s after the signal"
+    assert_stopped_by(sig, proc, out, err)
+    assert engine.status(url, d).pending == ["2_b.sql"]  # nothing written
+
+
+def signal_while_waiting(proc: subprocess.Popen, sig: signal.Signals) -> tuple[float, str, str]:
+    """Send ``sig`` to ``proc`` 1.5 s after its start (it is waiting for the file by then);
+    return the seconds it took to end after the signal, its stdout and stderr."""
+    time.sleep(1.5)
+    assert proc.poll() is None, proc.communicate()
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    return time.monotonic() - sent, out, err
+
+
+def assert_stopped_by(sig: signal.Signals, proc: subprocess.Popen, out: str, err: str) -> None:
+    """``proc`` ended as a Ctrl-C (130) or SIGTERM (143) ends the CLI: one line, no traceback."""
     assert proc.returncode == (130 if sig == signal.SIGINT else 143), (proc.returncode, out, err)
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
-    assert engine.status(url, d).pending == ["2_b.sql"]  # nothing written

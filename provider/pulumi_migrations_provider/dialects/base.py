@@ -274,7 +274,7 @@ class Dialect:
         raise NotImplementedError
 
     def bound_lock_waits(self, conn: Connection, seconds: float) -> None:
-        """Default: the server has no per-session bound (SQLite waits through busy_timeout)."""
+        """Default: the server has no per-session bound."""
 
     def is_busy(self, err: BaseException) -> bool:
         return False

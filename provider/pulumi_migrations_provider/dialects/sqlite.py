@@ -27,10 +27,14 @@ if TYPE_CHECKING:
 
 class SQLiteConnection(Connection):
     """A ``Connection`` whose statements a Ctrl-C or SIGTERM stops midway: the interrupt is
-    raised in place of SQLite's "interrupted" (``sqlite_interrupt``)."""
+    raised in place of SQLite's "interrupted" (``sqlite_interrupt``), and whose waits for a busy
+    file are made of ``_BUSY_SLICE`` waits (see ``_again``), which a signal stops at once."""
 
     raw: StoppableConnection
-    readonly = False  # a look's connection: its busy timeout is what is left of its open's deadline
+    readonly = False  # a look's connection: it keeps the wait its open set
+    #: How long a statement waits for a busy file, in ``_BUSY_SLICE`` steps (``_again``): set
+    #: by ``connect``, then a run's by ``bound_lock_waits`` (the lock timeout, or what is left).
+    busy_wait = 1.0
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         cur = self.raw.cursor()  # Connection.execute's body: no extra call per statement
@@ -41,10 +45,9 @@ class SQLiteConnection(Connection):
                 cur.execute(sql, params)  # qmark placeholders, as written
             return cur
         except sqlite3.OperationalError as err:
-            stop = self.raw.stopped(err)
-            if stop is None:
-                raise
-        raise stop  # outside the except: no "during handling of" chain to the driver's error
+            failed = err
+        cur.close()
+        return self._again(failed, lambda: self.raw.execute(sql, params or ()), sql)
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
         try:
@@ -54,6 +57,74 @@ class SQLiteConnection(Connection):
             if stop is None:
                 raise
         raise stop
+
+    def _again(self, err: sqlite3.OperationalError, step: Callable[[], Any], sql: str, *,
+               script: bool = False) -> Any:
+        """What statement (or ``script``) ``sql`` gives that failed with ``err``: the interrupt
+        that stopped it, raised as itself; else, when the file was busy and running it again is
+        safe (``_retry_safe``), ``step()`` (the same once more) after a short sleep, again while
+        the file stays busy, for up to ``busy_wait`` in all; else ``err``, or a LockError for a
+        BEGIN or COMMIT that waited that long (the executor would take the driver's error for
+        the file's or the revision row's).
+
+        The connection's busy timeout is ``_BUSY_SLICE``: SQLite's own wait (C code, during
+        which Python runs no signal handler) lasts one slice, and a Ctrl-C or SIGTERM takes
+        effect within it or in the sleep between two. Only statements that hit a busy file
+        come here: the others pay nothing."""
+        raw = self.raw
+        head = sql.lstrip()[:6].upper()
+        begin, commit = head.startswith("BEGIN"), head == "COMMIT" or head.startswith("END")
+        outside = begin if script else not self.in_tx  # run_script's scripts start with BEGIN
+        deadline = time.monotonic() + self.busy_wait - _BUSY_SLICE  # the first slice is spent
+        while True:
+            stop = raw.stopped(err)
+            if stop is not None:
+                break
+            if not (_is_busy(err) and _retry_safe(raw, outside, commit)):
+                raise err.with_traceback(None)
+            if time.monotonic() >= deadline:
+                if not (begin or commit):
+                    raise err.with_traceback(None)
+                doing, did = (("acquiring", "kept writing to") if begin
+                              else ("committing to", "kept reading"))
+                raise LockError(
+                    f"{doing} the database file {self.target.redacted()}: another connection "
+                    f"{did} it (waited {self.busy_wait:g}s); wait for it to finish"
+                ).about("lock_timeout", "lock_timeout")
+            time.sleep(min(0.01, max(0.0, deadline - time.monotonic())))
+            try:
+                return step()
+            except sqlite3.OperationalError as again:
+                err = again
+        raise stop  # outside the except: no "during handling of" chain to the driver's error
+
+
+def _retry_safe(raw: sqlite3.Connection, outside: bool, commit: bool) -> bool:
+    """Whether a statement that SQLite refused with SQLITE_BUSY may run again: it was sent
+    ``outside`` a transaction of ours (a BEGIN, or a script that starts with one, among them),
+    or it is a ``commit``.
+
+    - Outside a transaction (no transaction open after the error either): a statement in
+      autocommit is its own transaction, rolled back whole on error, and a BEGIN that could not
+      take its lock did nothing. Again.
+    - A COMMIT, with the transaction still open: SQLite's documentation of COMMIT says a COMMIT
+      that returns SQLITE_BUSY (readers in rollback-journal mode) leaves the transaction active,
+      to be retried. Again.
+    - Any other statement inside a transaction: SQLite undoes that statement, or "depending on
+      the statement and the point at which the error occurs" rolls back the whole transaction
+      (lang_transaction, "Response To Errors Within A Transaction"). Which one is not said, so
+      it is not run again: the error goes up, the file's transaction rolls back, and the run
+      stops with "waited for a lock another session holds" (apply again). After BEGIN
+      IMMEDIATE (the file's lock is ours) only an ATTACHed database's lock gets there. A
+      rollback-journal transaction spilling its cache while applications read does not: SQLite
+      waits one busy timeout per spill and keeps the pages in memory (measured, cache_size=10,
+      a reader open: 300 INSERTs of 1 kB took 3.5 s with the 50 ms slice, 136 s with a 2 s
+      busy timeout; before the slices a run had the connect or lock timeout, 10 s or more).
+    - A COMMIT whose transaction SQLite has ended: not again (nothing would be left to commit).
+    """
+    if commit:
+        return raw.in_transaction
+    return outside and not raw.in_transaction
 
 
 class SQLiteDialect(Dialect):
@@ -71,15 +142,16 @@ class SQLiteDialect(Dialect):
         return sql
 
     def execute_script(self, conn: Connection, script: str) -> None:
+        raw = conn.raw
         try:
-            conn.raw.executescript(script)  # only ever with no transaction open: it would commit it
-        except sqlite3.OperationalError as err:
-            stop = conn.raw.stopped(err)
-            if stop is None:
-                raise
-        else:
+            raw.executescript(script)  # only ever with no transaction open: it would commit it
             return
-        raise stop  # outside the except: no "during handling of" chain to the driver's error
+        except sqlite3.OperationalError as err:
+            failed = err
+        # A script that starts with BEGIN (run_script's) and left no transaction open did
+        # nothing that stays: it may run again from the start (_retry_safe).
+        ours: SQLiteConnection = conn  # type: ignore[assignment]  # (this dialect's connect)
+        ours._again(failed, lambda: raw.executescript(script), script, script=True)
 
     def json_param(self, value: str | None) -> Any:
         # Atlas stores partial_hashes through ent's []byte: a BLOB (X'6e756c6c' for null). A TEXT
@@ -108,12 +180,10 @@ class SQLiteDialect(Dialect):
                                       timeout=_BUSY_SLICE, check_same_thread=False,
                                       factory=StoppableConnection)
                 _patiently(raw, "SELECT count(*) FROM sqlite_master", deadline)  # a busy file waits here
-                _busy_timeout(raw, deadline - time.monotonic())
             else:
                 raw = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_SLICE,
                                       check_same_thread=False, factory=StoppableConnection)
                 _patiently(raw, "PRAGMA schema_version", time.monotonic() + max(timeout, 1.0))
-                _busy_timeout(raw, max(timeout, 1.0))
             raw.execute("PRAGMA foreign_keys")  # touch the file: fails early when it is not a database
             raw.execute(f"PRAGMA synchronous = {sync}")
             if fk:
@@ -128,8 +198,9 @@ class SQLiteDialect(Dialect):
                 raise LockError(f"opening {target.redacted()}: {self.busy_hint}{waited}; wait for it "
                                 "to finish").about("lock_timeout", "lock_timeout") from None
             raise ConnectError(f"opening {target.redacted()}: {err}; check the path and permissions") from None
-        conn = SQLiteConnection(self, target, raw)
+        conn = SQLiteConnection(self, target, raw)  # its busy timeout stays _BUSY_SLICE
         conn.readonly = readonly
+        conn.busy_wait = max(timeout, 1.0)
         return conn
 
     def look_timeout(self, connect_timeout: float, lock_timeout: float) -> float:
@@ -144,11 +215,12 @@ class SQLiteDialect(Dialect):
         return _is_busy(err)
 
     def bound_lock_waits(self, conn: Connection, seconds: float) -> None:
-        """A run waits for a busy file (WAL, or ``_locking_mode=NORMAL``: another writer) at
-        most ``seconds``; it waited as long as the connect timeout. A look keeps the deadline
-        its open set (``connect``)."""
+        """A run's statements wait for a busy file (WAL, or ``_locking_mode=NORMAL``: another
+        writer) at most ``seconds`` each, in ``_BUSY_SLICE`` steps that a signal stops
+        (``SQLiteConnection._again``); the failure-locating replay gets what is left of the
+        run's wait. A look keeps the wait its open set (``connect``)."""
         if not getattr(conn, "readonly", False):
-            _busy_timeout(conn.raw, seconds)
+            conn.busy_wait = seconds  # type: ignore[attr-defined]  # (this dialect's connect)
 
     def _tune_for_apply(self, conn: Connection, timeout: float) -> Callable[[], None] | None:
         """Settings for the connection that applies migrations, set once it holds the
@@ -172,7 +244,7 @@ class SQLiteDialect(Dialect):
             return None
         sync, _, locking = _driver_settings(conn.target)
         raw = conn.raw
-        journal = raw.execute("PRAGMA journal_mode").fetchone()[0]
+        journal = _patiently(raw, "PRAGMA journal_mode", time.monotonic() + max(timeout, 1.0))[0][0]
         exclusive = locking == "EXCLUSIVE" or (locking is None and journal != "wal")
         truncate = journal == "delete" and sync in ("NORMAL", "OFF")
         if not (exclusive or truncate):
@@ -181,9 +253,7 @@ class SQLiteDialect(Dialect):
             raw.execute("PRAGMA journal_mode = TRUNCATE")
         if exclusive:
             try:
-                _busy_timeout(raw, _BUSY_SLICE)
                 _patiently(raw, "BEGIN EXCLUSIVE", time.monotonic() + max(timeout, 1.0))
-                _busy_timeout(raw, max(timeout, 1.0))
             except sqlite3.OperationalError as err:
                 if truncate:
                     raw.execute("PRAGMA journal_mode = DELETE")
@@ -328,7 +398,9 @@ def _check_directory(target: Target, path: str) -> None:
 
 # SQLite's own wait for a busy file (its busy handler) is C code: Python runs no signal handler
 # until it returns, so a Ctrl-C or SIGTERM would wait for the whole --lock-timeout. Waits are
-# made of SQLite waits this short, with a Python sleep between them, where a signal stops them.
+# made of SQLite waits this short, with a Python sleep between them, where a signal stops them:
+# every connection's busy timeout is this (sqlite3.connect's timeout), the opens and looks wait
+# in _patiently, the statements of a run and a look in SQLiteConnection._again.
 _BUSY_SLICE = 0.05
 
 
@@ -353,11 +425,6 @@ def _patiently(raw: StoppableConnection, sql: str, deadline: float) -> list[Any]
             if not _is_busy(err) or time.monotonic() >= deadline:
                 raise
         time.sleep(min(0.01, max(0.0, deadline - time.monotonic())))
-
-
-def _busy_timeout(raw: sqlite3.Connection, seconds: float) -> None:
-    """How long SQLite itself waits for a busy file from now on (the statements of a run)."""
-    raw.execute(f"PRAGMA busy_timeout = {max(int(seconds * 1000), 0)}")
 
 
 def _quiet_wal(path: str) -> bool:

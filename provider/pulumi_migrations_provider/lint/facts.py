@@ -270,6 +270,7 @@ def _sqlite(conn, names: list[str], facts: Facts, timeout: float) -> None:
     # statement comes out as the interrupt, not as an "interrupted" error degraded to a note.
     raw = conn.raw
     conn.execute("PRAGMA busy_timeout = 0").close()  # a writer holding the file: fail now, not wait
+    conn.busy_wait = 0.0  # nor try again (SQLiteConnection._again)
     raw.set_deadline(time.monotonic() + timeout)  # past it: "interrupted", a note
     try:
         for name in names:
