@@ -5,6 +5,7 @@ runs alone, with multi-statements off."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from pulumi_migrations_provider.reports import Options
 
 from tests.dirtools import make_dir
 from tests.helpers import dbcheck
+from tests.servers import MariaDbServer
 
 CREATE = "CREATE TABLE items (id INT PRIMARY KEY, s TEXT);\n"
 
@@ -158,3 +160,36 @@ def test_interrupt_while_a_batch_runs_leaves_nothing_half_done(maria_url: str, t
     assert _count(maria_url) == 60
     row = dbcheck.revisions(maria_url)["1"]
     assert (row.applied, row.total, row.error) == (31, 31, "")
+
+
+def _fresh_url(server: MariaDbServer) -> str:
+    name = "t_" + uuid.uuid4().hex[:16]
+    server.create_database(name)
+    return server.app_url(name)
+
+
+def test_a_syntax_error_inside_a_batch_reads_as_alone(maria_server: MariaDbServer, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's syntax error quotes the query from where it stopped reading ("near '…' at
+    line N"): in a batch, the statements after it too. The error recorded and shown is the one
+    the statement gives alone, as with Atlas; nothing after it ran."""
+    body = [_insert(i) for i in range(1, 11)]
+    body[5] = "INSERT INTO items (id, s) VALUES (6 'no comma');\n"  # file statement 7
+    files = {"1_seed.sql": CREATE + "".join(body)}
+    seen: list[tuple] = []
+    for batch_min in (mysql._BATCH_MIN, 10 ** 9):  # batched, then one by one
+        monkeypatch.setattr(mysql, "_BATCH_MIN", batch_min)
+        sent = _spy(monkeypatch)
+        url = _fresh_url(maria_server)
+        events: list[Event] = []
+        with pytest.raises(StatementError) as info:
+            engine.apply(url, make_dir(tmp_path / str(batch_min), files), Options(),
+                         logger=events.append)
+        row = dbcheck.revisions(url)["1"]
+        seen.append((info.value.index, info.value.db_error, row.applied, row.error, row.error_stmt,
+                     [e.index for e in events if isinstance(e, StatementRun)], _count(url)))
+        assert bool(sent) is (batch_min < 10 ** 9)
+    assert seen[0] == seen[1]
+    assert seen[0][1] == ("Error 1064 (42000): You have an error in your SQL syntax; check the manual "
+                          "that corresponds to your MariaDB server version for the right syntax to "
+                          "use near ''no comma')' at line 1")

@@ -507,7 +507,7 @@ class Executor:
         batched = False
 
         def finish() -> None:
-            nonlocal sent
+            nonlocal sent, batched
             assert sent is not None
             batch, before = sent
             sent = None
@@ -515,7 +515,17 @@ class Executor:
                 dialect.finish_batch(conn, batch)
             except BatchFailed as failed:
                 self._at = i + batch.start + failed.done
-                raise _Failed(p, self._at, failed.err) from None
+                err = failed.err
+                if failed.alone:  # its own words, as one by one (it cannot succeed alone)
+                    batched = False
+                    dialect.end_batches(conn)
+                    try:
+                        conn.execute(p.statements[self._at].text).close()
+                    except Exception as own:
+                        if dialect.connection_lost(conn, own):
+                            raise
+                        err = own
+                raise _Failed(p, self._at, err) from None
             self._at = i + batch.stop - 1
             self._maybe_pause("after", since=before)
             result.statements += batch.stop - batch.start

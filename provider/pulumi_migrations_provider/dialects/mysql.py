@@ -127,7 +127,7 @@ class MySQLDialect(Dialect):
         except pymysql.MySQLError as err:
             if self.connection_lost(conn, err):
                 raise
-            raise BatchFailed(done, err) from None
+            raise BatchFailed(done, err, alone=_code(err) in _PARSE_ERRORS) from None
         count = batch.stop - batch.start
         if done != count:  # cannot happen (_batchable): the server split them otherwise
             raise RuntimeError(f"a batch of {count} statements gave {done} results")
@@ -141,9 +141,7 @@ class MySQLDialect(Dialect):
     def connection_lost(self, conn: Connection, err: BaseException) -> bool:
         # PyMySQL: 2006 server has gone away, 2013 lost during query, 2055 lost at handshake;
         # 0 (InterfaceError) for a socket already closed.
-        args = getattr(err, "args", ())
-        code = args[0] if args and isinstance(args[0], int) else None
-        return code in (0, 2006, 2013, 2055) or not getattr(conn.raw, "open", True)
+        return _code(err) in (0, 2006, 2013, 2055) or not getattr(conn.raw, "open", True)
 
     def stop_statement(self, conn: Connection) -> None:
         """KILL QUERY from a second session, as the mysql client does on Ctrl-C. The server
@@ -334,6 +332,17 @@ def _batchable(data: bytes) -> bool:
     if b"\\" in data and data.count(b"\\") != 2 * data.count(b"\\\\"):
         return False  # a backslash run of odd length somewhere
     return _SKELETON.fullmatch(data.translate(None, _DROP)) is not None
+
+
+# ER_PARSE_ERROR, ER_SYNTAX_ERROR: "... near '<the rest of the query>' at line N", i.e. of the
+# batch; raised before anything of the statement ran.
+_PARSE_ERRORS = (1064, 1149)
+
+
+def _code(err: BaseException) -> int | None:
+    """The driver's error number (PyMySQL: the first argument)."""
+    args = getattr(err, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 class _State:
