@@ -5,6 +5,11 @@ runs alone, with multi-statements off."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -193,3 +198,40 @@ def test_a_syntax_error_inside_a_batch_reads_as_alone(maria_server: MariaDbServe
     assert seen[0][1] == ("Error 1064 (42000): You have an error in your SQL syntax; check the manual "
                           "that corresponds to your MariaDB server version for the right syntax to "
                           "use near ''no comma')' at line 1")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_signal_while_a_batch_runs_stops_it_on_the_server(maria_url: str, tmp_path: Path,
+                                                            sig: signal.Signals) -> None:
+    """Ctrl-C or SIGTERM to a real run while the server works through a batch: as for a
+    statement alone (KILL QUERY), the server stops it too, rather than running the rest of the
+    batch in a session that still holds the migration lock; the rerun applies it once."""
+    body = "".join(f"INSERT INTO items (id, s) VALUES ({i}, IF(SLEEP(1) = 0, 'x', 'y'));\n"
+                   for i in range(1, 9))
+    d = make_dir(tmp_path, {"1_slow.sql": CREATE + body})
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent),
+               TMPDIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pulumi_migrations_provider", "apply", "--dir", str(d), "--url", maria_url],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    busy = "SELECT id FROM information_schema.processlist WHERE info LIKE 'INSERT INTO items%%'"
+    deadline = time.monotonic() + 20
+    while not dbcheck.query(maria_url, busy) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)  # the batch of 8 one-second INSERTs under way
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == (130 if sig == signal.SIGINT else 143)
+    assert len(err.strip().splitlines()) == 1
+    deadline = time.monotonic() + 1.5
+    running: list[tuple] = [()]
+    while running and time.monotonic() < deadline:
+        running = dbcheck.query(maria_url, busy)
+        time.sleep(0.1)
+    assert running == []
+    assert _count(maria_url) == 0
+    engine.apply(maria_url, d, Options(lock_timeout=1))
+    assert _count(maria_url) == 8
+    row = dbcheck.revisions(maria_url)["1"]
+    assert (row.applied, row.total, row.error) == (9, 9, "")
