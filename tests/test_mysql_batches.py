@@ -17,7 +17,7 @@ import pytest
 from pulumi_migrations_provider import engine
 from pulumi_migrations_provider.dialects import mysql
 from pulumi_migrations_provider.dialects.mysql import MySQLDialect, _batchable
-from pulumi_migrations_provider.errors import StatementError
+from pulumi_migrations_provider.errors import MigrateError, StatementError
 from pulumi_migrations_provider.events import Event, StatementRun
 from pulumi_migrations_provider.migdir import MigrationDir
 from pulumi_migrations_provider.reports import Options
@@ -235,3 +235,29 @@ def test_a_signal_while_a_batch_runs_stops_it_on_the_server(maria_url: str, tmp_
     assert _count(maria_url) == 8
     row = dbcheck.revisions(maria_url)["1"]
     assert (row.applied, row.total, row.error) == (9, 9, "")
+
+
+def test_a_statement_the_charset_cannot_hold_fails_as_alone(maria_server: MariaDbServer, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A character the connection's charset lacks (charset=latin1): the statement holding it
+    fails exactly as one by one (it is not planned into a batch), whatever that failure is."""
+    body = [_insert(i) for i in range(1, 9)]
+    body[4] = "INSERT INTO items (id, s) VALUES (5, '表');\n"
+    files = {"1_seed.sql": CREATE + "".join(body)}
+    seen: list[tuple] = []
+    sents = []
+    for batch_min in (mysql._BATCH_MIN, 10 ** 9):  # batched, then one by one
+        monkeypatch.setattr(mysql, "_BATCH_MIN", batch_min)
+        sent = _spy(monkeypatch)
+        url = _fresh_url(maria_server)
+        events: list[Event] = []
+        with pytest.raises(MigrateError) as info:
+            engine.apply(url + "?charset=latin1", make_dir(tmp_path / str(batch_min), files), Options(),
+                         logger=events.append)
+        row = dbcheck.revisions(url)["1"]
+        seen.append((type(info.value), str(info.value).replace(url.rsplit("/", 1)[1], "DB"),
+                     row.applied, row.error, [e.index for e in events if isinstance(e, StatementRun)],
+                     _count(url)))
+        sents.append(sent)
+    assert seen[0] == seen[1]
+    assert sents == [[(0, 4)], []]

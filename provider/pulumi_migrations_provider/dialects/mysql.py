@@ -82,7 +82,10 @@ class MySQLDialect(Dialect):
             size = -1
             j = i
             while j < n:
-                data = texts[j].encode(encoding, "surrogateescape")
+                try:
+                    data = texts[j].encode(encoding, "surrogateescape")
+                except UnicodeEncodeError:  # not in the connection's charset: alone, it fails
+                    break  # as it does one by one
                 if not _batchable(data):
                     break
                 if datas:
