@@ -167,10 +167,26 @@ def test_interrupt_while_a_batch_runs_leaves_nothing_half_done(maria_url: str, t
     assert (row.applied, row.total, row.error) == (31, 31, "")
 
 
-def _fresh_url(server: MariaDbServer) -> str:
-    name = "t_" + uuid.uuid4().hex[:16]
-    server.create_database(name)
-    return server.app_url(name)
+def _batched_and_alone(server: MariaDbServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                       files: dict[str, str], query: str = "") -> list[tuple]:
+    """Apply ``files`` (one failing statement in them) to a fresh database twice, batched then
+    one by one: per run, the batches sent and what the user and the revisions table see."""
+    seen: list[tuple] = []
+    for batch_min in (mysql._BATCH_MIN, 10 ** 9):
+        monkeypatch.setattr(mysql, "_BATCH_MIN", batch_min)
+        sent = _spy(monkeypatch)
+        name = "t_" + uuid.uuid4().hex[:16]
+        server.create_database(name)
+        url = server.app_url(name)
+        events: list[Event] = []
+        with pytest.raises(MigrateError) as info:
+            engine.apply(url + query, make_dir(tmp_path / str(batch_min), files), Options(),
+                         logger=events.append)
+        row = dbcheck.revisions(url)["1"]
+        seen.append((sent, type(info.value), str(info.value).replace(name, "DB"),
+                     getattr(info.value, "db_error", None), row.applied, row.error, row.error_stmt,
+                     [e.index for e in events if isinstance(e, StatementRun)], _count(url)))
+    return seen
 
 
 def test_a_syntax_error_inside_a_batch_reads_as_alone(maria_server: MariaDbServer, tmp_path: Path,
@@ -180,24 +196,13 @@ def test_a_syntax_error_inside_a_batch_reads_as_alone(maria_server: MariaDbServe
     the statement gives alone, as with Atlas; nothing after it ran."""
     body = [_insert(i) for i in range(1, 11)]
     body[5] = "INSERT INTO items (id, s) VALUES (6 'no comma');\n"  # file statement 7
-    files = {"1_seed.sql": CREATE + "".join(body)}
-    seen: list[tuple] = []
-    for batch_min in (mysql._BATCH_MIN, 10 ** 9):  # batched, then one by one
-        monkeypatch.setattr(mysql, "_BATCH_MIN", batch_min)
-        sent = _spy(monkeypatch)
-        url = _fresh_url(maria_server)
-        events: list[Event] = []
-        with pytest.raises(StatementError) as info:
-            engine.apply(url, make_dir(tmp_path / str(batch_min), files), Options(),
-                         logger=events.append)
-        row = dbcheck.revisions(url)["1"]
-        seen.append((info.value.index, info.value.db_error, row.applied, row.error, row.error_stmt,
-                     [e.index for e in events if isinstance(e, StatementRun)], _count(url)))
-        assert bool(sent) is (batch_min < 10 ** 9)
-    assert seen[0] == seen[1]
-    assert seen[0][1] == ("Error 1064 (42000): You have an error in your SQL syntax; check the manual "
-                          "that corresponds to your MariaDB server version for the right syntax to "
-                          "use near ''no comma')' at line 1")
+    batched, alone = _batched_and_alone(maria_server, tmp_path, monkeypatch,
+                                        {"1_seed.sql": CREATE + "".join(body)})
+    assert batched[0] == [(0, 10)] and alone[0] == []
+    assert batched[1:] == alone[1:]
+    assert alone[3] == ("Error 1064 (42000): You have an error in your SQL syntax; check the manual "
+                        "that corresponds to your MariaDB server version for the right syntax to "
+                        "use near ''no comma')' at line 1")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
@@ -243,21 +248,7 @@ def test_a_statement_the_charset_cannot_hold_fails_as_alone(maria_server: MariaD
     fails exactly as one by one (it is not planned into a batch), whatever that failure is."""
     body = [_insert(i) for i in range(1, 9)]
     body[4] = "INSERT INTO items (id, s) VALUES (5, '表');\n"
-    files = {"1_seed.sql": CREATE + "".join(body)}
-    seen: list[tuple] = []
-    sents = []
-    for batch_min in (mysql._BATCH_MIN, 10 ** 9):  # batched, then one by one
-        monkeypatch.setattr(mysql, "_BATCH_MIN", batch_min)
-        sent = _spy(monkeypatch)
-        url = _fresh_url(maria_server)
-        events: list[Event] = []
-        with pytest.raises(MigrateError) as info:
-            engine.apply(url + "?charset=latin1", make_dir(tmp_path / str(batch_min), files), Options(),
-                         logger=events.append)
-        row = dbcheck.revisions(url)["1"]
-        seen.append((type(info.value), str(info.value).replace(url.rsplit("/", 1)[1], "DB"),
-                     row.applied, row.error, [e.index for e in events if isinstance(e, StatementRun)],
-                     _count(url)))
-        sents.append(sent)
-    assert seen[0] == seen[1]
-    assert sents == [[(0, 4)], []]
+    batched, alone = _batched_and_alone(maria_server, tmp_path, monkeypatch,
+                                        {"1_seed.sql": CREATE + "".join(body)}, "?charset=latin1")
+    assert batched[0] == [(0, 4)] and alone[0] == []
+    assert batched[1:] == alone[1:]
