@@ -252,3 +252,46 @@ def test_a_statement_the_charset_cannot_hold_fails_as_alone(maria_server: MariaD
                                         {"1_seed.sql": CREATE + "".join(body)}, "?charset=latin1")
     assert batched[0] == [(0, 4)] and alone[0] == []
     assert batched[1:] == alone[1:]
+
+
+def test_an_interrupt_half_way_through_sending_a_batch(maria_url: str, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while a batch's bytes are only partly sent: the server waits for the rest of the
+    query, and whatever the client sent next (switching multi-statements off, ROLLBACK) would
+    complete it with garbage, or leave both sides waiting. The connection is dropped instead:
+    the run stops with the interrupt at once, and nothing of the batch is kept."""
+    import threading
+
+    import pymysql.connections
+
+    real = pymysql.connections.Connection._write_bytes
+    cut: list[bool] = []
+
+    def write_bytes(self, data: bytes) -> None:  # type: ignore[no-untyped-def]
+        if not cut and b"VALUES (3, " in data and b"VALUES (4, " in data:  # the batch's query
+            cut.append(True)
+            self._sock.sendall(data[:len(data) // 2])
+            raise KeyboardInterrupt
+        real(self, data)
+
+    monkeypatch.setattr(pymysql.connections.Connection, "_write_bytes", write_bytes)
+    d = make_dir(tmp_path, {"1_seed.sql": CREATE + "".join(_insert(i) for i in range(1, 9))})
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            engine.apply(maria_url, d, Options())
+            outcome.append(None)
+        except BaseException as err:  # noqa: BLE001 - what the run raised, checked below
+            outcome.append(err)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert cut and len(outcome) == 1 and isinstance(outcome[0], KeyboardInterrupt)
+    monkeypatch.setattr(pymysql.connections.Connection, "_write_bytes", real)
+    assert _count(maria_url) == 0
+    engine.apply(maria_url, d, Options(lock_timeout=5))
+    assert _count(maria_url) == 16
+    row = dbcheck.revisions(maria_url)["1"]
+    assert (row.applied, row.total, row.error) == (9, 9, "")

@@ -112,7 +112,11 @@ class MySQLDialect(Dialect):
         if not state.multi:
             _set_multi(conn.raw, True)
             state.multi = True
-        conn.raw._execute_command(COMMAND.COM_QUERY, batch.payload)  # Connection.query's send
+        try:
+            conn.raw._execute_command(COMMAND.COM_QUERY, batch.payload)  # Connection.query's send
+        except BaseException:  # an interrupt half-way: the server waits for the rest of the
+            conn.raw._force_close()  # query, and any bytes sent next would complete it
+            raise
 
     def finish_batch(self, conn: Connection, batch: Batch) -> None:
         """Read every statement's result, in order. The server stops at the first statement
