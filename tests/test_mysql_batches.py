@@ -5,19 +5,26 @@ runs alone, with multi-statements off."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 from pulumi_migrations_provider import engine
 from pulumi_migrations_provider.dialects import mysql
 from pulumi_migrations_provider.dialects.mysql import MySQLDialect, _batchable
-from pulumi_migrations_provider.errors import StatementError
+from pulumi_migrations_provider.errors import MigrateError, StatementError
 from pulumi_migrations_provider.events import Event, StatementRun
 from pulumi_migrations_provider.migdir import MigrationDir
 from pulumi_migrations_provider.reports import Options
 
 from tests.dirtools import make_dir
 from tests.helpers import dbcheck
+from tests.servers import MariaDbServer
 
 CREATE = "CREATE TABLE items (id INT PRIMARY KEY, s TEXT);\n"
 
@@ -158,3 +165,133 @@ def test_interrupt_while_a_batch_runs_leaves_nothing_half_done(maria_url: str, t
     assert _count(maria_url) == 60
     row = dbcheck.revisions(maria_url)["1"]
     assert (row.applied, row.total, row.error) == (31, 31, "")
+
+
+def _batched_and_alone(server: MariaDbServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                       files: dict[str, str], query: str = "") -> list[tuple]:
+    """Apply ``files`` (one failing statement in them) to a fresh database twice, batched then
+    one by one: per run, the batches sent and what the user and the revisions table see."""
+    seen: list[tuple] = []
+    for batch_min in (mysql._BATCH_MIN, 10 ** 9):
+        monkeypatch.setattr(mysql, "_BATCH_MIN", batch_min)
+        sent = _spy(monkeypatch)
+        name = "t_" + uuid.uuid4().hex[:16]
+        server.create_database(name)
+        url = server.app_url(name)
+        events: list[Event] = []
+        with pytest.raises(MigrateError) as info:
+            engine.apply(url + query, make_dir(tmp_path / str(batch_min), files), Options(),
+                         logger=events.append)
+        row = dbcheck.revisions(url)["1"]
+        seen.append((sent, type(info.value), str(info.value).replace(name, "DB"),
+                     getattr(info.value, "db_error", None), row.applied, row.error, row.error_stmt,
+                     [e.index for e in events if isinstance(e, StatementRun)], _count(url)))
+    return seen
+
+
+def test_a_syntax_error_inside_a_batch_reads_as_alone(maria_server: MariaDbServer, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's syntax error quotes the query from where it stopped reading ("near '…' at
+    line N"): in a batch, the statements after it too. The error recorded and shown is the one
+    the statement gives alone, as with Atlas; nothing after it ran."""
+    body = [_insert(i) for i in range(1, 11)]
+    body[5] = "INSERT INTO items (id, s) VALUES (6 'no comma');\n"  # file statement 7
+    batched, alone = _batched_and_alone(maria_server, tmp_path, monkeypatch,
+                                        {"1_seed.sql": CREATE + "".join(body)})
+    assert batched[0] == [(0, 10)] and alone[0] == []
+    assert batched[1:] == alone[1:]
+    assert alone[3] == ("Error 1064 (42000): You have an error in your SQL syntax; check the manual "
+                        "that corresponds to your MariaDB server version for the right syntax to "
+                        "use near ''no comma')' at line 1")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_signal_while_a_batch_runs_stops_it_on_the_server(maria_url: str, tmp_path: Path,
+                                                            sig: signal.Signals) -> None:
+    """Ctrl-C or SIGTERM to a real run while the server works through a batch: as for a
+    statement alone (KILL QUERY), the server stops it too, rather than running the rest of the
+    batch in a session that still holds the migration lock; the rerun applies it once."""
+    body = "".join(f"INSERT INTO items (id, s) VALUES ({i}, IF(SLEEP(1) = 0, 'x', 'y'));\n"
+                   for i in range(1, 9))
+    d = make_dir(tmp_path, {"1_slow.sql": CREATE + body})
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent),
+               TMPDIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pulumi_migrations_provider", "apply", "--dir", str(d), "--url", maria_url],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    busy = "SELECT id FROM information_schema.processlist WHERE info LIKE 'INSERT INTO items%%'"
+    deadline = time.monotonic() + 20
+    while not dbcheck.query(maria_url, busy) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)  # the batch of 8 one-second INSERTs under way
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == (130 if sig == signal.SIGINT else 143)
+    assert len(err.strip().splitlines()) == 1
+    deadline = time.monotonic() + 1.5
+    running: list[tuple] = [()]
+    while running and time.monotonic() < deadline:
+        running = dbcheck.query(maria_url, busy)
+        time.sleep(0.1)
+    assert running == []
+    assert _count(maria_url) == 0
+    engine.apply(maria_url, d, Options(lock_timeout=1))
+    assert _count(maria_url) == 8
+    row = dbcheck.revisions(maria_url)["1"]
+    assert (row.applied, row.total, row.error) == (9, 9, "")
+
+
+def test_a_statement_the_charset_cannot_hold_fails_as_alone(maria_server: MariaDbServer, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A character the connection's charset lacks (charset=latin1): the statement holding it
+    fails exactly as one by one (it is not planned into a batch), whatever that failure is."""
+    body = [_insert(i) for i in range(1, 9)]
+    body[4] = "INSERT INTO items (id, s) VALUES (5, '表');\n"
+    batched, alone = _batched_and_alone(maria_server, tmp_path, monkeypatch,
+                                        {"1_seed.sql": CREATE + "".join(body)}, "?charset=latin1")
+    assert batched[0] == [(0, 4)] and alone[0] == []
+    assert batched[1:] == alone[1:]
+
+
+def test_an_interrupt_half_way_through_sending_a_batch(maria_url: str, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while a batch's bytes are only partly sent: the server waits for the rest of the
+    query, and whatever the client sent next (switching multi-statements off, ROLLBACK) would
+    complete it with garbage, or leave both sides waiting. The connection is dropped instead:
+    the run stops with the interrupt at once, and nothing of the batch is kept."""
+    import threading
+
+    import pymysql.connections
+
+    real = pymysql.connections.Connection._write_bytes
+    cut: list[bool] = []
+
+    def write_bytes(self, data: bytes) -> None:  # type: ignore[no-untyped-def]
+        if not cut and b"VALUES (3, " in data and b"VALUES (4, " in data:  # the batch's query
+            cut.append(True)
+            self._sock.sendall(data[:len(data) // 2])
+            raise KeyboardInterrupt
+        real(self, data)
+
+    monkeypatch.setattr(pymysql.connections.Connection, "_write_bytes", write_bytes)
+    d = make_dir(tmp_path, {"1_seed.sql": CREATE + "".join(_insert(i) for i in range(1, 9))})
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            engine.apply(maria_url, d, Options())
+            outcome.append(None)
+        except BaseException as err:  # noqa: BLE001 - what the run raised, checked below
+            outcome.append(err)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert cut and len(outcome) == 1 and isinstance(outcome[0], KeyboardInterrupt)
+    monkeypatch.setattr(pymysql.connections.Connection, "_write_bytes", real)
+    assert _count(maria_url) == 0
+    engine.apply(maria_url, d, Options(lock_timeout=5))
+    assert _count(maria_url) == 16
+    row = dbcheck.revisions(maria_url)["1"]
+    assert (row.applied, row.total, row.error) == (9, 9, "")

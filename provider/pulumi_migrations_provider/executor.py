@@ -515,7 +515,7 @@ class Executor:
         batched = False
 
         def finish() -> None:
-            nonlocal sent
+            nonlocal sent, batched
             assert sent is not None
             batch, before = sent
             sent = None
@@ -523,7 +523,20 @@ class Executor:
                 dialect.finish_batch(conn, batch)
             except BatchFailed as failed:
                 self._at = i + batch.start + failed.done
-                raise _Failed(p, self._at, failed.err) from None
+                err = failed.err
+                if failed.alone:  # its own words, as one by one (it cannot succeed alone)
+                    batched = False
+                    dialect.end_batches(conn)
+                    try:
+                        conn.execute(p.statements[self._at].text).close()
+                    except Exception as own:
+                        if dialect.connection_lost(conn, own):
+                            raise
+                        err = own
+                raise _Failed(p, self._at, err) from None
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM while the server runs it: as _execute
+                dialect.stop_statement(conn)
+                raise
             self._at = i + batch.stop - 1
             self._maybe_pause("after", since=before)
             result.statements += batch.stop - batch.start
@@ -549,12 +562,15 @@ class Executor:
                     sent = (step, before)
                 if sent is not None:
                     finish()
-            except BaseException:
+            except BaseException as stop:
                 # Stopped (a failure, an interrupt) with multi-statements on, maybe while a batch
-                # ran: read its results first, then switch them off, as far as the connection
-                # allows; what stopped us is what propagates (the transaction then rolls back).
+                # ran: read its results first (stopped on the server too on an interrupt), then
+                # switch them off, as far as the connection allows; what stopped us is what
+                # propagates (the transaction then rolls back).
                 try:
                     if sent is not None:
+                        if isinstance(stop, KeyboardInterrupt):
+                            dialect.stop_statement(conn)
                         dialect.finish_batch(conn, sent[0])
                 except Exception:
                     pass

@@ -213,12 +213,15 @@ class Batch:
 
 class BatchFailed(Exception):
     """Statement ``done`` of a batch (0-based: the ones before it ran) failed with the driver's
-    ``err``; nothing after it ran."""
+    ``err``; nothing after it ran. ``alone``: nothing of it ran either, and ``err``'s words
+    depend on the batch (MySQL's syntax error quotes the statements after it): the statement
+    is to be sent alone for the error it gives alone."""
 
-    def __init__(self, done: int, err: BaseException):
+    def __init__(self, done: int, err: BaseException, *, alone: bool = False):
         super().__init__(done, err)
         self.done = done
         self.err = err
+        self.alone = alone
 
 
 def _terminated(statement: str) -> str:

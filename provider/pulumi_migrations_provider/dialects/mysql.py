@@ -82,7 +82,10 @@ class MySQLDialect(Dialect):
             size = -1
             j = i
             while j < n:
-                data = texts[j].encode(encoding, "surrogateescape")
+                try:
+                    data = texts[j].encode(encoding, "surrogateescape")
+                except UnicodeEncodeError:  # not in the connection's charset: alone, it fails
+                    break  # as it does one by one
                 if not _batchable(data):
                     break
                 if datas:
@@ -109,7 +112,11 @@ class MySQLDialect(Dialect):
         if not state.multi:
             _set_multi(conn.raw, True)
             state.multi = True
-        conn.raw._execute_command(COMMAND.COM_QUERY, batch.payload)  # Connection.query's send
+        try:
+            conn.raw._execute_command(COMMAND.COM_QUERY, batch.payload)  # Connection.query's send
+        except BaseException:  # an interrupt half-way: the server waits for the rest of the
+            conn.raw._force_close()  # query, and any bytes sent next would complete it
+            raise
 
     def finish_batch(self, conn: Connection, batch: Batch) -> None:
         """Read every statement's result, in order. The server stops at the first statement
@@ -127,7 +134,7 @@ class MySQLDialect(Dialect):
         except pymysql.MySQLError as err:
             if self.connection_lost(conn, err):
                 raise
-            raise BatchFailed(done, err) from None
+            raise BatchFailed(done, err, alone=_code(err) in _PARSE_ERRORS) from None
         count = batch.stop - batch.start
         if done != count:  # cannot happen (_batchable): the server split them otherwise
             raise RuntimeError(f"a batch of {count} statements gave {done} results")
@@ -141,9 +148,7 @@ class MySQLDialect(Dialect):
     def connection_lost(self, conn: Connection, err: BaseException) -> bool:
         # PyMySQL: 2006 server has gone away, 2013 lost during query, 2055 lost at handshake;
         # 0 (InterfaceError) for a socket already closed.
-        args = getattr(err, "args", ())
-        code = args[0] if args and isinstance(args[0], int) else None
-        return code in (0, 2006, 2013, 2055) or not getattr(conn.raw, "open", True)
+        return _code(err) in (0, 2006, 2013, 2055) or not getattr(conn.raw, "open", True)
 
     def stop_statement(self, conn: Connection) -> None:
         """KILL QUERY from a second session, as the mysql client does on Ctrl-C. The server
@@ -334,6 +339,17 @@ def _batchable(data: bytes) -> bool:
     if b"\\" in data and data.count(b"\\") != 2 * data.count(b"\\\\"):
         return False  # a backslash run of odd length somewhere
     return _SKELETON.fullmatch(data.translate(None, _DROP)) is not None
+
+
+# ER_PARSE_ERROR, ER_SYNTAX_ERROR: "... near '<the rest of the query>' at line N", i.e. of the
+# batch; raised before anything of the statement ran.
+_PARSE_ERRORS = (1064, 1149)
+
+
+def _code(err: BaseException) -> int | None:
+    """The driver's error number (PyMySQL: the first argument)."""
+    args = getattr(err, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 class _State:
