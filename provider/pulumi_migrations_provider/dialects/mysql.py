@@ -9,7 +9,8 @@ import re
 
 from ..errors import ConfigError, ConnectError
 from ..target import SECRET_PARAMS, Target
-from .base import (LOCK_NAME, TABLE, UPDATED_COLUMNS, Batch, BatchFailed, Connection, Dialect,
+from .base import (LOCK_NAME, TABLE, UPDATED_COLUMNS, Batch, BatchFailed, BatchMiscount, Connection,
+                   Dialect,
                    first_line, holder_text,
                    lock_held, seconds_param)
 
@@ -137,7 +138,7 @@ class MySQLDialect(Dialect):
             raise BatchFailed(done, err, alone=_code(err) in _PARSE_ERRORS) from None
         count = batch.stop - batch.start
         if done != count:  # cannot happen (_batchable): the server split them otherwise
-            raise RuntimeError(f"a batch of {count} statements gave {done} results")
+            raise BatchMiscount(count, done)
 
     def end_batches(self, conn: Connection) -> None:
         state = conn.dialect_state
@@ -149,6 +150,19 @@ class MySQLDialect(Dialect):
         # PyMySQL: 2006 server has gone away, 2013 lost during query, 2055 lost at handshake;
         # 0 (InterfaceError) for a socket already closed.
         return _code(err) in (0, 2006, 2013, 2055) or not getattr(conn.raw, "open", True)
+
+    def unsendable(self, conn: Connection, err: BaseException,
+                   statement: str) -> tuple[str, str] | None:
+        """PyMySQL encodes a statement whole before sending any of it: a character the
+        connection's character set lacks fails there, with nothing sent."""
+        if not isinstance(err, UnicodeEncodeError):
+            return None
+        charset = getattr(conn.raw, "charset", "") or "?"
+        encoding = getattr(conn.raw, "encoding", "") or "ascii"
+        bad = err.object[err.start:err.end] if isinstance(err.object, str) else ""
+        chars = " ".join(f"U+{ord(c):04X}" for c in bad[:3]) or "a character"
+        return (f"it holds {chars}, which the connection's character set {charset} cannot "
+                f"hold", statement.encode(encoding, "replace").decode(encoding))
 
     def stop_statement(self, conn: Connection) -> None:
         """KILL QUERY from a second session, as the mysql client does on Ctrl-C. The server
