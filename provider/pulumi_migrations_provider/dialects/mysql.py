@@ -113,11 +113,8 @@ class MySQLDialect(Dialect):
         if not state.multi:
             _set_multi(conn.raw, True)
             state.multi = True
-        try:
-            conn.raw._execute_command(COMMAND.COM_QUERY, batch.payload)  # Connection.query's send
-        except BaseException:  # an interrupt half-way: the server waits for the rest of the
-            conn.raw._force_close()  # query, and any bytes sent next would complete it
-            raise
+        # Connection.query's send; an interrupt half-way drops the connection (_Connection)
+        conn.raw._execute_command(COMMAND.COM_QUERY, batch.payload)
 
     def finish_batch(self, conn: Connection, batch: Batch) -> None:
         """Read every statement's result, in order. The server stops at the first statement
@@ -171,8 +168,8 @@ class MySQLDialect(Dialect):
         restarted pod) would be told another run holds it. Killed, a DDL statement rolls back
         (atomic DDL) and its in-doubt mark is checked by the rerun; best effort, 2 s at most."""
         thread = getattr(conn.raw, "server_thread_id", None)
-        if not thread:
-            return
+        if not thread:  # (the connection is closed by now: PyMySQL drops it on an interrupt
+            return      # during a read, _Connection during a send; the server may run on)
         try:
             other = self.connect(conn.target, timeout=2)
         except Exception:  # noqa: BLE001 - the run is stopping anyway
@@ -432,6 +429,20 @@ def _connection_class() -> Any:
         class _Connection(Base):  # type: ignore[misc, valid-type]
             def _create_ssl_ctx(self, sslp: Any) -> Any:
                 return super()._create_ssl_ctx(sslp) if sslp != {} else lazy
+
+            def _execute_command(self, command: int, sql: Any) -> None:
+                """Send one command (a statement, a batch, ROLLBACK…). A Ctrl-C/SIGTERM before
+                it is all sent drops the connection: the server waits for the rest of the
+                query, and any bytes sent next (ROLLBACK, RELEASE_LOCK) would complete it, or
+                leave both sides waiting for ever. Dropped, the server rolls the session's
+                transaction back and releases its lock."""
+                try:
+                    super()._execute_command(command, sql)
+                except Exception:
+                    raise
+                except BaseException:
+                    self._force_close()
+                    raise
 
         _CONNECTION_CLASS = _Connection
     return _CONNECTION_CLASS
