@@ -113,8 +113,8 @@ def test_a_signal_half_way_through_sending_a_statement(maria_url: str, tmp_path:
         proxy.close()
     lines = [line for line in err.splitlines() if line.strip()]
     assert proc.returncode == (130 if sig == signal.SIGINT else 143), err[-2000:]
-    assert lines == [("error: interrupted" if sig == signal.SIGINT else
-                      "error: terminated (SIGTERM)") + "; rerun the same command to continue"], err[-2000:]
+    said = "error: interrupted" if sig == signal.SIGINT else "error: terminated (SIGTERM)"
+    assert lines == [said + "; rerun the same command to continue"], err[-2000:]
     assert _count(maria_url) == 0
     rows = dbcheck.revisions(maria_url)
     assert "2" not in rows or (rows["2"].applied, rows["2"].error) == (0, "")
