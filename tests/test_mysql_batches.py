@@ -252,6 +252,63 @@ def test_a_statement_the_charset_cannot_hold_fails_as_alone(maria_server: MariaD
                                         {"1_seed.sql": CREATE + "".join(body)}, "?charset=latin1")
     assert batched[0] == [(0, 4)] and alone[0] == []
     assert batched[1:] == alone[1:]
+    kind, message, _, applied, error, error_stmt, _, count = alone[1:]
+    reason = "it holds U+8868, which the connection's character set latin1 cannot hold"
+    assert kind is StatementError and message == (
+        f"applying 1_seed.sql (version 1): statement 6 at 1_seed.sql:10:1 cannot be sent: {reason} "
+        "[INSERT INTO items (id, s) VALUES (5, '表');]; nothing of it was sent: connect with a "
+        "character set that holds it (charset=utf8mb4 in the URL) or change the statement, and "
+        "apply again: the next run resumes with this file")
+    # the INSERTs before it shared its transaction: rolled back; the CREATE TABLE is recorded
+    stored = "INSERT INTO items (id, s) VALUES (5, '?');"  # as latin1 can hold it
+    assert (applied, error, error_stmt, count) == (1, reason, stored, 0)
+
+
+def test_a_statement_the_charset_cannot_hold_under_tx_mode_none(maria_url: str,
+                                                               tmp_path: Path) -> None:
+    """Under --tx-mode none, one statement per step: the ones before it are kept, it is not sent."""
+    body = CREATE + _insert(1) + "INSERT INTO items (id, s) VALUES (5, '表');\n" + _insert(7)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent),
+               TMPDIR=str(tmp_path))
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pulumi_migrations_provider", "apply", "--tx-mode", "none",
+         "--dir", str(make_dir(tmp_path, {"1_seed.sql": body})), "--url",
+         maria_url + "?charset=latin1"], env=env, capture_output=True, text=True, timeout=60)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, proc.stderr
+    assert "statement 3 at 1_seed.sql:4:1 cannot be sent: it holds U+8868, which the " \
+           "connection's character set latin1 cannot hold" in lines[0]
+    assert "charset=utf8mb4" in lines[0] and "privileges" not in lines[0]
+    assert dbcheck.query(maria_url, "SELECT id FROM items ORDER BY id") == [(1,), (1001,)]
+    row = dbcheck.revisions(maria_url)["1"]
+    assert (row.applied, row.total) == (2, 4) and "U+8868" in row.error
+
+
+def test_a_batch_that_gives_another_count_of_results_keeps_nothing(
+        maria_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server splitting a batch otherwise than we did cannot happen (_batchable); if it
+    did, the run stops with one line saying so, and nothing of the batch's transaction stays."""
+    real = MySQLDialect.finish_batch
+
+    def finish_batch(self: MySQLDialect, conn, batch) -> None:  # type: ignore[no-untyped-def]
+        real(self, conn, batch)
+        raise mysql.BatchMiscount(batch.stop - batch.start, batch.stop - batch.start - 1)
+
+    monkeypatch.setattr(MySQLDialect, "finish_batch", finish_batch)
+    d = make_dir(tmp_path, {"1_seed.sql": CREATE + "".join(_insert(i) for i in range(1, 9))})
+    with pytest.raises(MigrateError) as info:
+        engine.apply(maria_url, d, Options())
+    assert str(info.value) == (
+        "applying 1_seed.sql (version 1): statements 2 to 9 went to the server as one batch of 8 "
+        "and gave 7 results, which cannot happen; none of them was kept (their transaction rolled "
+        "back) and the next run resumes there: please report this as a bug")
+    assert _count(maria_url) == 0
+    row = dbcheck.revisions(maria_url)["1"]
+    assert (row.applied, row.error) == (1, "")
+    monkeypatch.setattr(MySQLDialect, "finish_batch", real)
+    engine.apply(maria_url, d, Options())
+    assert _count(maria_url) == 16
 
 
 def test_an_interrupt_half_way_through_sending_a_batch(maria_url: str, tmp_path: Path,

@@ -275,9 +275,16 @@ class StatementError(_AtStatement):
     """The database rejected a statement; the revision row keeps the progress and the error."""
 
     def __init__(self, *, file: str, version: str, statement: str, index: int, line: int,
-                 col: int, db_error: str, held: bool = False):
+                 col: int, db_error: str, held: bool = False, unsendable: bool = False):
         self.db_error = db_error
         self.held = held  # it gave up waiting for a lock another session holds
+        if unsendable:  # the connection's character set lacks a character of it
+            super().__init__(
+                f"cannot be sent: {db_error} {self.quoted(statement)}; nothing of it was sent: "
+                f"connect with a character set that holds it (charset=utf8mb4 in the URL) or "
+                "change the statement, and apply again: the next run resumes with this file",
+                file=file, version=version, statement=statement, index=index, line=line, col=col)
+            return
         if held:
             super().__init__(
                 f"waited for a lock another session holds, and gave up: {db_error} "
@@ -343,6 +350,10 @@ class LockError(MigrateError):
 
 class RevisionStoreError(MigrateError):
     """Reading or writing the revisions table failed."""
+
+
+class InternalError(MigrateError):
+    """Something that cannot happen did (a bug of ours); what it touched was rolled back."""
 
 
 # --- installation ---------------------------------------------------------------------------

@@ -46,9 +46,10 @@ from typing import Any, Callable, Iterator
 from . import indoubt, lex
 from .dialects import Connection
 from .dialects import driver_message
-from .dialects.base import Batch, BatchFailed
+from .dialects.base import Batch, BatchFailed, BatchMiscount
 from .errors import (ConnectionLostError, DirError, HistoryChangedError, InDoubtError,
-                     MigrateError, RevisionStoreError, StatementError, StatementTooLargeError)
+                     InternalError, MigrateError, RevisionStoreError, StatementError,
+                     StatementTooLargeError)
 from .events import (ExecutionDone, ExecutionFailed, ExecutionStarted, FileDone, FileStarted,
                      Logger, log_statements)
 from .migdir import MigrationFile
@@ -534,6 +535,13 @@ class Executor:
                             raise
                         err = own
                 raise _Failed(p, self._at, err) from None
+            except BatchMiscount as odd:  # read whole: the transaction rolls back as usual
+                raise InternalError(
+                    f"applying {p.file.name} (version {p.file.version}): statements "
+                    f"{i + batch.start + 1} to {i + batch.stop} went to the server as one batch "
+                    f"of {odd.count} and gave {odd.done} results, which cannot happen; none of them "
+                    "was kept (their transaction rolled back) and the next run resumes there: please "
+                    "report this as a bug") from None
             except KeyboardInterrupt:  # Ctrl-C or SIGTERM while the server runs it: as _execute
                 dialect.stop_statement(conn)
                 raise
@@ -707,8 +715,9 @@ class Executor:
         Atlas then has no row either). No transaction is open any more."""
         conn, store = self.conn, self.store
         assert conn is not None and store is not None
-        message = driver_message(err, conn.target)
         s = p.statements[i]
+        unsendable = conn.dialect.unsendable(conn, err, s.text)
+        message, stored = unsendable or (driver_message(err, conn.target), s.text)
         committed = (next((r for r in store.read_all() if r.version == p.file.version), None)
                      if record else None)
         if record and (committed is not None or create):
@@ -717,10 +726,11 @@ class Executor:
             row.total = len(p.statements)
             row.hash = p.sum_hash
             row.error = message
-            row.error_stmt = s.text
+            row.error_stmt = stored
             if row.applied == 0:
                 row.partial_hashes = None
             store.write(row)
         return StatementError(file=p.file.name, version=p.file.version, statement=s.text,
                               index=i + 1, line=s.line, col=s.col, db_error=message,
-                              held=conn.dialect.is_busy(err))
+                              held=conn.dialect.is_busy(err),
+                              unsendable=unsendable is not None)

@@ -73,6 +73,10 @@ Running (called by ``executor.Executor``)
   it ran). ``end_batches(conn)``: after a run's batches, before a statement of the file runs
   alone again.
 - ``connection_lost(conn, err)``: ``err`` means the connection broke (nothing more can be done).
+- ``unsendable(conn, err, statement)``: ``err`` (raised running ``statement``) means the
+  statement cannot be sent on this connection at all (a character its character set lacks):
+  (a one-line reason, the statement as the connection can write it in the revisions table);
+  None (the default) otherwise.
 - ``stop_statement(conn)``: a Ctrl-C/SIGTERM interrupted the client while the server runs a
   statement of ``conn``: stop it there too, if the server would not by itself.
 - ``driver_message(err, target)``: one password-free line for a driver error, worded as Atlas's
@@ -209,6 +213,17 @@ class Batch:
         self.start = start
         self.stop = stop
         self.payload = payload
+
+
+class BatchMiscount(Exception):
+    """A batch of ``count`` statements gave ``done`` results (cannot happen: the dialect
+    batches only statements the server splits where we do); the batch's results are all read,
+    the connection is usable, and its transaction is to be rolled back."""
+
+    def __init__(self, count: int, done: int):
+        super().__init__(count, done)
+        self.count = count
+        self.done = done
 
 
 class BatchFailed(Exception):
@@ -366,6 +381,10 @@ class Dialect:
 
     def connection_lost(self, conn: Connection, err: BaseException) -> bool:
         return False
+
+    def unsendable(self, conn: Connection, err: BaseException,
+                   statement: str) -> tuple[str, str] | None:
+        return None
 
     def stop_statement(self, conn: Connection) -> None:
         """Default: nothing to do (SQLite runs in this process; psycopg cancels on an interrupt)."""

@@ -9,7 +9,8 @@ import re
 
 from ..errors import ConfigError, ConnectError
 from ..target import SECRET_PARAMS, Target
-from .base import (LOCK_NAME, TABLE, UPDATED_COLUMNS, Batch, BatchFailed, Connection, Dialect,
+from .base import (LOCK_NAME, TABLE, UPDATED_COLUMNS, Batch, BatchFailed, BatchMiscount, Connection,
+                   Dialect,
                    first_line, holder_text,
                    lock_held, seconds_param)
 
@@ -112,11 +113,8 @@ class MySQLDialect(Dialect):
         if not state.multi:
             _set_multi(conn.raw, True)
             state.multi = True
-        try:
-            conn.raw._execute_command(COMMAND.COM_QUERY, batch.payload)  # Connection.query's send
-        except BaseException:  # an interrupt half-way: the server waits for the rest of the
-            conn.raw._force_close()  # query, and any bytes sent next would complete it
-            raise
+        # Connection.query's send; an interrupt half-way drops the connection (_Connection)
+        conn.raw._execute_command(COMMAND.COM_QUERY, batch.payload)
 
     def finish_batch(self, conn: Connection, batch: Batch) -> None:
         """Read every statement's result, in order. The server stops at the first statement
@@ -137,7 +135,7 @@ class MySQLDialect(Dialect):
             raise BatchFailed(done, err, alone=_code(err) in _PARSE_ERRORS) from None
         count = batch.stop - batch.start
         if done != count:  # cannot happen (_batchable): the server split them otherwise
-            raise RuntimeError(f"a batch of {count} statements gave {done} results")
+            raise BatchMiscount(count, done)
 
     def end_batches(self, conn: Connection) -> None:
         state = conn.dialect_state
@@ -150,6 +148,19 @@ class MySQLDialect(Dialect):
         # 0 (InterfaceError) for a socket already closed.
         return _code(err) in (0, 2006, 2013, 2055) or not getattr(conn.raw, "open", True)
 
+    def unsendable(self, conn: Connection, err: BaseException,
+                   statement: str) -> tuple[str, str] | None:
+        """PyMySQL encodes a statement whole before sending any of it: a character the
+        connection's character set lacks fails there, with nothing sent."""
+        if not isinstance(err, UnicodeEncodeError):
+            return None
+        charset = getattr(conn.raw, "charset", "") or "?"
+        encoding = getattr(conn.raw, "encoding", "") or "ascii"
+        bad = err.object[err.start:err.end] if isinstance(err.object, str) else ""
+        chars = " ".join(f"U+{ord(c):04X}" for c in bad[:3]) or "a character"
+        return (f"it holds {chars}, which the connection's character set {charset} cannot "
+                f"hold", statement.encode(encoding, "replace").decode(encoding))
+
     def stop_statement(self, conn: Connection) -> None:
         """KILL QUERY from a second session, as the mysql client does on Ctrl-C. The server
         notices a client that went away only when it next talks to it: an ALTER's table copy
@@ -157,8 +168,8 @@ class MySQLDialect(Dialect):
         restarted pod) would be told another run holds it. Killed, a DDL statement rolls back
         (atomic DDL) and its in-doubt mark is checked by the rerun; best effort, 2 s at most."""
         thread = getattr(conn.raw, "server_thread_id", None)
-        if not thread:
-            return
+        if not thread:  # (the connection is closed by now: PyMySQL drops it on an interrupt
+            return      # during a read, _Connection during a send; the server may run on)
         try:
             other = self.connect(conn.target, timeout=2)
         except Exception:  # noqa: BLE001 - the run is stopping anyway
@@ -418,6 +429,20 @@ def _connection_class() -> Any:
         class _Connection(Base):  # type: ignore[misc, valid-type]
             def _create_ssl_ctx(self, sslp: Any) -> Any:
                 return super()._create_ssl_ctx(sslp) if sslp != {} else lazy
+
+            def _execute_command(self, command: int, sql: Any) -> None:
+                """Send one command (a statement, a batch, ROLLBACK…). A Ctrl-C/SIGTERM before
+                it is all sent drops the connection: the server waits for the rest of the
+                query, and any bytes sent next (ROLLBACK, RELEASE_LOCK) would complete it, or
+                leave both sides waiting for ever. Dropped, the server rolls the session's
+                transaction back and releases its lock."""
+                try:
+                    super()._execute_command(command, sql)
+                except Exception:
+                    raise
+                except BaseException:
+                    self._force_close()
+                    raise
 
         _CONNECTION_CLASS = _Connection
     return _CONNECTION_CLASS
