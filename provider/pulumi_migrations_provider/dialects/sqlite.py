@@ -75,28 +75,21 @@ class SQLiteConnection(Connection):
         head = sql.lstrip()[:6].upper()
         begin, commit = head.startswith("BEGIN"), head == "COMMIT" or head.startswith("END")
         outside = begin if script else not self.in_tx  # run_script's scripts start with BEGIN
+
+        def safe() -> bool:
+            return _retry_safe(raw, outside, commit)
+
         deadline = time.monotonic() + self.busy_wait - _BUSY_SLICE  # the first slice is spent
-        while True:
-            stop = raw.stopped(err)
-            if stop is not None:
-                break
-            if not (_is_busy(err) and _retry_safe(raw, outside, commit)):
-                raise err.with_traceback(None)
-            if time.monotonic() >= deadline:
-                if not (begin or commit):
-                    raise err.with_traceback(None)
-                doing, did = (("acquiring", "kept writing to") if begin
-                              else ("committing to", "kept reading"))
-                raise LockError(
-                    f"{doing} the database file {self.target.redacted()}: another connection "
-                    f"{did} it (waited {self.busy_wait:g}s); wait for it to finish"
-                ).about("lock_timeout", "lock_timeout")
-            time.sleep(min(0.01, max(0.0, deadline - time.monotonic())))
-            try:
-                return step()
-            except sqlite3.OperationalError as again:
-                err = again
-        raise stop  # outside the except: no "during handling of" chain to the driver's error
+        try:
+            return _retrying(raw, err, step, deadline, safe)
+        except sqlite3.OperationalError as final:
+            if not ((begin or commit) and _is_busy(final) and safe()):  # busy and safe: waited out
+                raise
+        doing, did = ("acquiring", "kept writing to") if begin else ("committing to", "kept reading")
+        raise LockError(
+            f"{doing} the database file {self.target.redacted()}: another connection "
+            f"{did} it (waited {self.busy_wait:g}s); wait for it to finish"
+        ).about("lock_timeout", "lock_timeout")
 
 
 def _retry_safe(raw: sqlite3.Connection, outside: bool, commit: bool) -> bool:
@@ -399,8 +392,8 @@ def _check_directory(target: Target, path: str) -> None:
 # SQLite's own wait for a busy file (its busy handler) is C code: Python runs no signal handler
 # until it returns, so a Ctrl-C or SIGTERM would wait for the whole --lock-timeout. Waits are
 # made of SQLite waits this short, with a Python sleep between them, where a signal stops them:
-# every connection's busy timeout is this (sqlite3.connect's timeout), the opens and looks wait
-# in _patiently, the statements of a run and a look in SQLiteConnection._again.
+# every connection's busy timeout is this (sqlite3.connect's timeout); the waits between are
+# _retrying's, for the opens and looks (_patiently) and for the statements (SQLiteConnection._again).
 _BUSY_SLICE = 0.05
 
 
@@ -411,20 +404,39 @@ def _is_busy(err: BaseException) -> bool:
     return code in (5, 6) if code is not None else "database is locked" in str(err)
 
 
+def _retrying(raw: StoppableConnection, err: sqlite3.OperationalError, step: Callable[[], Any],
+              deadline: float, safe: Callable[[], bool]) -> Any:
+    """The one wait for a busy file: ``step()`` failed with ``err``; run it again after a short
+    sleep while the file stays busy and ``safe()`` says running it again is harmless, until
+    ``deadline`` (``time.monotonic()``), and give what it gives. The interrupt that stopped it
+    midway is raised as itself, not as "interrupted"; any other error (the busy one at the
+    deadline included) as it is."""
+    while True:
+        stop = raw.stopped(err)
+        if stop is not None:
+            raise stop  # outside an except: no "during handling of" chain to the driver's error
+        if not (_is_busy(err) and safe()) or time.monotonic() >= deadline:
+            raise err.with_traceback(None)
+        time.sleep(min(0.01, max(0.0, deadline - time.monotonic())))
+        try:
+            return step()
+        except sqlite3.OperationalError as again:
+            err = again
+
+
 def _patiently(raw: StoppableConnection, sql: str, deadline: float) -> list[Any]:
     """Run ``sql`` (its rows fetched) on ``raw``, whose busy timeout is ``_BUSY_SLICE``, again
-    while the file is busy, until ``deadline`` (``time.monotonic()``); then the busy error. A
-    signal that stopped the statement midway is raised as itself, not as "interrupted"."""
-    while True:
-        try:
-            return raw.execute(sql).fetchall()
-        except sqlite3.OperationalError as err:
-            stop = raw.stopped(err)
-            if stop is not None:
-                raise stop from None
-            if not _is_busy(err) or time.monotonic() >= deadline:
-                raise
-        time.sleep(min(0.01, max(0.0, deadline - time.monotonic())))
+    while the file is busy, until ``deadline``; then the busy error (``_retrying``: an open's
+    and a look's statements may always run again)."""
+
+    def step() -> list[Any]:
+        return raw.execute(sql).fetchall()
+
+    try:
+        return step()
+    except sqlite3.OperationalError as err:
+        failed = err
+    return _retrying(raw, failed, step, deadline, lambda: True)
 
 
 def _quiet_wal(path: str) -> bool:
