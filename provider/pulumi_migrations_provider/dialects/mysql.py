@@ -289,8 +289,7 @@ class MySQLDialect(Dialect):
                      f"innodb_lock_wait_timeout = {whole}").close()
 
     def is_busy(self, err: BaseException) -> bool:
-        args: tuple[object, ...] = err.args
-        return bool(args) and args[0] == 1205  # Lock wait timeout exceeded (metadata or row)
+        return _code(err) == 1205  # Lock wait timeout exceeded (metadata or row)
 
     def executed_at(self) -> Any:
         from datetime import datetime
