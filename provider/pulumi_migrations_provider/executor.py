@@ -513,10 +513,9 @@ class Executor:
                 self._execute(p, k, result, log=False)
             return
         sent: tuple[Batch, int] | None = None  # a batch in flight, and self._count before it
-        batched = False
 
         def finish() -> None:
-            nonlocal sent, batched
+            nonlocal sent
             assert sent is not None
             batch, before = sent
             sent = None
@@ -526,7 +525,6 @@ class Executor:
                 self._at = i + batch.start + failed.done
                 err = failed.err
                 if failed.alone:  # its own words, as one by one (it cannot succeed alone)
-                    batched = False
                     dialect.end_batches(conn)
                     try:
                         conn.execute(p.statements[self._at].text).close()
@@ -555,9 +553,7 @@ class Executor:
                     if sent is not None:
                         finish()
                     if isinstance(step, int):
-                        if batched:
-                            batched = False
-                            dialect.end_batches(conn)
+                        dialect.end_batches(conn)  # (nothing to end unless a batch went before)
                         self._at = i + step
                         self._execute(p, i + step, result, log=False)
                         continue
@@ -565,7 +561,6 @@ class Executor:
                     before = self._count
                     self._count += step.stop - step.start
                     self._maybe_pause("before", since=before)
-                    batched = True
                     dialect.send_batch(conn, step)
                     sent = (step, before)
                 if sent is not None:
@@ -583,13 +578,11 @@ class Executor:
                 except Exception:
                     pass
                 try:
-                    if batched:
-                        dialect.end_batches(conn)
+                    dialect.end_batches(conn)
                 except Exception:
                     pass
                 raise
-            if batched:
-                dialect.end_batches(conn)
+            dialect.end_batches(conn)
         except (MigrateError, _Failed):
             raise
         except Exception as err:

@@ -70,8 +70,8 @@ Running (called by ``executor.Executor``)
   after sending the batch before it. ``send_batch(conn, batch)`` and ``finish_batch(conn,
   batch)`` *required when* ``batches`` gives a ``Batch``: send it; then read its results,
   stopping at the first statement that failed (raises ``BatchFailed`` naming it; nothing after
-  it ran). ``end_batches(conn)``: after a run's batches, before a statement of the file runs
-  alone again.
+  it ran). ``end_batches(conn)``: before each statement of such a run that goes alone, and
+  after the run (also when it stopped); does nothing unless a batch went since the last call.
 - ``connection_lost(conn, err)``: ``err`` means the connection broke (nothing more can be done).
 - ``unsendable(conn, err, statement)``: ``err`` (raised running ``statement``) means the
   statement cannot be sent on this connection at all (a character its character set lacks):
