@@ -303,8 +303,6 @@ def mask_forms(text: str, forms: list[str]) -> str:
     messages into ``****://****:****@`` and ``****ql statement rules``."""
     if not forms or not _has_any(text, forms):
         return text
-    import re
-
     alternatives = "|".join(re.escape(form) for form in forms)
     pattern = rf"(?<![A-Za-z0-9_])(?<!://)(?:{alternatives})(?![A-Za-z0-9_])(?!://)"
     json_doc = '":' in text
