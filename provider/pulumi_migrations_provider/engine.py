@@ -326,30 +326,23 @@ def _dry_run_rows(job: _Job, state: _State, prepared: dict[str, Prepared]) -> di
     if not indoubt.marked_in_doubt(rev, s.text):
         return rows
     check_history(p, rev)  # the real run's first check, before it settles anything
-    done: bool | None = None
     conn = look_connection(job.target, job.options)
-    if conn is not None:
-        try:
-            done = indoubt.took_effect(conn, s.text)
-        except Exception as err:
-            if conn.dialect.connection_lost(conn, err):
-                from .dialects import driver_message
-                from .errors import ConnectionLostError
+    try:
+        done = indoubt.settle(conn, s, i + 1, file=p.file.name, version=p.file.version,
+                              resolve=job.options.resolve_in_doubt)
+    except Exception as err:
+        if conn is None or isinstance(err, MigrateError) or not conn.dialect.connection_lost(conn, err):
+            raise
+        from .dialects import driver_message
+        from .errors import ConnectionLostError
 
-                raise ConnectionLostError(
-                    f"checking whether statement {i + 1} of {p.file.name} took effect: the "
-                    f"connection to the database was lost ({driver_message(err, conn.target)}); "
-                    "rerun the same command once it is reachable", file=p.file.name) from None
-            done = None  # e.g. no privilege to read that part of the catalog
-        finally:
+        raise ConnectionLostError(
+            f"checking whether statement {i + 1} of {p.file.name} took effect: the "
+            f"connection to the database was lost ({driver_message(err, conn.target)}); "
+            "rerun the same command once it is reachable", file=p.file.name) from None
+    finally:
+        if conn is not None:
             conn.close()
-    if done is None:
-        if job.options.resolve_in_doubt is None:
-            from .errors import InDoubtError
-
-            raise InDoubtError(file=p.file.name, version=p.file.version, statement=s.text,
-                               index=i + 1, line=s.line, col=s.col)
-        done = job.options.resolve_in_doubt == "done"
     if done:
         rows[rev.version] = rev.copy(applied=i + 1,
                                      partial_hashes=(rev.partial_hashes or []) + [p.hashes[i]])

@@ -47,7 +47,7 @@ from . import indoubt, lex
 from .dialects import Connection
 from .dialects import driver_message
 from .dialects.base import Batch, BatchFailed, BatchMiscount
-from .errors import (ConnectionLostError, DirError, HistoryChangedError, InDoubtError,
+from .errors import (ConnectionLostError, DirError, HistoryChangedError,
                      InternalError, MigrateError, RevisionStoreError, StatementError,
                      StatementTooLargeError)
 from .events import (ExecutionDone, ExecutionFailed, ExecutionStarted, FileDone, FileStarted,
@@ -618,18 +618,13 @@ class Executor:
         InDoubtError when nobody can tell."""
         conn, store = self.conn, self.store
         assert conn is not None and store is not None
-        s = p.statements[i]
         try:
-            done = indoubt.took_effect(conn, s.text)
+            done = indoubt.settle(conn, p.statements[i], i + 1, file=p.file.name,
+                                  version=p.file.version, resolve=self.resolve_in_doubt)
         except Exception as err:
-            if conn.dialect.connection_lost(conn, err):
-                raise self._lost(p, err, None) from None
-            done = None  # e.g. no privilege to read that part of the catalog
-        if done is None:
-            if self.resolve_in_doubt is None:
-                raise InDoubtError(file=p.file.name, version=p.file.version, statement=s.text,
-                                   index=i + 1, line=s.line, col=s.col)
-            done = self.resolve_in_doubt == "done"
+            if isinstance(err, MigrateError) or not conn.dialect.connection_lost(conn, err):
+                raise
+            raise self._lost(p, err, None) from None
         if not done:
             return i
         self._progress(row, p, i + 1, start_ns)

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .dialects import Connection, Dialect
+    from .lex import Statement
     from .revisions import Revision
 
 TX = "tx"
@@ -179,6 +180,32 @@ def took_effect(conn: Connection, text: str) -> bool | None:
             return None
         seen.add(has == obj.present)
     return seen.pop() if len(seen) == 1 else None
+
+
+def settle(conn: Connection | None, s: Statement, index: int, *, file: str, version: str,
+           resolve: str | None) -> bool:
+    """Whether statement ``index`` (1-based) ``s`` of ``file``, left in doubt by an earlier run,
+    completed: the catalog's answer through ``conn`` (``took_effect``; no ``conn``, or a catalog
+    it cannot read, is no answer), else ``resolve`` ("done" or "redo":
+    ``Options.resolve_in_doubt``); InDoubtError when neither tells. A lost connection's driver
+    error propagates, for the caller to word. One rule for a run (``Executor._settle_in_doubt``)
+    and its dry run (``engine._dry_run_rows``)."""
+    done: bool | None = None
+    if conn is not None:
+        try:
+            done = took_effect(conn, s.text)
+        except Exception as err:
+            if conn.dialect.connection_lost(conn, err):
+                raise
+            done = None  # e.g. no privilege to read that part of the catalog
+    if done is None:
+        if resolve is None:
+            from .errors import InDoubtError
+
+            raise InDoubtError(file=file, version=version, statement=s.text, index=index,
+                               line=s.line, col=s.col)
+        done = resolve == "done"
+    return done
 
 
 _CREATE_KINDS = {"TABLE": "table", "VIEW": "view", "INDEX": "index", "DATABASE": "database",
