@@ -15,7 +15,12 @@ each time to a fresh database, by:
   ``mariadb ... DB < SET autocommit=0; file COMMIT;`` (MariaDB commits DDL implicitly: with
   autocommit off the INSERTs after the CREATE TABLE still run in one transaction);
 - ``ours``: ``pulumi-migrations apply`` on a directory holding just that file (a regular install
-  in ``--tools-dir``/venv, as bench_apply.py does; ``--editable`` for this interpreter's venv).
+  in ``--tools-dir``/venv, as bench_apply.py does; ``--editable`` for this interpreter's venv);
+- ``python`` (SQLite only, for information): the least any Python program can do, on the
+  interpreter ours runs with: ``sqlite3.connect``, then ``executescript`` of the floor's script
+  (``BEGIN;`` + file + ``COMMIT;``) read as UTF-8. No import of ours, no atlas.sum, no split,
+  no revision row, no output: what is left between it and the floor is the interpreter's start,
+  the decoding and the sqlite3 module, and between ``ours`` and it, everything ours does.
 
 Wall clock including process start; the median of ``--repeat`` runs, tools interleaved. Servers:
 PostgreSQL 15 and MariaDB 10.11 started fresh and durable (fsync on). After every apply the
@@ -45,6 +50,10 @@ from datagen import TABLE, data_sql, row_count  # noqa: E402
 
 DIALECTS = ("sqlite", "postgres", "mariadb")
 TOOLS = ("floor", "ours")
+EXTRA = {"sqlite": ("python",)}  # reference tools per dialect, for information
+PYTHON_MIN = ("import sqlite3, sys\n"
+              "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+              "c.executescript(open(sys.argv[2], encoding='utf-8').read())\n")
 TARGET = 1.2          # ours / floor
 SPLIT_TARGET = 100.0  # MB/s
 LEX_OPTIONS = {"sqlite": "sqlite", "postgres": "postgresql", "mariadb": "mysql"}
@@ -160,6 +169,8 @@ class Servers:
                 ours: list[str]) -> tuple[list[str], dict[str, str], Path | None]:
         from tests.servers import APP_USER, SECRET_PASSWORD
 
+        if tool == "python":
+            return [_interpreter(ours), "-c", PYTHON_MIN, db, str(inputs.sqlite_floor)], {}, None
         if tool == "ours":
             url = (f"sqlite://{db}" if dialect == "sqlite" else
                    (self.pg if dialect == "postgres" else self.my).app_url(db))  # type: ignore
@@ -201,6 +212,15 @@ class Servers:
             return cur.fetchone()[0]
         finally:
             conn.close()
+
+
+def _interpreter(ours: list[str]) -> str:
+    """The Python that runs ``ours``: its argv's own interpreter, or the console script's
+    venv's ``python``."""
+    if len(ours) > 1:
+        return ours[0]
+    venv_python = Path(ours[0]).parent / "python"
+    return str(venv_python) if venv_python.exists() else sys.executable
 
 
 def split_speed(inputs: Inputs) -> dict[str, tuple[float, int]]:
@@ -250,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for rep in range(args.repeat):
             for dialect in args.dialects:
-                order = TOOLS if rep % 2 == 0 else TOOLS[::-1]
+                tools = TOOLS + EXTRA.get(dialect, ())
+                order = tools if rep % 2 == 0 else tools[::-1]
                 for tool in order:
                     db = servers.fresh(dialect)
                     cmd, env, stdin = servers.command(tool, dialect, db, inputs, ours)
@@ -286,6 +307,13 @@ def main(argv: list[str] | None = None) -> int:
         verdicts.append(f"{dialect}: ours/floor {mine / floor:.2f}x (target <= {TARGET}x) "
                         f"{'MET' if mine / floor <= TARGET else 'MISSED'}; split {mbs:.0f} MB/s "
                         f"(target >= {SPLIT_TARGET:.0f}) {'MET' if mbs >= SPLIT_TARGET else 'MISSED'}")
+    for dialect in args.dialects:
+        for tool in EXTRA.get(dialect, ()):
+            floor = statistics.median(samples[(dialect, "floor")])
+            mine = statistics.median(samples[(dialect, "ours")])
+            ref = statistics.median(samples[(dialect, tool)])
+            print(f"| {dialect} ({tool}: read, decode, executescript) | {floor:.3f} | {ref:.3f} "
+                  f"| {ref / floor:.2f}x | ours/{tool} {mine / ref:.2f}x |")
     print()
     for v in verdicts:
         print(v)
