@@ -605,7 +605,7 @@ def _split(text: str, options: ScanOptions, file: str | None, fast: bool = True)
         if err.reason == "empty delimiter":  # no position in Atlas: point at the directive
             at_col += 1
         raise ParseError(err.reason, file=file, line=at_line, col=at_col) from None
-    if options.executable_comments and ("/*!" in text or "/*M!" in text):
+    if options.executable_comments:
         _executable_comment(text, out, file)
     return out
 
@@ -614,7 +614,9 @@ def _executable_comment(text: str, statements: list[Statement], file: str | None
     """Refuse a MySQL/MariaDB executable comment (``/*!40101 SET NAMES utf8 */``) leading a
     statement: it would be dropped with the leading comments, so the server would run the rest
     without it (an empty statement fails with "Query was empty" once earlier ones ran)."""
-    for s in statements:
+    # Only statements with leading comments, picked in C: searching the text for "/*!" first
+    # cost ~25 ms on a 10 MB file whose strings hold "/*" (two scans, each stopping at every one).
+    for s in filter(_COMMENTS, statements):
         for comment in s.comments:
             if comment.startswith(("/*!", "/*M!")):
                 at = text.rfind(comment, 0, s.pos + len(comment))
@@ -627,6 +629,7 @@ def _executable_comment(text: str, statements: list[Statement], file: str | None
 
 
 _TRIM_END = operator.methodcaller("rstrip", _GO_SPACE)
+_COMMENTS = operator.itemgetter(4)  # Statement.comments
 _COMMENT_LINE_STARTS = ("--", "#")  # the comment lines _bulk_pattern lets through
 
 
