@@ -156,9 +156,11 @@ def analyze_files(files: Sequence[MigrationFile], dialect: str, facts: Facts | N
     state = _State(dialect, facts)
     out: list[Finding] = []
     emit = _Emit(out, levels, state)
-    pg = None
+    pg: Any = None
     if dialect == "postgres":  # pglast (~35 ms to import) only where PostgreSQL is linted
-        from . import postgres as pg
+        from . import postgres
+
+        pg = postgres
     for emit.file_index, f in enumerate(files):
         state.added.clear()  # column spans are per file, as Atlas's (tables span the pending set)
         # A file whose header holds a bare nolint is still analysed, all silenced (its rules):
