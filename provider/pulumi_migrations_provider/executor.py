@@ -35,13 +35,11 @@ SIGKILLs it there.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
-from base64 import b64encode
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 from . import indoubt, lex
 from .dialects import Connection
@@ -71,8 +69,7 @@ class Prepared:
     file: MigrationFile
     statements: list[lex.Statement]
     sum_hash: str              # atlas.sum hash, without "h1:"
-    _hashes: list[str] = field(default_factory=list, repr=False, compare=False)
-    _hasher: Any = field(default=None, repr=False, compare=False)
+    _chain: lex.HashChain = field(default_factory=lex.HashChain, repr=False, compare=False)
 
     @property
     def hashes(self) -> list[str]:
@@ -82,15 +79,11 @@ class Prepared:
     def hashes_upto(self, k: int) -> list[str]:
         """The first ``k`` chained partial hashes (each ``lex.statement_hashes`` would give),
         computing only those not computed yet."""
-        done = self._hashes
-        if len(done) < k:
-            if self._hasher is None:
-                self._hasher = hashlib.sha256()
-            h = self._hasher
-            for s in self.statements[len(done):k]:
-                h.update(s.text.encode("utf-8"))
-                done.append("h1:" + b64encode(h.digest()).decode("ascii"))
-        return done[:k]
+        chain = self._chain
+        done = len(chain.hashes)
+        if done < k:
+            chain.extend([s.text for s in self.statements[done:k]])
+        return chain.hashes[:k]
 
 
 def prepare(file: MigrationFile, hash_file: HashFile, options: lex.ScanOptions) -> Prepared:

@@ -47,6 +47,7 @@ __all__ = [
     "ScanOptions",
     "Statement",
     "split_statements",
+    "HashChain",
     "statement_hashes",
 ]
 
@@ -697,16 +698,30 @@ def _take_plain(text: str, scanner: _Scanner, out: list[Statement], line: int, l
     return lines[-2], starts[-2]
 
 
-def statement_hashes(statements: Sequence[str]) -> list[str]:
-    """Return Atlas's chained partial hashes for statement texts (``Executor.Execute``).
+class HashChain:
+    """Atlas's chained partial hashes (``Executor.Execute``), fed statement by statement.
 
     One running SHA-256 is fed each statement's UTF-8 text in turn (nothing else, no
-    separator); after each, its digest is recorded as ``"h1:" + base64`` (standard alphabet,
-    padded). Entry *i* therefore covers statements 1..i.
+    separator); after each, its digest is recorded in ``hashes`` as ``"h1:" + base64``
+    (standard alphabet, padded). Entry *i* therefore covers statements 1..i. ``extend`` feeds
+    more statements, so a caller can stop at the first *k* and go on later.
     """
-    h = hashlib.sha256()
-    out: list[str] = []
-    for stmt in statements:
-        h.update(stmt.encode("utf-8"))
-        out.append("h1:" + base64.b64encode(h.digest()).decode("ascii"))
-    return out
+
+    __slots__ = ("_sha", "hashes")
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self.hashes: list[str] = []
+
+    def extend(self, statements: Iterable[str]) -> list[str]:
+        """Feed ``statements`` (texts, in order); return ``hashes``, now one longer each."""
+        h, out = self._sha, self.hashes
+        for stmt in statements:
+            h.update(stmt.encode("utf-8"))
+            out.append("h1:" + base64.b64encode(h.digest()).decode("ascii"))
+        return out
+
+
+def statement_hashes(statements: Sequence[str]) -> list[str]:
+    """Return Atlas's chained partial hashes for statement texts (``HashChain``)."""
+    return HashChain().extend(statements)
