@@ -344,8 +344,9 @@ def _dry_run_rows(job: _Job, state: _State, prepared: dict[str, Prepared]) -> di
         if conn is not None:
             conn.close()
     if done:
+        mine = p.hashes_upto(i + 1)  # as far as the settled statement, not the whole file
         rows[rev.version] = rev.copy(applied=i + 1,
-                                     partial_hashes=(rev.partial_hashes or []) + [p.hashes[i]])
+                                     partial_hashes=(rev.partial_hashes or []) + [mine[i]])
     return rows
 
 
